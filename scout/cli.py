@@ -1,0 +1,60 @@
+"""The ``scout`` command line: thin commands over library functions.
+
+Each command parses its options, makes one library call and reports.  Any
+``ScoutError`` becomes a one-line message on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from scout import __version__
+from scout.errors import ScoutError
+
+
+class ScoutGroup(click.Group):
+    """Turns Scout's own errors into one line and exit 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except ScoutError as exc:
+            click.echo(f"scout: error: {exc}", err=True)
+            ctx.exit(2)
+        except KeyboardInterrupt:
+            click.echo("scout: interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=ScoutGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="scout")
+@click.option("-v", "--verbose", count=True, help="More log detail on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr; no progress.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Find suspected poppy and cannabis plots in aerial imagery, route teams to them, read decisions back."""
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
+    logging.getLogger("distributed").setLevel(max(level, logging.WARNING))
+    ctx.ensure_object(dict)
+    ctx.obj["quiet"] = quiet
+
+
+def _register() -> None:
+    """Each command module adds itself here with one line."""
+    from scout.commands import detect_cmds
+
+    detect_cmds.register(cli)
+    # --- commands registered by other parts of Scout go below, one line each ---
+
+
+def main() -> None:
+    _register()
+    cli(prog_name="scout")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Click options shared by several commands (one place, like rasterio's rio/options.py)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        logging.getLogger().setLevel(logging.ERROR)
+        logging.getLogger("scout").setLevel(logging.ERROR)
+    return value
+
+
+quiet_option = click.option(
+    "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet, help="No progress or logs; errors only."
+)
+overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+
+
+def run_folder_argument(name: str = "run") -> click.Argument:
+    return click.argument(name, type=click.Path(file_okay=False, path_type=Path))
+
+
+class LonLat(click.ParamType):
+    """``LON,LAT`` in WGS84 degrees."""
+
+    name = "LON,LAT"
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        if isinstance(value, tuple):
+            return value
+        try:
+            lon, lat = (float(v) for v in str(value).split(","))
+        except ValueError:
+            self.fail(f"{value!r} is not LON,LAT (e.g. 100.52,22.01)", param, ctx)
+        if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+            self.fail(f"{value!r} is outside lon -180..180 / lat -90..90", param, ctx)
+        return (lon, lat)
+
+
+class CommaList(click.ParamType):
+    """``a,b,c`` -> tuple of stripped strings."""
+
+    name = "A,B,..."
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        if isinstance(value, tuple):
+            return value
+        return tuple(v.strip() for v in str(value).split(",") if v.strip())

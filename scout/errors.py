@@ -1,0 +1,40 @@
+"""Scout's exceptions.
+
+One root, ``ScoutError``; each subclass also inherits the builtin it resembles, so
+callers that catch ``ValueError`` or ``OSError`` keep working.  The CLI turns any
+``ScoutError`` into a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+
+class ScoutError(Exception):
+    """Root of every error Scout raises on purpose."""
+
+
+class InputError(ScoutError, ValueError):
+    """An input file exists but cannot be used (wrong kind, no CRS, bad geometry...)."""
+
+
+class ImageryError(InputError):
+    """A raster cannot be used for detection."""
+
+
+class AOIError(InputError):
+    """An area-of-interest file or geometry cannot be used."""
+
+
+class ModelError(ScoutError, ValueError):
+    """A model file or card is missing, unsafe, or does not fit the imagery."""
+
+
+class OutputError(ScoutError, OSError):
+    """An output location cannot be written, or would overwrite work."""
+
+
+class RunFolderError(InputError):
+    """A run folder is missing files or holds edited-away / inconsistent data."""
+
+
+class ScoutWarning(UserWarning):
+    """Something was repaired or skipped; the run goes on."""

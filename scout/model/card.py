@@ -1,0 +1,93 @@
+"""The model card: everything needed to run a model correctly, stored beside its weights."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scout.errors import ModelError
+
+# Spectral band names Scout understands; imagery band descriptions are matched to these.
+BAND_NAMES = ("red", "green", "blue", "nir", "alpha")
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Metadata that travels with a model's weights.
+
+    ``gsd_m`` is the native ground sampling distance in metres per pixel; imagery is
+    resampled to it on read.  ``normalization`` maps raw digital numbers to network
+    input: ``x = (dn / scale[dtype] - mean[band]) / std[band]``.
+    """
+
+    name: str
+    version: str
+    classes: tuple[str, ...]  # output channels, index 0 is "background"
+    bands: tuple[str, ...]  # input bands, in input order
+    gsd_m: float
+    tile_size: int
+    normalization: dict[str, Any]
+    architecture: dict[str, Any]
+    sha256: str = ""
+    sensor: str = "drone"  # "drone" | "satellite"
+    receptive_field_px: int = 0
+    max_gsd_ratio: float = 4.0  # imagery coarser than gsd_m * this is refused
+    description: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    throughput_mp_s: float | None = None
+
+    @property
+    def foreground(self) -> tuple[str, ...]:
+        return tuple(c for c in self.classes if c != "background")
+
+    def scale_for(self, dtype: str) -> float:
+        scale = self.normalization.get("scale", {})
+        if dtype in scale:
+            return float(scale[dtype])
+        if "default" in scale:
+            return float(scale["default"])
+        raise ModelError(f"model {self.name}: card has no normalization scale for {dtype} imagery")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["classes"] = list(self.classes)
+        d["bands"] = list(self.bands)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "card") -> ModelCard:
+        required = ["name", "version", "classes", "bands", "gsd_m", "tile_size", "normalization", "architecture"]
+        missing = [k for k in required if k not in data]
+        if missing:
+            raise ModelError(f"{source}: model card lacks {', '.join(missing)}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["classes"] = tuple(data["classes"])
+        kwargs["bands"] = tuple(b.lower() for b in data["bands"])
+        card = cls(**kwargs)
+        if card.classes[0] != "background" or len(card.classes) < 2:
+            raise ModelError(f"{source}: classes must start with 'background', got {list(card.classes)}")
+        if not card.gsd_m or card.gsd_m <= 0:
+            raise ModelError(f"{source}: gsd_m must be a positive number of metres, got {card.gsd_m!r}")
+        norm = card.normalization
+        for key in ("mean", "std"):
+            if len(norm.get(key, [])) != len(card.bands):
+                raise ModelError(f"{source}: normalization {key} has {len(norm.get(key, []))} values for {len(card.bands)} bands")
+        return card
+
+    @classmethod
+    def read(cls, path: str | Path) -> ModelCard:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ModelError(f"{path}: model card not found (a model is NAME.safetensors plus NAME.json)") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelError(f"{path}: model card is not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ModelError(f"{path}: model card must be a JSON object")
+        return cls.from_dict(data, source=str(path))

@@ -1,0 +1,77 @@
+"""Data contracts shared by every part of Scout (see shared/DESIGN.md).
+
+Outputs that users and other tools read are described here once: field names,
+their order and types.  Change them only on purpose.
+"""
+
+from __future__ import annotations
+
+CLASSES: tuple[str, ...] = ("poppy", "cannabis")
+"""Foreground classes, in model output order after background (index 0)."""
+
+REVIEW_STATUSES: tuple[str, ...] = ("unreviewed", "confirmed", "false_alarm", "eradicated")
+
+TRACK_STATUSES: tuple[str, ...] = ("new", "recurring", "regrowth", "known_false_alarm")
+
+# name -> pandas dtype; order is the column order in every plots layer.
+PLOT_FIELDS: dict[str, str] = {
+    "plot_id": "str",
+    "class": "str",
+    "confidence": "float64",
+    "max_confidence": "float64",
+    "area_m2": "float64",
+    "centroid_lon": "float64",
+    "centroid_lat": "float64",
+    "aoi": "str",
+    "source": "str",
+    "acquired": "str",
+    "model": "str",
+    "review_status": "str",
+    "reviewed_by": "str",
+    "reviewed_at": "str",
+    "note": "str",
+}
+
+TASK_FIELDS: dict[str, str] = {
+    "task_id": "str",
+    "plot_ids": "str",  # comma-separated plot ids
+    "team": "int64",
+    "day": "int64",
+    "sequence": "int64",
+    "priority": "float64",
+    "lon": "float64",
+    "lat": "float64",
+    "class": "str",
+    "confidence": "float64",
+    "area_m2": "float64",
+    "leg_m": "float64",
+    "eta": "str",
+    "status": "str",
+}
+
+ROUTE_FIELDS: dict[str, str] = {
+    "team": "int64",
+    "day": "int64",
+    "distance_m": "float64",
+    "duration_min": "float64",
+    "stops": "int64",
+}
+
+TILE_FIELDS: dict[str, str] = {
+    "tile_id": "str",
+    "block": "int64",
+    "row_off": "int64",
+    "col_off": "int64",
+    "size_px": "int64",
+}
+
+AOI_FIELDS: dict[str, str] = {
+    "aoi": "str",
+    "area_m2": "float64",
+}
+
+# Run folder file names.
+PLOTS_GPKG = "plots.gpkg"
+PLOTS_GEOJSON = "plots.geojson"
+PROBABILITY_TIF = "probability.tif"
+RUN_JSON = "run.json"
