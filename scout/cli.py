@@ -38,7 +38,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Find suspected poppy and cannabis plots in aerial imagery, route teams to them, read decisions back."""
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
-    logging.getLogger("distributed").setLevel(max(level, logging.WARNING))
+    for noisy in ("distributed", "pyogrio", "rasterio", "fiona"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
 

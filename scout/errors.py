@@ -34,7 +34,3 @@ class OutputError(ScoutError, OSError):
 
 class RunFolderError(InputError):
     """A run folder is missing files or holds edited-away / inconsistent data."""
-
-
-class ScoutWarning(UserWarning):
-    """Something was repaired or skipped; the run goes on."""

@@ -1,0 +1,104 @@
+"""Areas of interest: read any vector format and CRS, repair, name, reproject."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from scout.errors import AOIError
+
+log = logging.getLogger(__name__)
+
+NAME_FIELDS = ("name", "NAME", "Name", "aoi", "township", "id")
+
+
+def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
+    """Keep only the polygonal parts (make_valid can return collections with lines/points)."""
+    if geom is None or geom.is_empty:
+        return shapely.Polygon()
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    if geom.geom_type == "GeometryCollection":
+        parts = [g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
+        return shapely.union_all(parts) if parts else shapely.Polygon()
+    return shapely.Polygon()
+
+
+def repair(geoms: np.ndarray) -> tuple[np.ndarray, int]:
+    """``shapely.make_valid`` on invalid polygons; returns (polygonal geometries, number repaired)."""
+    geoms = np.asarray(geoms, dtype=object)
+    invalid = ~shapely.is_valid(geoms)
+    out = geoms.copy()
+    if invalid.any():
+        out[invalid] = shapely.make_valid(geoms[invalid])
+    return np.array([_polygonal(g) for g in out], dtype=object), int(invalid.sum())
+
+
+def read_aoi(
+    path: str | os.PathLike,
+    crs: CRS | str,
+    name_field: str | None = None,
+    layer: str | None = None,
+) -> gpd.GeoDataFrame:
+    """Read AOI polygons from GeoJSON / GeoPackage / Shapefile / KML into ``crs``.
+
+    Returns a frame with columns ``aoi`` (name) and ``geometry``; invalid polygons are
+    repaired where ``make_valid`` can, and what cannot be used is refused.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise AOIError(f"{p}: no such file")
+    try:
+        layers = pyogrio.list_layers(p)
+        if layer is None and len(layers) > 1:
+            polygon_layers = [name for name, gtype in layers if gtype and "Polygon" in str(gtype)]
+            layer = polygon_layers[0] if polygon_layers else layers[0][0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+        raise AOIError(f"{p}: not a readable vector file ({str(exc).splitlines()[0]})") from None
+    if gdf.crs is None:
+        raise AOIError(f"{p}: AOI file has no CRS (a Shapefile needs its .prj); set one, e.g. ogr2ogr -a_srs EPSG:4326")
+    if len(gdf) == 0:
+        raise AOIError(f"{p}: AOI file holds no features")
+    if gdf.crs.is_geographic:
+        minx, miny, maxx, maxy = gdf.total_bounds
+        if not (-180.5 <= minx <= 360 and -180.5 <= maxx <= 360 and -90.5 <= miny <= 90.5 and -90.5 <= maxy <= 90.5):
+            raise AOIError(f"{p}: coordinates {gdf.total_bounds.round(1).tolist()} are not degrees; the file's declared CRS ({gdf.crs.to_string()}) looks wrong")
+    if name_field:
+        if name_field not in gdf.columns:
+            raise AOIError(f"{p}: no field '{name_field}' for AOI names (fields: {', '.join(c for c in gdf.columns if c != 'geometry')})")
+        names = gdf[name_field].astype(str).to_numpy()
+    else:
+        field = next((f for f in NAME_FIELDS if f in gdf.columns), None)
+        names = gdf[field].astype(str).to_numpy() if field else np.array([f"aoi-{i + 1}" for i in range(len(gdf))])
+    geoms = gdf.geometry.to_numpy()
+    missing = shapely.is_missing(geoms)
+    geoms = np.where(missing, shapely.Polygon(), geoms)
+    fixed, n_repaired = repair(geoms)
+    if n_repaired:
+        log.warning("%s: repaired %d invalid AOI polygon(s)", p.name, n_repaired)
+    keep = ~shapely.is_empty(fixed) & (shapely.area(fixed) > 0)
+    if not keep.any():
+        raise AOIError(f"{p}: no usable polygon (all {len(gdf)} features are empty, not polygons, or beyond repair)")
+    if (~keep).any():
+        log.warning("%s: skipped %d empty or non-polygon feature(s)", p.name, int((~keep).sum()))
+    out = gpd.GeoDataFrame({"aoi": names[keep]}, geometry=list(fixed[keep]), crs=gdf.crs)
+    try:
+        out = out.to_crs(crs)
+    except Exception as exc:  # pyproj raises several types for impossible transforms
+        raise AOIError(f"{p}: cannot reproject AOI to {CRS(crs).to_string()} ({exc})") from None
+    out["geometry"], _ = repair(out.geometry.to_numpy())  # reprojection can fold thin slivers
+    out = out[~out.geometry.is_empty & np.isfinite(out.geometry.area)]
+    if len(out) == 0:
+        raise AOIError(f"{p}: AOI polygons vanish when reprojected to the imagery's CRS")
+    return out.reset_index(drop=True)

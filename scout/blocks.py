@@ -1,0 +1,107 @@
+"""One block of work: read the mosaic at model GSD, infer its tiles, blend them.
+
+Everything here is a top-level function over picklable values, so the same code runs
+in-process or on a dask worker that reads the imagery itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from rasterio.features import geometry_mask
+from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
+from shapely.geometry import box
+
+from scout.blending import accumulate, weight_window
+from scout.imagery import Grid, ImageInfo, read_block
+from scout.inference import cached_model, normalize, predict
+from scout.tiling import Block, TileSpec
+
+
+@dataclass(frozen=True)
+class DetectPlan:
+    """Everything a worker needs to compute any block of one run."""
+
+    images: tuple[ImageInfo, ...]  # sharpest first: where images overlap, the sharper one wins
+    indexes: tuple[tuple[int, ...], ...]  # per image: band numbers in model band order
+    footprints_wkb: tuple[bytes, ...]  # per image, working CRS
+    aoi_wkb: bytes  # union of AOIs, working CRS
+    grid: Grid
+    spec: TileSpec
+    model_path: str
+    batch_size: int
+    device: str
+
+
+@dataclass(frozen=True)
+class BlockInput:
+    data: np.ndarray  # (B, h, w) normalized network input
+    valid: np.ndarray  # (h, w) bool: imagery valid and inside an AOI
+    read_s: float
+
+
+@dataclass(frozen=True)
+class BlockResult:
+    block_id: int
+    sums: np.ndarray  # (C_fg, h, w) weighted probability sums
+    wsum: np.ndarray  # (h, w) weight sums; 0 = nodata / outside AOI
+    tiles_run: int
+    read_s: float
+    infer_s: float
+
+
+def read_input(plan: DetectPlan, block: Block) -> BlockInput:
+    """Mosaic the block's window from every image that covers it, normalized per image."""
+    t0 = time.perf_counter()
+    card = cached_model(plan.model_path, plan.device).card
+    win = block.window
+    h, w = int(win.height), int(win.width)
+    data = np.zeros((len(card.bands), h, w), np.float32)
+    have = np.zeros((h, w), bool)
+    wt = window_transform(win, plan.grid.affine)
+    wbox = box(wt.c, wt.f + h * wt.e, wt.c + w * wt.a, wt.f)
+    for info, idx, fp in zip(plan.images, plan.indexes, plan.footprints_wkb):
+        if not shapely.from_wkb(fp).intersects(wbox):
+            continue
+        raw, valid = read_block(info, idx, plan.grid, win, gsd_m=card.gsd_m)
+        take = valid & ~have
+        if take.any():
+            data[:, take] = normalize(raw, card, info.dtype)[:, take]
+            have |= take
+        if have.all():
+            break
+    inside = geometry_mask([shapely.from_wkb(plan.aoi_wkb)], out_shape=(h, w), transform=wt, invert=True, all_touched=True)
+    return BlockInput(data, have & inside, time.perf_counter() - t0)
+
+
+def infer(plan: DetectPlan, block: Block, inp: BlockInput) -> BlockResult:
+    """Run the block's tiles through the model in batches and blend them over the block."""
+    t0 = time.perf_counter()
+    model = cached_model(plan.model_path, plan.device)
+    size = plan.spec.size
+    win = block.window
+    tiles, batch, out = [], [], []
+    n_fg = len(model.card.classes) - 1
+    for tile in block.tiles:
+        r, c = int(tile.window.row_off - win.row_off), int(tile.window.col_off - win.col_off)
+        if not inp.valid[r : r + size, c : c + size].any():
+            continue  # all nodata or outside the AOI: never inferred
+        tiles.append(tile.window)
+        batch.append(inp.data[:, r : r + size, c : c + size])
+        if len(batch) == plan.batch_size:
+            out.append(predict(model, np.stack(batch), plan.device))
+            batch = []
+    if batch:
+        out.append(predict(model, np.stack(batch), plan.device))
+    probs = np.concatenate(out) if out else np.zeros((0, n_fg, size, size), np.float32)
+    sums, wsum = accumulate(win, tiles, probs, weight_window(size, plan.spec.overlap), inp.valid)
+    return BlockResult(block.block_id, sums, wsum, len(tiles), inp.read_s, time.perf_counter() - t0)
+
+
+def compute_block(plan: DetectPlan, block: Block) -> BlockResult:
+    """Read, infer and blend one block (what a worker runs)."""
+    return infer(plan, block, read_input(plan, block))

@@ -1,0 +1,428 @@
+"""One detection run: plan -> read/infer/blend blocks -> probability COG -> plots -> run folder.
+
+The run folder is built under a hidden staging name beside the target and renamed into
+place at the end, so an interrupted or failed run never leaves a folder that looks
+complete, and ``--overwrite`` replaces the old run only once the new one is whole.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import math
+import os
+import platform
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from rasterio.windows import Window
+from rasterio.shutil import copy as rio_copy
+
+import scout
+from scout import schema
+from scout.aoi import read_aoi
+from scout.blending import Assembler, finalize
+from scout.blocks import DetectPlan
+from scout.errors import AOIError, ImageryError, OutputError
+from scout.executor import run_blocks
+from scout.imagery import ImageInfo, band_indexes, footprint, open_image, working_crs
+from scout.inference import cached_model, configure_threads, pick_device
+from scout.io import sha256_file, typed_frame, write_gpkg_layer, write_json
+from scout.model.card import ModelCard
+from scout.progress import bar
+from scout.tiling import TileSpec, make_grid, plan_blocks
+from scout.vectorize import Fragments, merge_fragments, to_crs_coords, trace_window
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DetectSettings:
+    """Detection parameters.  ``thresholds``: per-class probability (0-1) a pixel must reach;
+    ``min_area_m2``: smaller plots are dropped; ``tile_size`` in pixels at model GSD (default:
+    the card's); ``block_tiles``: tiles per block side (memory ~ block area)."""
+
+    thresholds: dict[str, float] = field(default_factory=dict)
+    default_threshold: float = 0.5
+    min_area_m2: float = 1.0
+    simplify_px: float = 0.5
+    tile_size: int | None = None
+    block_tiles: int = 4
+    batch_size: int = 8
+    device: str | None = None
+    threads: int | None = None
+    bands: tuple[int, ...] | None = None
+    aoi_name_field: str | None = None
+    aoi_layer: str | None = None
+    workers: int = 1
+    scheduler: str | None = None
+
+    def threshold(self, cls: str) -> float:
+        return float(self.thresholds.get(cls, self.default_threshold))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    out_dir: Path
+    model: str
+    plots_by_class: dict[str, int]
+    flagged_area_m2: float
+    aoi_area_m2: float
+    tiles: int
+    megapixels: float
+    seconds: float
+
+    @property
+    def n_plots(self) -> int:
+        return sum(self.plots_by_class.values())
+
+    def line(self) -> str:
+        per = ", ".join(f"{n} {c}" for c, n in self.plots_by_class.items())
+        return (
+            f"{self.n_plots} plots ({per}); flagged {self.flagged_area_m2:,.1f} m² of {self.aoi_area_m2 / 1e4:,.2f} ha AOI; "
+            f"{self.tiles} tiles, {self.megapixels:,.1f} MP in {self.seconds:,.1f} s -> {self.out_dir}"
+        )
+
+
+def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    if out_dir.exists() and not overwrite:
+        raise OutputError(f"{out_dir}: run folder exists; use --overwrite to replace it")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: exists and is not a folder")
+    parent = out_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"{out_dir}: cannot write in {parent}")
+
+
+def resolve_model(model: str | os.PathLike | None, infos: Sequence[ImageInfo]) -> Path:
+    """The model asked for, or the shipped model fitting the imagery's bands and GSD."""
+    if model is not None:
+        return Path(model)
+    from scout.model.registry import pick_model
+
+    path = pick_model(list(infos[0].band_names), min(i.gsd_m for i in infos))
+    log.info("model: %s (picked for %s imagery at %.2f m)", Path(path).name, "/".join(b for b in infos[0].band_names if b), infos[0].gsd_m)
+    return Path(path)
+
+
+def _check_gsd(info: ImageInfo, card: ModelCard) -> None:
+    if info.gsd_m > card.gsd_m * card.max_gsd_ratio:
+        raise ImageryError(
+            f"{info.path}: imagery at {info.gsd_m:.2f} m/px is too coarse for model {card.name} "
+            f"(trained at {card.gsd_m:.2f} m/px; plots it finds are only a few pixels wide there); "
+            "upsampling cannot add that detail — use imagery finer than "
+            f"{card.gsd_m * card.max_gsd_ratio:.2f} m/px or a model made for this resolution"
+        )
+
+
+def plot_id(cls: str, lon: float, lat: float) -> str:
+    """Stable id from class and centroid (1e-6 degrees, ~0.1 m): same inputs, same ids."""
+    digest = hashlib.sha1(f"{cls}|{lon:.6f}|{lat:.6f}".encode()).hexdigest()[:10]
+    return f"{cls[0].upper()}{digest}"
+
+
+def build_plots(
+    fragments: Fragments,
+    plan: DetectPlan,
+    aois: gpd.GeoDataFrame,
+    classes: tuple[str, ...],
+    settings: DetectSettings,
+    model_name: str,
+) -> gpd.GeoDataFrame:
+    """Merge fragments into plots with the full attribute contract (schema.PLOT_FIELDS)."""
+    crs = plan.grid.crs
+    merged = merge_fragments(fragments)
+    if len(merged.geoms) == 0:
+        return typed_frame(None, schema.PLOT_FIELDS, crs)
+    gsd = plan.grid.affine.a
+    geoms = to_crs_coords(merged.geoms, plan.grid.affine)
+    geoms = shapely.intersection(geoms, shapely.union_all(aois.geometry.values))
+    geoms = shapely.make_valid(shapely.simplify(geoms, gsd * settings.simplify_px, preserve_topology=True))
+    area = shapely.area(geoms)
+    keep = (area >= settings.min_area_m2) & ~shapely.is_empty(geoms)
+    gdf = gpd.GeoDataFrame(
+        {
+            "class": np.asarray(classes)[merged.class_idx[keep]],
+            "confidence": np.round(merged.confidence[keep], 4),
+            "max_confidence": np.round(merged.max_confidence[keep], 4),
+            "area_m2": np.round(area[keep], 2),
+        },
+        geometry=geoms[keep],
+        crs=crs,
+    )
+    if len(gdf) == 0:
+        return typed_frame(None, schema.PLOT_FIELDS, crs)
+    centroids = gdf.geometry.centroid.to_crs("EPSG:4326")
+    gdf["centroid_lon"] = np.round(centroids.x.values, 7)
+    gdf["centroid_lat"] = np.round(centroids.y.values, 7)
+    # AOI with the largest share of each plot
+    inter = gpd.overlay(gdf.reset_index()[["index", "geometry"]], aois[["aoi", "geometry"]], how="intersection", keep_geom_type=True)
+    inter["a"] = inter.geometry.area
+    best = inter.sort_values(["index", "a"], ascending=[True, False]).drop_duplicates("index").set_index("index")["aoi"]
+    gdf["aoi"] = best.reindex(gdf.index).fillna("").values
+    # sources: every image covering the plot, sharpest first
+    fps = [shapely.from_wkb(f) for f in plan.footprints_wkb]
+    names = [Path(i.path).name for i in plan.images]
+    acquired = [i.acquired for i in plan.images]
+    src, acq = [], []
+    for g in gdf.geometry.values:
+        hits = [k for k, fp in enumerate(fps) if fp.intersects(g)] or [0]
+        src.append(";".join(names[k] for k in hits))
+        acq.append(acquired[hits[0]])
+    gdf["source"] = src
+    gdf["acquired"] = acq
+    gdf["model"] = model_name
+    gdf["review_status"] = "unreviewed"
+    gdf["reviewed_by"] = ""
+    gdf["reviewed_at"] = ""
+    gdf["note"] = ""
+    gdf["plot_id"] = [plot_id(c, x, y) for c, x, y in zip(gdf["class"], gdf["centroid_lon"], gdf["centroid_lat"])]
+    gdf = gdf.sort_values(["confidence", "plot_id"], ascending=[False, True]).reset_index(drop=True)
+    return typed_frame(gdf, schema.PLOT_FIELDS, crs)
+
+
+def _tiles_frame(plan: DetectPlan, blocks) -> gpd.GeoDataFrame:  # noqa: ANN001
+    t = plan.grid.affine
+    rows = []
+    for b in blocks:
+        for tile in b.tiles:
+            w = tile.window
+            x0, y0 = t @ (w.col_off, w.row_off)
+            x1, y1 = t @ (w.col_off + w.width, w.row_off + w.height)
+            rows.append({"tile_id": tile.tile_id, "block": b.block_id, "row_off": int(w.row_off), "col_off": int(w.col_off), "size_px": int(w.width), "geometry": shapely.box(x0, y1, x1, y0)})
+    return typed_frame(gpd.GeoDataFrame(rows, crs=plan.grid.crs) if rows else None, schema.TILE_FIELDS, plan.grid.crs)
+
+
+def _add_styles(gpkg: Path) -> None:
+    try:
+        from scout.review.styles import add_styles
+    except ImportError:
+        return
+    add_styles(gpkg)
+
+
+def detect(
+    images: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    aoi: str | os.PathLike | None = None,
+    model: str | os.PathLike | None = None,
+    settings: DetectSettings | None = None,
+    overwrite: bool = False,
+) -> RunSummary:
+    """Detect suspected plots in ``images`` (clipped to ``aoi``) and write a run folder."""
+    settings = settings or DetectSettings()
+    started = dt.datetime.now(dt.timezone.utc)
+    t_start = time.perf_counter()
+    out_dir = Path(out_dir)
+    if not images:
+        raise ImageryError("no imagery given")
+    _check_out_dir(out_dir, overwrite)
+
+    infos = sorted((open_image(p) for p in images), key=lambda i: i.gsd_m)
+    model_path = resolve_model(model, infos)
+    device = pick_device(settings.device)
+    configure_threads(settings.threads)
+    loaded = cached_model(str(model_path), device)
+    card = loaded.card
+    indexes = []
+    for info in infos:
+        _check_gsd(info, card)
+        indexes.append(band_indexes(info, card.bands, settings.bands))
+
+    crs = working_crs(infos[0])
+    fps = [footprint(i, crs) for i in infos]
+    imagery_area = shapely.union_all(fps)
+    if aoi is not None:
+        aois = read_aoi(aoi, crs, settings.aoi_name_field, settings.aoi_layer)
+        if not aois.geometry.intersects(imagery_area).any():
+            raise AOIError(f"{aoi}: AOI does not overlap the imagery ({', '.join(Path(i.path).name for i in infos)})")
+    else:
+        aois = gpd.GeoDataFrame({"aoi": ["footprint"]}, geometry=[imagery_area], crs=crs)
+    aoi_union = shapely.union_all(aois.geometry.values)
+    area = shapely.intersection(aoi_union, imagery_area)
+    if area.is_empty:
+        raise AOIError(f"{aoi or infos[0].path}: no valid imagery inside the AOI")
+
+    overlap = int(math.ceil(max(card.receptive_field_px, 1) / 16) * 16)
+    spec = TileSpec(size=settings.tile_size or card.tile_size, overlap=overlap, block_tiles=settings.block_tiles)
+    grid = make_grid(area.bounds, card.gsd_m, crs.to_wkt(), spec)
+    blocks = plan_blocks(grid, spec, area)
+    plan = DetectPlan(
+        images=tuple(infos),
+        indexes=tuple(indexes),
+        footprints_wkb=tuple(shapely.to_wkb(f) for f in fps),
+        aoi_wkb=shapely.to_wkb(aoi_union),
+        grid=grid,
+        spec=spec,
+        model_path=str(model_path),
+        batch_size=settings.batch_size,
+        device=device,
+    )
+    n_tiles = sum(len(b.tiles) for b in blocks)
+    log.info(
+        "%d image(s) -> grid %d x %d px at %.3f m (%s); %d tiles of %d px (overlap %d) in %d blocks; model %s on %s",
+        len(infos), grid.width, grid.height, card.gsd_m, crs.to_string(), n_tiles, spec.size, spec.overlap, len(blocks), card.name, device,
+    )
+
+    staging = out_dir.parent / f".{out_dir.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        summary = _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir)
+        if out_dir.exists():
+            old = out_dir.parent / f".{out_dir.name}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out_dir, old)
+            os.replace(staging, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return summary
+
+
+def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir) -> RunSummary:  # noqa: ANN001, PLR0913
+    classes = card.foreground
+    thresholds_u8 = np.array([math.ceil(settings.threshold(c) * 255) for c in classes], np.uint8)
+    grid = plan.grid
+    tmp_tif = staging / "probability.raw.tif"
+    profile = dict(
+        driver="GTiff", width=grid.width, height=grid.height, count=len(classes), dtype="uint8",
+        crs=grid.crs, transform=grid.affine, tiled=True, blockxsize=512, blockysize=512, compress="deflate", BIGTIFF="IF_SAFER",
+    )
+    fragments = Fragments()
+    timings = {"read_s": 0.0, "infer_s": 0.0}
+    cell_count = 0
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(tmp_tif, "w", **profile) as dst:
+        dst.descriptions = classes
+
+        def emit(window: Window, sums: np.ndarray, wsum: np.ndarray) -> None:
+            nonlocal cell_count
+            probs, valid = finalize(sums, wsum)
+            if not valid.any():
+                return
+            u8 = np.rint(probs * 255).astype(np.uint8)
+            dst.write(u8, window=window)
+            dst.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=window)
+            trace_window(fragments, u8, valid, window, thresholds_u8, cell_count)
+            cell_count += 1
+
+        assembler = Assembler({b.block_id: b.window for b in blocks}, emit)
+        progress = bar(n_tiles, desc="tiles", unit="tile")
+        t_blocks = time.perf_counter()
+        for result in run_blocks(plan, blocks, settings.workers, settings.scheduler):
+            assembler.add(result.block_id, result.sums, result.wsum)
+            timings["read_s"] += result.read_s
+            timings["infer_s"] += result.infer_s
+            progress.update(len(blocks[result.block_id].tiles))
+        progress.close()
+        timings["blocks_s"] = time.perf_counter() - t_blocks
+    t0 = time.perf_counter()
+    prob_path = staging / schema.PROBABILITY_TIF
+    # GDAL's COG driver keeps the internal mask (rio-cogeo's translate drops a per-dataset mask)
+    rio_copy(tmp_tif, prob_path, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=512, OVERVIEW_RESAMPLING="AVERAGE", BIGTIFF="IF_SAFER")
+    tmp_tif.unlink()
+    timings["cog_s"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    plots = build_plots(fragments, plan, aois, classes, settings, f"{card.name}@{card.version}")
+    timings["vectorize_s"] = time.perf_counter() - t0
+    aoi_frame = aois.copy()
+    aoi_frame["area_m2"] = aoi_frame.geometry.area.round(1)
+    gpkg = staging / schema.PLOTS_GPKG
+    write_gpkg_layer(plots, gpkg, "plots")
+    write_gpkg_layer(_tiles_frame(plan, blocks), gpkg, "tiles")
+    write_gpkg_layer(typed_frame(aoi_frame, schema.AOI_FIELDS, grid.crs), gpkg, "aoi")
+    _add_styles(gpkg)
+    geojson = plots.to_crs("EPSG:4326")
+    geojson.to_file(staging / schema.PLOTS_GEOJSON, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"})
+
+    seconds = time.perf_counter() - t_start
+    by_class = {c: int((plots["class"] == c).sum()) for c in classes}
+    megapixels = n_tiles * plan.spec.size**2 / 1e6
+    summary = RunSummary(
+        out_dir=out_dir,
+        model=card.name,
+        plots_by_class=by_class,
+        flagged_area_m2=float(plots["area_m2"].sum()) if len(plots) else 0.0,
+        aoi_area_m2=float(aoi_frame["area_m2"].sum()),
+        tiles=n_tiles,
+        megapixels=megapixels,
+        seconds=seconds,
+    )
+    timings["total_s"] = seconds
+    run = {
+        "scout_version": scout.__version__,
+        "complete": True,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "work_crs": grid.crs.to_string(),
+        "inputs": {
+            "images": [
+                {
+                    "path": i.path,
+                    "relpath": os.path.relpath(i.path, out_dir.resolve()),
+                    "size_bytes": i.size_bytes,
+                    "sha256": sha256_file(i.path),
+                    "crs": i.crs.to_string(),
+                    "gsd_m": round(i.gsd_m, 5),
+                    "bands": list(i.band_names),
+                    "band_indexes": list(idx),
+                    "acquired": i.acquired,
+                }
+                for i, idx in zip(plan.images, plan.indexes)
+            ],
+            "aoi": None if aoi is None else {"path": str(Path(aoi).resolve()), "sha256": sha256_file(aoi), "layer": settings.aoi_layer, "name_field": settings.aoi_name_field},
+        },
+        "model": {"name": card.name, "version": card.version, "sha256": card.sha256, "path": str(Path(plan.model_path).resolve()), "gsd_m": card.gsd_m, "bands": list(card.bands)},
+        "parameters": {
+            **{k: v for k, v in asdict(settings).items() if k not in ("scheduler",)},
+            "thresholds": {c: settings.threshold(c) for c in classes},
+            "tile_size": plan.spec.size,
+            "overlap": plan.spec.overlap,
+            "device": plan.device,
+        },
+        "grid": {"width": grid.width, "height": grid.height, "transform": list(grid.transform)},
+        "counts": {"blocks": len(blocks), "tiles": n_tiles, "plots": summary.n_plots, "plots_by_class": by_class, "megapixels": round(megapixels, 2)},
+        "areas_m2": {"flagged": round(summary.flagged_area_m2, 2), "aoi": round(summary.aoi_area_m2, 1)},
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "versions": _versions(),
+    }
+    write_json(staging / schema.RUN_JSON, run)
+    return summary
+
+
+def _versions() -> dict[str, Any]:
+    import geopandas
+    import rio_cogeo
+    import torch
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "rasterio": rasterio.__version__,
+        "gdal": rasterio.__gdal_version__,
+        "geopandas": geopandas.__version__,
+        "shapely": shapely.__version__,
+        "rio_cogeo": rio_cogeo.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+__all__ = ["DetectSettings", "RunSummary", "build_plots", "detect", "plot_id"]

@@ -1,0 +1,260 @@
+"""Open imagery for detection: validation, band mapping, GSD, valid footprint, reads at model GSD.
+
+Every raster is read through a ``WarpedVRT`` onto the run's working grid (a metric CRS
+at the model's GSD), so a 2 cm drone flight, a 0.5 m satellite scene and an image in
+EPSG:4326 all reach the model the same way.  Work never reads outside the block asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rasterio
+import shapely
+from affine import Affine
+from rasterio.crs import CRS
+from rasterio.enums import ColorInterp, Resampling
+from rasterio.errors import RasterioError, RasterioIOError
+from rasterio.features import shapes
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_geom
+from rasterio.windows import Window
+from shapely.geometry import shape
+
+from scout.errors import ImageryError
+
+log = logging.getLogger(__name__)
+
+MAX_PIXELS = 2_000_000 * 2_000_000 // 10  # declared sizes beyond this are refused before any read
+FOOTPRINT_PX = 1024  # longest side of the decimated mask used to trace the valid footprint
+
+_BAND_SYNONYMS = {
+    "red": "red", "r": "red", "b4": "red",
+    "green": "green", "g": "green", "b3": "green",
+    "blue": "blue", "b": "blue", "b2": "blue",
+    "nir": "nir", "near-infrared": "nir", "near infrared": "nir", "nir1": "nir", "b8": "nir", "b5": "nir",
+    "alpha": "alpha",
+}
+_COLORINTERP = {ColorInterp.red: "red", ColorInterp.green: "green", ColorInterp.blue: "blue", ColorInterp.alpha: "alpha"}
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What detection needs to know about one raster; cheap to pickle (no open handles)."""
+
+    path: str
+    crs_wkt: str
+    transform: tuple[float, ...]
+    width: int
+    height: int
+    count: int
+    dtype: str
+    band_names: tuple[str, ...]  # one per band; "" where unknown
+    nodata: float | None
+    has_alpha: bool
+    gsd_m: float  # ground metres per pixel (geometric mean of x and y)
+    size_bytes: int
+    acquired: str  # ISO date when the file says, else ""
+
+    @property
+    def crs(self) -> CRS:
+        return CRS.from_wkt(self.crs_wkt)
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).name
+
+
+def _guess_band_names(src: rasterio.DatasetReader) -> tuple[str, ...]:
+    names = []
+    for desc, ci in zip(src.descriptions, src.colorinterp):
+        key = (desc or "").strip().lower()
+        names.append(_BAND_SYNONYMS.get(key) or _COLORINTERP.get(ci, ""))
+    if not any(names) and src.count == 4 and src.dtypes[0] == "uint16":
+        names = ["blue", "green", "red", "nir"]  # the usual 4-band satellite order (PlanetScope, WorldView-MS)
+    if len(names) >= 3 and not any(names[:3]) and src.dtypes[0] == "uint8":
+        names[:3] = ["red", "green", "blue"]
+    return tuple(names)
+
+
+def _acquired(src: rasterio.DatasetReader) -> str:
+    tags = src.tags()
+    for key in ("ACQUISITIONDATETIME", "acquired", "ACQUISITION_DATE", "TIFFTAG_DATETIME", "DATETIME"):
+        value = tags.get(key)
+        if value:
+            value = value.strip().replace(":", "-", 2) if key == "TIFFTAG_DATETIME" else value.strip()
+            return value[:10]
+    return ""
+
+
+def ground_gsd_m(crs: CRS, transform: Affine, width: int, height: int) -> float:
+    """Ground sampling distance in metres, correct for geographic CRSs too."""
+    if crs.is_geographic:
+        lon, lat = transform @ (width / 2, height / 2)
+        dx = abs(transform.a) * 111_320.0 * math.cos(math.radians(lat))
+        dy = abs(transform.e) * 110_574.0
+    else:
+        factor = crs.linear_units_factor[1] if crs.linear_units_factor else 1.0
+        dx, dy = abs(transform.a) * factor, abs(transform.e) * factor
+    return math.sqrt(dx * dy)
+
+
+def open_image(path: str | os.PathLike) -> ImageInfo:
+    """Validate one raster for detection; raise ImageryError naming the file and the problem."""
+    p = Path(path)
+    if not p.exists():
+        raise ImageryError(f"{p}: no such file")
+    if p.is_dir():
+        raise ImageryError(f"{p}: is a folder, not a raster")
+    try:
+        with rasterio.open(p) as src:
+            if src.width * src.height > MAX_PIXELS or src.count > 64:
+                raise ImageryError(f"{p}: declared size {src.width} x {src.height} x {src.count} is absurd; refused before reading")
+            if src.crs is None:
+                raise ImageryError(
+                    f"{p}: raster has no CRS; georeference it first (e.g. gdal_translate -a_srs EPSG:XXXX -a_ullr ...)"
+                )
+            if src.transform.b != 0 or src.transform.d != 0:
+                log.info("%s: rotated geotransform; it will be warped north-up", p.name)
+            if src.dtypes[0] not in ("uint8", "uint16", "int16", "float32"):
+                raise ImageryError(f"{p}: pixel type {src.dtypes[0]} is not supported (uint8, uint16, int16, float32)")
+            names = _guess_band_names(src)
+            info = ImageInfo(
+                path=str(p.resolve()),
+                crs_wkt=src.crs.to_wkt(),
+                transform=tuple(src.transform)[:6],
+                width=src.width,
+                height=src.height,
+                count=src.count,
+                dtype=src.dtypes[0],
+                band_names=names,
+                nodata=src.nodata,
+                has_alpha=ColorInterp.alpha in src.colorinterp,
+                gsd_m=ground_gsd_m(src.crs, src.transform, src.width, src.height),
+                size_bytes=p.stat().st_size,
+                acquired=_acquired(src),
+            )
+    except RasterioIOError as exc:
+        raise ImageryError(f"{p}: not a readable raster ({_first_line(exc)})") from None
+    except RasterioError as exc:
+        raise ImageryError(f"{p}: cannot read raster ({_first_line(exc)})") from None
+    return info
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def band_indexes(info: ImageInfo, model_bands: tuple[str, ...], override: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """1-based band numbers of ``info`` feeding the model's bands, in model order."""
+    if override:
+        if len(override) != len(model_bands):
+            raise ImageryError(f"{info.path}: --bands gives {len(override)} bands, the model needs {len(model_bands)} ({', '.join(model_bands)})")
+        bad = [b for b in override if not 1 <= b <= info.count]
+        if bad:
+            raise ImageryError(f"{info.path}: --bands {bad} out of range; the image has {info.count} bands")
+        return tuple(override)
+    found = []
+    for band in model_bands:
+        if band not in info.band_names:
+            have = ", ".join(n or "?" for n in info.band_names)
+            raise ImageryError(
+                f"{info.path}: the model needs band '{band}' but the image has [{have}]; "
+                f"name the bands with --bands (image band numbers in the order {','.join(model_bands)})"
+            )
+        found.append(info.band_names.index(band) + 1)
+    return tuple(found)
+
+
+def working_crs(info: ImageInfo) -> CRS:
+    """A metric CRS for the run: the image's own when it is projected in metres, else its UTM zone.
+
+    Web Mercator is metric in name only (scale grows with latitude), so it is replaced too.
+    """
+    crs = info.crs
+    if crs.is_projected and (crs.linear_units_factor or ("", 0))[1] == 1.0 and "mercator" not in crs.to_wkt().lower():
+        return crs
+    lon, lat = _centre_lonlat(info)
+    zone = int((lon + 180) // 6) + 1
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + min(max(zone, 1), 60))
+
+
+def _centre_lonlat(info: ImageInfo) -> tuple[float, float]:
+    centre = shapely.geometry.mapping(shapely.Point(Affine(*info.transform) @ (info.width / 2, info.height / 2)))
+    geom = transform_geom(info.crs, "EPSG:4326", centre)
+    return tuple(geom["coordinates"])  # type: ignore[return-value]
+
+
+def footprint(info: ImageInfo, crs: CRS) -> shapely.Geometry:
+    """Polygon of valid pixels in ``crs``, traced on a decimated mask (cheap, slightly generous)."""
+    scale = max(info.width, info.height) / FOOTPRINT_PX
+    with rasterio.open(info.path) as src:
+        if scale > 1:
+            shape_ = (max(1, round(info.height / scale)), max(1, round(info.width / scale)))
+            mask = src.dataset_mask(out_shape=shape_, resampling=Resampling.nearest)
+            transform = src.transform @ Affine.scale(info.width / shape_[1], info.height / shape_[0])
+        else:
+            mask = src.dataset_mask()
+            transform = src.transform
+    polys = [shape(g) for g, v in shapes(mask, mask=mask > 0, transform=transform) if v > 0]
+    if not polys:
+        return shapely.Polygon()
+    fp = shapely.union_all(polys)
+    # one decimated pixel of slack, so edge pixels are never cut off
+    fp = fp.buffer(abs(transform.a) * 1.5, join_style="mitre")
+    return shape(transform_geom(info.crs, crs, shapely.geometry.mapping(fp)))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The working grid: north-up, ``gsd_m`` pixels in a metric CRS; pixel (0, 0) at top-left."""
+
+    crs_wkt: str
+    transform: tuple[float, ...]
+    width: int
+    height: int
+
+    @property
+    def affine(self) -> Affine:
+        return Affine(*self.transform)
+
+    @property
+    def crs(self) -> CRS:
+        return CRS.from_wkt(self.crs_wkt)
+
+
+def read_block(
+    info: ImageInfo,
+    indexes: tuple[int, ...],
+    grid: Grid,
+    window: Window,
+    resampling: Resampling | None = None,
+    gsd_m: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``window`` of the working grid from one image: (bands float32 (B, h, w), valid bool (h, w)).
+
+    Downsampling averages (anti-aliased), upsampling is bilinear.  Pixels outside the
+    image, under nodata or alpha 0 are invalid.
+    """
+    if resampling is None:
+        resampling = Resampling.average if gsd_m is None or info.gsd_m < gsd_m else Resampling.bilinear
+    try:
+        with rasterio.open(info.path) as src, WarpedVRT(
+            src,
+            crs=grid.crs,
+            transform=grid.affine,
+            width=grid.width,
+            height=grid.height,
+            resampling=resampling,
+            add_alpha=not info.has_alpha,
+        ) as vrt:
+            data = vrt.read(indexes, window=window).astype(np.float32)
+            valid = vrt.dataset_mask(window=window) > 0
+    except RasterioError as exc:
+        raise ImageryError(f"{info.path}: read failed at window {window} ({_first_line(exc)}); the file may be truncated or corrupt") from None
+    return data, valid

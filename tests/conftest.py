@@ -1,0 +1,93 @@
+"""Fixtures: tiny real GeoTIFFs, vector files and models written to a temp dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import torch
+from affine import Affine
+from rasterio.enums import ColorInterp
+
+from scout.model import ModelCard, build_network, save_model
+
+UTM = "EPSG:32647"  # northern Thailand / Myanmar / Yunnan
+X0, Y0 = 600_000.0, 2_200_000.0
+
+BACKGROUND_RGB = (70, 120, 50)  # grass-green
+POPPY_RGB = (230, 40, 40)  # painted red: the linear test model calls it poppy
+CANNABIS_RGB = (30, 40, 220)  # painted blue: cannabis
+
+
+def write_raster(
+    path: Path,
+    data: np.ndarray,
+    crs: str = UTM,
+    transform: Affine | None = None,
+    nodata: float | None = None,
+    descriptions: tuple[str, ...] | None = None,
+    alpha: bool = False,
+) -> Path:
+    """Write (bands, h, w) ``data`` as a tiled GeoTIFF; the last band is alpha when ``alpha``."""
+    count, height, width = data.shape
+    transform = transform or Affine(0.05, 0, X0, 0, -0.05, Y0)
+    extra = {"alpha": "YES", "photometric": "RGB"} if alpha else {}
+    with rasterio.open(
+        path, "w", driver="GTiff", width=width, height=height, count=count, dtype=data.dtype, crs=crs,
+        transform=transform, nodata=nodata, tiled=True, blockxsize=256, blockysize=256, **extra,
+    ) as dst:
+        dst.write(data)
+        if descriptions:
+            dst.descriptions = descriptions
+        if alpha:
+            dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]
+    return path
+
+
+def painted_scene(height: int, width: int, plots: list[tuple[str, int, int, int, int]], bands: int = 3, dtype=np.uint8, scale: float = 1.0) -> np.ndarray:
+    """A green field with painted rectangles ``(class, row0, col0, row1, col1)`` in image pixels."""
+    colour = {"background": BACKGROUND_RGB, "poppy": POPPY_RGB, "cannabis": CANNABIS_RGB}
+    img = np.empty((bands, height, width), np.float32)
+    for b in range(3):
+        img[b] = colour["background"][b]
+    for cls, r0, c0, r1, c1 in plots:
+        for b in range(3):
+            img[b, r0:r1, c0:c1] = colour[cls][b]
+    if bands > 3:
+        img[3:] = 100.0
+    return (img * scale).astype(dtype)
+
+
+def linear_model(path: Path, bands: tuple[str, ...] = ("red", "green", "blue"), gsd_m: float = 0.1, tile_size: int = 128) -> Path:
+    """A per-pixel linear model with hand-set weights: red -> poppy, blue -> cannabis.
+
+    Its output is known exactly, so detection results can be asserted to the pixel.
+    """
+    card = ModelCard(
+        name=path.name, version="test", classes=("background", "poppy", "cannabis"), bands=bands, gsd_m=gsd_m,
+        tile_size=tile_size, normalization={"scale": {"uint8": 255.0, "uint16": 2550.0}, "mean": [0.0] * len(bands), "std": [1.0] * len(bands)},
+        architecture={"name": "pixel_linear"}, description="test model",
+    )
+    net = build_network(card.architecture, len(bands), 3)
+    w = torch.zeros(3, len(bands), 1, 1)
+    b = torch.zeros(3)
+    r, g, bl = bands.index("red"), bands.index("green"), bands.index("blue")
+    w[1, r], w[1, g], b[1] = 20.0, -20.0, -6.0  # poppy: red >> green
+    w[2, bl], w[2, r], b[2] = 20.0, -20.0, -6.0  # cannabis: blue >> red
+    with torch.no_grad():
+        net.weight.copy_(w)
+        net.bias.copy_(b)
+    save_model(net, card, path)
+    return path
+
+
+@pytest.fixture
+def rgb_model(tmp_path: Path) -> Path:
+    return linear_model(tmp_path / "models" / "linear-rgb")
+
+
+@pytest.fixture
+def sat_model(tmp_path: Path) -> Path:
+    return linear_model(tmp_path / "models" / "linear-sat", bands=("blue", "green", "red", "nir"), gsd_m=0.5)

@@ -1,0 +1,133 @@
+"""``scout detect`` from the command line: bad input gives one line, exit 2, nothing left behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from conftest import UTM, X0, Y0, linear_model, painted_scene, write_raster
+from scout.cli import _register, cli
+
+_register()
+
+
+def run(*args: str):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    return write_raster(tmp_path / "flight.tif", painted_scene(400, 400, [("poppy", 50, 50, 150, 150)]))
+
+
+def assert_clean_error(result, *words: str) -> None:
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.output.strip().splitlines() if ln]
+    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def test_detect_cli_happy_path_and_summary(tmp_path, image, rgb_model):
+    result = run("detect", image, "--out", tmp_path / "run", "--model", rgb_model, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "1 plots (1 poppy, 0 cannabis)" in result.output
+    assert (tmp_path / "run" / "plots.gpkg").exists()
+    # an existing run is kept without --overwrite
+    again = run("detect", image, "--out", tmp_path / "run", "--model", rgb_model, "-q")
+    assert_clean_error(again, "exists", "--overwrite")
+    assert run("detect", image, "--out", tmp_path / "run", "--model", rgb_model, "-q", "--overwrite").exit_code == 0
+
+
+def test_thresholds_and_min_area_apply(tmp_path, image, rgb_model):
+    result = run("detect", image, "--out", tmp_path / "r", "--model", rgb_model, "-q", "--min-area", "30")
+    assert "0 plots" in result.output  # the plot is 25 m²
+    pale = painted_scene(400, 400, [])
+    pale[:, 50:150, 50:150] = np.array([160, 90, 60], np.uint8)[:, None, None]  # poppy-ish: p ~ 0.4 for the test model
+    pale_path = write_raster(tmp_path / "pale.tif", pale)
+    assert "0 plots" in run("detect", pale_path, "--out", tmp_path / "r2", "--model", rgb_model, "-q").output
+    result = run("detect", pale_path, "--out", tmp_path / "r3", "--model", rgb_model, "-q", "--threshold", "poppy=0.3")
+    assert "1 poppy" in result.output, result.output
+
+
+def test_not_a_raster(tmp_path, rgb_model):
+    bad = tmp_path / "notes.tif"
+    bad.write_text("not an image")
+    assert_clean_error(run("detect", bad, "--out", tmp_path / "run", "--model", rgb_model), "notes.tif", "not a readable raster")
+    assert not (tmp_path / "run").exists()
+    assert_clean_error(run("detect", tmp_path / "missing.tif", "--out", tmp_path / "run", "--model", rgb_model), "missing.tif", "no such file")
+
+
+def test_truncated_geotiff(tmp_path, image, rgb_model):
+    data = image.read_bytes()
+    cut = tmp_path / "cut.tif"
+    cut.write_bytes(data[: len(data) // 3])
+    result = run("detect", cut, "--out", tmp_path / "run", "--model", rgb_model)
+    assert_clean_error(result, "cut.tif")
+    assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run*"))
+
+
+def test_raster_without_crs(tmp_path, rgb_model):
+    import rasterio
+
+    path = tmp_path / "nocrs.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8") as dst:
+        dst.write(np.zeros((3, 64, 64), np.uint8))
+    assert_clean_error(run("detect", path, "--out", tmp_path / "run", "--model", rgb_model), "nocrs.tif", "no CRS")
+
+
+def test_aoi_outside_imagery(tmp_path, image, rgb_model):
+    far = gpd.GeoDataFrame({"name": ["far"]}, geometry=[shapely.box(X0 + 5000, Y0, X0 + 5100, Y0 + 100)], crs=UTM)
+    far.to_file(tmp_path / "far.gpkg")
+    assert_clean_error(run("detect", image, "--aoi", tmp_path / "far.gpkg", "--out", tmp_path / "run", "--model", rgb_model), "far.gpkg", "does not overlap")
+
+
+def test_invalid_aoi_is_repaired_and_empty_aoi_refused(tmp_path, image, rgb_model):
+    bowtie = shapely.Polygon([(X0, Y0), (X0 + 20, Y0 - 20), (X0 + 20, Y0), (X0, Y0 - 20)])  # self-intersecting
+    gpd.GeoDataFrame({"name": ["bow"]}, geometry=[bowtie], crs=UTM).to_file(tmp_path / "bow.geojson")
+    result = run("detect", image, "--aoi", tmp_path / "bow.geojson", "--out", tmp_path / "run", "--model", rgb_model, "-q")
+    assert result.exit_code == 0, result.output
+    line = gpd.GeoDataFrame({"name": ["line"]}, geometry=[shapely.LineString([(X0, Y0), (X0 + 5, Y0 - 5)])], crs=UTM)
+    line.to_file(tmp_path / "line.geojson")
+    assert_clean_error(run("detect", image, "--aoi", tmp_path / "line.geojson", "--out", tmp_path / "r2", "--model", rgb_model), "line.geojson", "no usable polygon")
+
+
+def test_missing_band_and_band_override(tmp_path, rgb_model):
+    gray = write_raster(tmp_path / "gray.tif", painted_scene(200, 200, [])[:1], descriptions=("pan",))
+    assert_clean_error(run("detect", gray, "--out", tmp_path / "run", "--model", rgb_model), "gray.tif", "needs band 'red'")
+    # BGR file, declared by --bands: the poppy is still found
+    bgr = painted_scene(400, 400, [("poppy", 50, 50, 150, 150)])[::-1].copy()
+    path = write_raster(tmp_path / "bgr.tif", bgr, descriptions=("b1", "b2", "b3"))
+    result = run("detect", path, "--out", tmp_path / "r", "--model", rgb_model, "--bands", "3,2,1", "-q")
+    assert result.exit_code == 0 and "1 poppy" in result.output, result.output
+
+
+def test_imagery_too_coarse_is_refused_not_upsampled(tmp_path, rgb_model):
+    coarse = write_raster(tmp_path / "landsat.tif", painted_scene(64, 64, []), transform=__import__("affine").Affine(30, 0, X0, 0, -30, Y0))
+    assert_clean_error(run("detect", coarse, "--out", tmp_path / "run", "--model", rgb_model), "landsat.tif", "too coarse")
+
+
+def test_model_errors(tmp_path, image, rgb_model):
+    assert_clean_error(run("detect", image, "--out", tmp_path / "r", "--model", tmp_path / "nope"), "weights not found")
+    pickle_file = tmp_path / "evil.pt"
+    pickle_file.write_bytes(b"\x80\x04K\x01.")
+    assert_clean_error(run("detect", image, "--out", tmp_path / "r", "--model", pickle_file), "evil.pt", "refused")
+    # weights that do not match the card's checksum
+    other = linear_model(tmp_path / "other", bands=("red", "green", "blue"))
+    other.with_name("other.safetensors").write_bytes(rgb_model.with_name("linear-rgb.safetensors").read_bytes() + b"")
+    card = other.with_name("other.json")
+    card.write_text(card.read_text().replace('"sha256": "', '"sha256": "00'))
+    assert_clean_error(run("detect", image, "--out", tmp_path / "r", "--model", other), "sha256")
+    assert not (tmp_path / "r").exists()
+
+
+def test_unwritable_output(tmp_path, image, rgb_model):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert_clean_error(run("detect", image, "--out", blocker / "run", "--model", rgb_model), "cannot create")

@@ -1,0 +1,147 @@
+"""End to end: real GeoTIFFs, real vector files, the real pipeline, a model with known output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+import shapely
+from affine import Affine
+from rio_cogeo.cogeo import cog_validate
+
+from conftest import UTM, X0, Y0, painted_scene, write_raster
+from scout import schema
+from scout.detect import DetectSettings, detect
+
+
+def read_plots(run: Path) -> gpd.GeoDataFrame:
+    return gpd.read_file(run / "plots.gpkg", layer="plots")
+
+
+def test_run_folder_follows_the_contract(tmp_path, rgb_model):
+    img = painted_scene(800, 900, [("poppy", 100, 100, 200, 300), ("cannabis", 500, 500, 560, 800)])
+    image = write_raster(tmp_path / "flight.tif", img)
+    summary = detect([image], tmp_path / "run", model=rgb_model)
+    run = tmp_path / "run"
+    assert sorted(p.name for p in run.iterdir()) == sorted([schema.PLOTS_GPKG, schema.PLOTS_GEOJSON, schema.PROBABILITY_TIF, schema.RUN_JSON])
+    plots = read_plots(run)
+    assert list(plots.columns) == [*schema.PLOT_FIELDS, "geometry"]
+    assert sorted(plots["class"]) == ["cannabis", "poppy"]
+    by_class = plots.set_index("class")
+    assert by_class.loc["poppy", "area_m2"] == pytest.approx(100 * 200 * 0.05**2, rel=0.03)  # 5 m x 10 m
+    assert by_class.loc["cannabis", "area_m2"] == pytest.approx(60 * 300 * 0.05**2, rel=0.03)
+    assert (plots["confidence"] > 0.9).all() and (plots["max_confidence"] >= plots["confidence"]).all()
+    assert set(plots["review_status"]) == {"unreviewed"} and set(plots["source"]) == {"flight.tif"}
+    assert summary.plots_by_class == {"poppy": 1, "cannabis": 1}
+    # GeoJSON: RFC 7946, lon/lat
+    gj = json.loads((run / "plots.geojson").read_text())
+    lon, lat = gj["features"][0]["geometry"]["coordinates"][0][0]
+    assert 98 < lon < 101 and 19 < lat < 21 and "crs" not in gj
+    # probability COG with mask and class band names
+    assert cog_validate(str(run / "probability.tif"))[0]
+    with rasterio.open(run / "probability.tif") as src:
+        assert src.descriptions == ("poppy", "cannabis") and src.dtypes[0] == "uint8"
+        assert src.res == (0.1, 0.1)
+    meta = json.loads((run / "run.json").read_text())
+    assert meta["complete"] and meta["model"]["sha256"] and meta["inputs"]["images"][0]["sha256"]
+    assert meta["counts"]["plots"] == 2
+    for layer in ("tiles", "aoi"):
+        assert len(gpd.read_file(run / "plots.gpkg", layer=layer)) > 0
+
+
+def test_plot_across_tile_and_block_borders_is_one_polygon(tmp_path, rgb_model):
+    # tiles of 128 px at 0.1 m, stride 112, 2 tiles per block: block borders every 224 px
+    # (= 448 image px at 0.05 m). This strip crosses several tile and block borders in x and y.
+    img = painted_scene(1200, 1200, [("poppy", 380, 150, 520, 1050), ("poppy", 150, 420, 1000, 500)])
+    image = write_raster(tmp_path / "a.tif", img)
+    detect([image], tmp_path / "run", model=rgb_model, settings=DetectSettings(block_tiles=2))
+    plots = read_plots(tmp_path / "run")
+    assert len(plots) == 1
+    geom = plots.geometry.iloc[0]
+    assert geom.geom_type == "Polygon"
+    expected = (140 * 900 + 850 * 80 - 140 * 80) * 0.05**2
+    assert plots["area_m2"].iloc[0] == pytest.approx(expected, rel=0.03)
+    with rasterio.open(tmp_path / "run/probability.tif") as src:  # no seams: identical inside the plot
+        p = src.read(1, window=((50, 90), (30, 200)))
+    assert (p == p[0, 0]).all()
+
+
+def test_same_inputs_same_plot_ids_and_geometries(tmp_path, rgb_model):
+    img = painted_scene(600, 600, [("poppy", 10, 10, 100, 100), ("cannabis", 300, 300, 400, 420), ("poppy", 450, 50, 470, 500)])
+    image = write_raster(tmp_path / "a.tif", img)
+    detect([image], tmp_path / "r1", model=rgb_model)
+    detect([image], tmp_path / "r2", model=rgb_model, settings=DetectSettings(block_tiles=1, batch_size=3))
+    a, b = read_plots(tmp_path / "r1"), read_plots(tmp_path / "r2")
+    assert list(a["plot_id"]) == list(b["plot_id"]) and len(a) == 3
+    assert all(g1.equals(g2) for g1, g2 in zip(a.geometry, b.geometry))
+
+
+def test_geographic_imagery_gets_true_metric_areas(tmp_path, rgb_model):
+    # EPSG:4326 at ~5 cm: 1e-6 deg x 4.5e-7 deg near 20 N
+    lat0 = 20.0
+    dx = 0.05 / (111_320 * np.cos(np.radians(lat0)))
+    dy = 0.05 / 110_574
+    img = painted_scene(600, 600, [("poppy", 100, 100, 300, 300)])
+    image = write_raster(tmp_path / "geo.tif", img, crs="EPSG:4326", transform=Affine(dx, 0, 100.0, 0, -dy, lat0))
+    detect([image], tmp_path / "run", model=rgb_model)
+    plots = read_plots(tmp_path / "run")
+    assert len(plots) == 1 and plots.crs.to_epsg() in range(32601, 32661)
+    assert plots["area_m2"].iloc[0] == pytest.approx(100.0, rel=0.05)  # 10 m x 10 m
+
+
+def test_nodata_and_alpha_never_produce_plots(tmp_path, rgb_model):
+    img = painted_scene(600, 600, [("poppy", 0, 0, 600, 200)])  # red everywhere in the left third
+    alpha = np.full((1, 600, 600), 255, np.uint8)
+    alpha[0, :, :300] = 0  # ... but that part is outside the flight
+    image = write_raster(tmp_path / "rgba.tif", np.concatenate([img, alpha]), alpha=True)
+    detect([image], tmp_path / "run", model=rgb_model)
+    assert len(read_plots(tmp_path / "run")) == 0
+    # nodata value: red painted, but declared nodata on all bands
+    img2 = painted_scene(600, 600, [("poppy", 100, 100, 300, 300)])
+    img2[:, 100:300, 100:300] = 0
+    image2 = write_raster(tmp_path / "nd.tif", img2, nodata=0)
+    detect([image2], tmp_path / "run2", model=rgb_model)
+    assert len(read_plots(tmp_path / "run2")) == 0
+
+
+def test_satellite_uint16_four_bands_at_other_gsd(tmp_path, sat_model):
+    # 0.3 m satellite scene read at the model's 0.5 m; bands blue, green, red, nir (uint16, x10)
+    rgb = painted_scene(400, 400, [("cannabis", 100, 100, 180, 200)], bands=4, dtype=np.uint16, scale=10)
+    bgrn = rgb[[2, 1, 0, 3]]
+    image = write_raster(tmp_path / "sat.tif", bgrn, transform=Affine(0.3, 0, X0, 0, -0.3, Y0),
+                         descriptions=("blue", "green", "red", "nir"))
+    detect([image], tmp_path / "run", model=sat_model)
+    plots = read_plots(tmp_path / "run")
+    assert plots["class"].tolist() == ["cannabis"]
+    assert plots["area_m2"].iloc[0] == pytest.approx(80 * 100 * 0.09, rel=0.06)
+
+
+def test_aoi_in_other_crs_and_formats_clips_and_names(tmp_path, rgb_model):
+    img = painted_scene(800, 800, [("poppy", 100, 100, 200, 700)])  # 30 m long strip at y rows 100-200
+    image = write_raster(tmp_path / "a.tif", img)
+    # AOI: the left half of the image, written in WGS84 GeoJSON, Shapefile and KML
+    left = shapely.box(X0, Y0 - 40, X0 + 20, Y0)
+    gdf = gpd.GeoDataFrame({"township": ["Left"]}, geometry=[left], crs=UTM).to_crs("EPSG:4326")
+    for name, driver in (("aoi.geojson", "GeoJSON"), ("aoi.shp", "ESRI Shapefile"), ("aoi.kml", "KML")):
+        path = tmp_path / name
+        gdf.to_file(path, driver=driver)
+        run = tmp_path / f"run-{name}"
+        detect([image], run, aoi=path, model=rgb_model, settings=DetectSettings(aoi_name_field="township" if driver != "KML" else None))
+        plots = read_plots(run)
+        assert len(plots) == 1
+        assert plots["area_m2"].iloc[0] == pytest.approx(5 * 15, rel=0.05)  # clipped at x = 20 m
+        if driver != "KML":
+            assert plots["aoi"].iloc[0] == "Left"
+
+
+def test_empty_result_writes_valid_empty_layers(tmp_path, rgb_model):
+    image = write_raster(tmp_path / "a.tif", painted_scene(300, 300, []))
+    summary = detect([image], tmp_path / "run", model=rgb_model)
+    assert summary.n_plots == 0
+    plots = read_plots(tmp_path / "run")
+    assert len(plots) == 0 and list(plots.columns) == [*schema.PLOT_FIELDS, "geometry"]
+    assert json.loads((tmp_path / "run/plots.geojson").read_text())["features"] == []
