@@ -73,9 +73,16 @@ def finalize(sums: np.ndarray, wsum: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 @dataclass
 class _Pending:
-    sums: np.ndarray
-    wsum: np.ndarray
-    seen: int = 0
+    parts: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # block id -> (sums, wsum)
+
+    def total(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sum in block-id order, so the result does not depend on arrival order (to the bit)."""
+        ids = sorted(self.parts)
+        sums, wsum = (a.astype(np.float32, copy=True) for a in self.parts[ids[0]])
+        for i in ids[1:]:
+            sums += self.parts[i][0]
+            wsum += self.parts[i][1]
+        return sums, wsum
 
 
 @dataclass
@@ -123,16 +130,11 @@ class Assembler:
             if self._expected[key] == 1:
                 self.emit(cw, s, ws)
                 continue
-            pend = self._pending.get(key)
-            if pend is None:
-                pend = self._pending[key] = _Pending(s.copy(), ws.copy())
-            else:
-                pend.sums += s
-                pend.wsum += ws
-            pend.seen += 1
-            if pend.seen == self._expected[key]:
+            pend = self._pending.setdefault(key, _Pending())
+            pend.parts[block_id] = (s.copy(), ws.copy())
+            if len(pend.parts) == self._expected[key]:
                 del self._pending[key]
-                self.emit(cw, pend.sums, pend.wsum)
+                self.emit(cw, *pend.total())
 
     @property
     def complete(self) -> bool:

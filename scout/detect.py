@@ -3,12 +3,17 @@
 The run folder is built under a hidden staging name beside the target and renamed into
 place at the end, so an interrupted or failed run never leaves a folder that looks
 complete, and ``--overwrite`` replaces the old run only once the new one is whole.
+
+Every finished block is checkpointed in the staging folder (``blocks/``, written
+atomically), so ``--resume`` after a crash or ``kill -9`` recomputes only the missing
+blocks; the plan's fingerprint guards against resuming with other inputs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import math
 import os
@@ -33,12 +38,13 @@ from scout import schema
 from scout.aoi import read_aoi
 from scout.blending import Assembler, finalize
 from scout.blocks import DetectPlan
-from scout.errors import AOIError, ImageryError, OutputError
+from scout.errors import AOIError, ImageryError, OutputError, ScoutError
 from scout.executor import run_blocks
 from scout.imagery import ImageInfo, band_indexes, footprint, open_image, working_crs
 from scout.inference import cached_model, configure_threads, pick_device
-from scout.io import sha256_file, typed_frame, write_gpkg_layer, write_json
+from scout.io import atomic_path, sha256_file, typed_frame, write_gpkg_layer, write_json
 from scout.model.card import ModelCard
+from scout.model.io import find_model_files
 from scout.progress import bar
 from scout.tiling import TileSpec, make_grid, plan_blocks
 from scout.vectorize import Fragments, merge_fragments, to_crs_coords, trace_window
@@ -86,6 +92,21 @@ class RunSummary:
     def n_plots(self) -> int:
         return sum(self.plots_by_class.values())
 
+    @classmethod
+    def from_run_folder(cls, out_dir: Path) -> RunSummary:
+        """The summary of a finished run, from its run.json."""
+        run = json.loads((out_dir / schema.RUN_JSON).read_text(encoding="utf-8"))
+        return cls(
+            out_dir=out_dir,
+            model=run["model"]["name"],
+            plots_by_class=run["counts"]["plots_by_class"],
+            flagged_area_m2=run["areas_m2"]["flagged"],
+            aoi_area_m2=run["areas_m2"]["aoi"],
+            tiles=run["counts"]["tiles"],
+            megapixels=run["counts"]["megapixels"],
+            seconds=run["timings"]["total_s"],
+        )
+
     def line(self) -> str:
         per = ", ".join(f"{n} {c}" for c, n in self.plots_by_class.items())
         return (
@@ -96,7 +117,7 @@ class RunSummary:
 
 def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
     if out_dir.exists() and not overwrite:
-        raise OutputError(f"{out_dir}: run folder exists; use --overwrite to replace it")
+        raise OutputError(f"{out_dir}: run folder exists; use --overwrite to replace it (or --resume to finish an interrupted run)")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputError(f"{out_dir}: exists and is not a folder")
     parent = out_dir.parent
@@ -222,14 +243,21 @@ def detect(
     model: str | os.PathLike | None = None,
     settings: DetectSettings | None = None,
     overwrite: bool = False,
+    resume: bool = False,
 ) -> RunSummary:
-    """Detect suspected plots in ``images`` (clipped to ``aoi``) and write a run folder."""
+    """Detect suspected plots in ``images`` (clipped to ``aoi``) and write a run folder.
+
+    ``resume``: finish an interrupted run into the same ``out_dir``, reusing its finished
+    blocks; a run that is already complete is reported, not redone.
+    """
     settings = settings or DetectSettings()
     started = dt.datetime.now(dt.timezone.utc)
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
     if not images:
         raise ImageryError("no imagery given")
+    if resume and (out_dir / schema.RUN_JSON).exists() and not overwrite:
+        return RunSummary.from_run_folder(out_dir)
     _check_out_dir(out_dir, overwrite)
 
     infos = sorted((open_image(p) for p in images), key=lambda i: i.gsd_m)
@@ -278,22 +306,65 @@ def detect(
         len(infos), grid.width, grid.height, card.gsd_m, crs.to_string(), n_tiles, spec.size, spec.overlap, len(blocks), card.name, device,
     )
 
-    staging = out_dir.parent / f".{out_dir.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    staging = _prepare_staging(out_dir, plan, resume)
     try:
         summary = _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir)
-        if out_dir.exists():
-            old = out_dir.parent / f".{out_dir.name}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-            os.replace(staging, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    except ScoutError:
+        shutil.rmtree(staging, ignore_errors=True)  # bad data: resuming would not help
+        raise
+    except BaseException:
+        log.error("interrupted; finished blocks are kept in %s: run again with --resume to finish", staging)
+        raise
+    shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)
+    if out_dir.exists():
+        old = out_dir.parent / f".{out_dir.name}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(out_dir, old)
+        os.replace(staging, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out_dir)
     return summary
+
+
+CHECKPOINTS = "blocks"
+
+
+def plan_fingerprint(plan: DetectPlan) -> str:
+    """What block results depend on: imagery, bands, AOI, grid, tiling and model weights."""
+    h = hashlib.sha256()
+    for info in plan.images:
+        h.update(f"{info.path}|{info.size_bytes}|{os.stat(info.path).st_mtime_ns}".encode())
+    h.update(repr((plan.indexes, plan.grid, plan.spec)).encode())
+    h.update(plan.aoi_wkb)
+    h.update(sha256_file(find_model_files(plan.model_path)[0]).encode())
+    return h.hexdigest()
+
+
+def _prepare_staging(out_dir: Path, plan: DetectPlan, resume: bool) -> Path:
+    staging = out_dir.parent / f".{out_dir.name}.partial"
+    fingerprint = plan_fingerprint(plan)
+    marker = staging / schema.RUN_JSON
+    if resume and marker.exists():
+        previous = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
+        if previous != fingerprint:
+            raise OutputError(f"{out_dir}: the interrupted run used other imagery, AOI, model or tiling; start it again with --overwrite")
+        log.info("resuming %s: %d finished block(s) kept", out_dir, len(list((staging / CHECKPOINTS).glob("*.npz"))))
+        return staging
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / CHECKPOINTS).mkdir(parents=True)
+    write_json(marker, {"complete": False, "fingerprint": fingerprint, "out_dir": str(out_dir)})
+    return staging
+
+
+def _load_checkpoints(folder: Path) -> dict[int, Path]:
+    return {int(p.stem.split("-")[1]): p for p in folder.glob("block-*.npz")}
+
+
+def _save_checkpoint(folder: Path, result) -> None:  # noqa: ANN001
+    with atomic_path(folder / f"block-{result.block_id:06d}.npz") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, sums=result.sums, wsum=result.wsum)
 
 
 def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir) -> RunSummary:  # noqa: ANN001, PLR0913
@@ -325,7 +396,15 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
         assembler = Assembler({b.block_id: b.window for b in blocks}, emit)
         progress = bar(n_tiles, desc="tiles", unit="tile")
         t_blocks = time.perf_counter()
-        for result in run_blocks(plan, blocks, settings.workers, settings.scheduler):
+        checkpoints = staging / CHECKPOINTS
+        done = _load_checkpoints(checkpoints)
+        for block_id in sorted(done):
+            with np.load(done[block_id]) as saved:
+                assembler.add(block_id, saved["sums"], saved["wsum"])
+            progress.update(len(blocks[block_id].tiles))
+        todo = [b for b in blocks if b.block_id not in done]
+        for result in run_blocks(plan, todo, settings.workers, settings.scheduler):
+            _save_checkpoint(checkpoints, result)
             assembler.add(result.block_id, result.sums, result.wsum)
             timings["read_s"] += result.read_s
             timings["infer_s"] += result.infer_s
@@ -369,6 +448,8 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
     run = {
         "scout_version": scout.__version__,
         "complete": True,
+        "fingerprint": plan_fingerprint(plan),
+        "resumed_blocks": len(done),
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "work_crs": grid.crs.to_string(),

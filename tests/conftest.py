@@ -91,3 +91,16 @@ def rgb_model(tmp_path: Path) -> Path:
 @pytest.fixture
 def sat_model(tmp_path: Path) -> Path:
     return linear_model(tmp_path / "models" / "linear-sat", bands=("blue", "green", "red", "nir"), gsd_m=0.5)
+
+
+def unet_model(path: Path, seed: int = 0, base_channels: int = 8, depth: int = 2, tile_size: int = 128) -> Path:
+    """A small randomly initialised U-Net (seeded): real convolutions at real speed, arbitrary output."""
+    torch.manual_seed(seed)
+    card = ModelCard(
+        name=path.name, version="test", classes=("background", "poppy", "cannabis"), bands=("red", "green", "blue"), gsd_m=0.1,
+        tile_size=tile_size, normalization={"scale": {"uint8": 255.0}, "mean": [0.4, 0.45, 0.3], "std": [0.2, 0.2, 0.2]},
+        architecture={"name": "unet", "base_channels": base_channels, "depth": depth}, description="random test model",
+    )
+    net = build_network(card.architecture, 3, 3)
+    save_model(net, card, path)
+    return path

@@ -81,9 +81,10 @@ def expand_images(items: tuple[str, ...]) -> list[Path]:
 @click.option("--device", help="cpu, cuda, cuda:1 (default: CUDA when present).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Local worker processes.")
 @click.option("--scheduler", help="dask.distributed scheduler address (tcp://HOST:PORT); workers read the imagery themselves.")
+@click.option("--resume", is_flag=True, help="Finish an interrupted run in --out, reusing its finished blocks.")
 @overwrite_option
 @quiet_option
-def detect(images, out_dir, aoi, aoi_name_field, aoi_layer, model, bands, thresholds, min_area, tile_size, block_tiles, batch_size, device, workers, scheduler, overwrite):  # noqa: ANN001, PLR0913
+def detect(images, out_dir, aoi, aoi_name_field, aoi_layer, model, bands, thresholds, min_area, tile_size, block_tiles, batch_size, device, workers, scheduler, resume, overwrite):  # noqa: ANN001, PLR0913
     """Detect suspected poppy and cannabis plots in IMAGES (files, folders or .txt lists)."""
     from scout.detect import DetectSettings, detect as run_detect
 
@@ -94,7 +95,7 @@ def detect(images, out_dir, aoi, aoi_name_field, aoi_layer, model, bands, thresh
         batch_size=batch_size, device=device, bands=bands, aoi_name_field=aoi_name_field, aoi_layer=aoi_layer,
         workers=workers, scheduler=scheduler,
     )
-    summary = run_detect(expand_images(images), out_dir, aoi=aoi, model=model, settings=settings, overwrite=overwrite)
+    summary = run_detect(expand_images(images), out_dir, aoi=aoi, model=model, settings=settings, overwrite=overwrite, resume=resume)
     click.echo(summary.line(), err=True)
 
 

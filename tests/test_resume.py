@@ -1,0 +1,79 @@
+"""kill -9 halfway, then --resume: finished blocks are reused and the outputs equal an uninterrupted run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+
+from conftest import painted_scene, unet_model, write_raster
+
+SCOUT = [sys.executable, "-m", "scout.cli"]
+
+
+def detect_cmd(image: Path, model: Path, out: Path, *extra: str) -> list[str]:
+    return [*SCOUT, "detect", str(image), "--model", str(model), "--out", str(out), "--block-tiles", "1", "--threshold", "0.4", "-q", *extra]
+
+
+def test_kill_then_resume_matches_uninterrupted_run(tmp_path):
+    rng = np.random.default_rng(3)
+    img = painted_scene(900, 900, [("poppy", 100, 100, 400, 500), ("cannabis", 500, 400, 800, 850)])
+    img = np.clip(img.astype(int) + rng.integers(-30, 30, img.shape), 0, 255).astype(np.uint8)
+    image = write_raster(tmp_path / "flight.tif", img)
+    model = unet_model(tmp_path / "unet")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    subprocess.run(detect_cmd(image, model, tmp_path / "whole"), check=True, env=env)
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen(detect_cmd(image, model, out), env=env)
+    checkpoints = tmp_path / ".run.partial" / "blocks"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(checkpoints.glob("*.npz"))) < 3 and proc.poll() is None:
+        time.sleep(0.05)
+    assert proc.poll() is None, "run finished before it could be killed; make the scene bigger"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()  # nothing that looks complete
+    n_done = len(list(checkpoints.glob("*.npz")))
+
+    # without --resume an existing partial run is not silently reused, but a fresh run is fine;
+    # with --resume the finished blocks are reused
+    subprocess.run(detect_cmd(image, model, out, "--resume"), check=True, env=env)
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["complete"] and meta["resumed_blocks"] >= n_done >= 3
+    assert meta["resumed_blocks"] < meta["counts"]["blocks"]
+    assert not (out / "blocks").exists() and not (tmp_path / ".run.partial").exists()
+
+    with rasterio.open(tmp_path / "whole/probability.tif") as a, rasterio.open(out / "probability.tif") as b:
+        assert np.array_equal(a.read(), b.read()) and np.array_equal(a.dataset_mask(), b.dataset_mask())
+    pa = gpd.read_file(tmp_path / "whole/plots.gpkg", layer="plots")
+    pb = gpd.read_file(out / "plots.gpkg", layer="plots")
+    assert list(pa["plot_id"]) == list(pb["plot_id"])
+    assert all(g1.equals(g2) for g1, g2 in zip(pa.geometry, pb.geometry))
+
+    # resuming a complete run reports it and changes nothing
+    before = (out / "run.json").read_bytes()
+    subprocess.run(detect_cmd(image, model, out, "--resume"), check=True, env=env)
+    assert (out / "run.json").read_bytes() == before
+
+
+def test_resume_refuses_other_inputs(tmp_path):
+    image = write_raster(tmp_path / "a.tif", painted_scene(300, 300, []))
+    other = write_raster(tmp_path / "b.tif", painted_scene(300, 300, [("poppy", 0, 0, 50, 50)]))
+    model = unet_model(tmp_path / "unet")
+    staging = tmp_path / ".run.partial"
+    staging.mkdir()
+    (staging / "blocks").mkdir()
+    (staging / "run.json").write_text(json.dumps({"complete": False, "fingerprint": "something else"}))
+    result = subprocess.run(detect_cmd(other, model, tmp_path / "run", "--resume"), capture_output=True, text=True)
+    assert result.returncode == 2 and "other imagery" in result.stderr and "Traceback" not in result.stderr
+    assert image.exists()
