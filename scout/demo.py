@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import shapely
 
-from scout.detect import RunSummary, detect
+from scout.detect import DetectSettings, RunSummary, detect
 from scout.errors import OutputError
 from scout.synth import make_scene
 
@@ -49,6 +50,15 @@ def found_per_class(plots: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) -> dict[st
     return out
 
 
+def demo_townships(bounds: tuple[float, float, float, float], crs: str) -> gpd.GeoDataFrame:
+    """Two township AOIs splitting a scene west/east, in WGS84 as a county office would send them."""
+    left, bottom, right, top = bounds
+    mid = (left + right) / 2
+    pad = (right - left) * 0.05
+    polys = [shapely.box(left - pad, bottom - pad, mid, top + pad), shapely.box(mid, bottom - pad, right + pad, top + pad)]
+    return gpd.GeoDataFrame({"township": ["Ban Mai", "Ban Kao"]}, geometry=polys, crs=crs).to_crs("EPSG:4326")
+
+
 def run_demo(out_dir: str | Path, seed: int = 7, size_px: int = 2048, overwrite: bool = False) -> DemoResult:
     """Make ``out_dir/scene`` (a 5 cm drone scene) and detect into ``out_dir/run``."""
     out_dir = Path(out_dir)
@@ -60,7 +70,9 @@ def run_demo(out_dir: str | Path, seed: int = 7, size_px: int = 2048, overwrite:
         shutil.rmtree(scene_dir, ignore_errors=True)
     log.info("making a synthetic %d x %d px drone scene (seed %d)...", size_px, size_px, seed)
     scene = make_scene(scene_dir, seed=seed, kind="drone", size_px=size_px, boundary=True)
-    summary = detect([scene.image_path], run_dir, overwrite=overwrite)
+    aoi = scene_dir / "townships.geojson"
+    demo_townships(scene.bounds, scene.crs).to_file(aoi, driver="GeoJSON", engine="pyogrio")
+    summary = detect([scene.image_path], run_dir, aoi=aoi, settings=DetectSettings(aoi_name_field="township"), overwrite=overwrite)
     plots = gpd.read_file(run_dir / "plots.gpkg", layer="plots")
     truth = gpd.read_file(scene.truth_path, layer="truth")
     planted = {c: int(n) for c, n in scene.n_plots.items()}

@@ -145,3 +145,41 @@ def test_empty_result_writes_valid_empty_layers(tmp_path, rgb_model):
     plots = read_plots(tmp_path / "run")
     assert len(plots) == 0 and list(plots.columns) == [*schema.PLOT_FIELDS, "geometry"]
     assert json.loads((tmp_path / "run/plots.geojson").read_text())["features"] == []
+
+
+def test_overlapping_flights_report_a_plot_once_from_the_sharper_image(tmp_path, rgb_model):
+    # flight A: 5 cm, x 0-40 m; flight B: 8 cm, x 25-65 m. A poppy plot at x 28-36 m
+    # lies in both; B also shows it shifted (misregistered) by 1 m, which must not make a second plot.
+    a = painted_scene(600, 800, [("poppy", 100, 560, 200, 720)])
+    flight_a = write_raster(tmp_path / "a.tif", a)
+    b = painted_scene(375, 500, [("poppy", 62, 50, 125, 150), ("cannabis", 250, 300, 300, 400)])
+    t_b = Affine(0.08, 0, X0 + 25 - 0.08 * 0, 0, -0.08, Y0 + 1.0)
+    flight_b = write_raster(tmp_path / "b.tif", b, transform=t_b)
+    folder_list = tmp_path / "flights.txt"
+    folder_list.write_text("a.tif\nb.tif\n")
+    from scout.commands.detect_cmds import expand_images
+
+    summary = detect(expand_images((str(folder_list),)), tmp_path / "run", model=rgb_model)
+    plots = read_plots(tmp_path / "run")
+    assert summary.plots_by_class == {"poppy": 1, "cannabis": 1}
+    poppy = plots[plots["class"] == "poppy"].iloc[0]
+    assert poppy["source"] == "a.tif;b.tif"  # sharper first, both kept
+    assert poppy["area_m2"] == pytest.approx(5 * 8, rel=0.05)  # from A's pixels, not B's shifted copy
+    assert plots[plots["class"] == "cannabis"].iloc[0]["source"] == "b.tif"
+    meta = json.loads((tmp_path / "run/run.json").read_text())
+    assert [Path(i["path"]).name for i in meta["inputs"]["images"]] == ["a.tif", "b.tif"]
+
+
+def test_vrt_input(tmp_path, rgb_model):
+    image = write_raster(tmp_path / "a.tif", painted_scene(400, 400, [("poppy", 50, 50, 150, 150)]))
+    with rasterio.open(image) as src:
+        bands = "".join(
+            f'<VRTRasterBand dataType="Byte" band="{b}"><Description>{name}</Description><SimpleSource><SourceFilename relativeToVRT="1">a.tif</SourceFilename>'
+            f"<SourceBand>{b}</SourceBand></SimpleSource></VRTRasterBand>"
+            for b, name in zip((1, 2, 3), ("red", "green", "blue"))
+        )
+        vrt = (f'<VRTDataset rasterXSize="{src.width}" rasterYSize="{src.height}"><SRS>{src.crs.to_wkt()}</SRS>'
+               f"<GeoTransform>{', '.join(map(str, src.transform.to_gdal()))}</GeoTransform>{bands}</VRTDataset>")
+    (tmp_path / "mosaic.vrt").write_text(vrt)
+    summary = detect([tmp_path / "mosaic.vrt"], tmp_path / "run", model=rgb_model)
+    assert summary.plots_by_class["poppy"] == 1
