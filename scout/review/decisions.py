@@ -1,0 +1,180 @@
+"""Read review decisions back from a run's GeoPackage (edited in QGIS or QField) and sum them up.
+
+``summarise`` is pure (a plots frame in, a JSON-ready dict out); ``review_run`` reads the run
+folder, writes ``RUN/review.json`` and, when asked, training labels.
+
+Conventions: ``eradicated`` counts as confirmed (the plot was real); observed precision =
+confirmed / (confirmed + false_alarm) over reviewed plots, with a 95 % Wilson interval.
+The total real area is estimated from the reviewed plots as a sample of all flagged plots
+(see :func:`scout.review.stats.ratio_estimate` for the assumed design).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from scout import schema
+from scout.errors import OutputError
+from scout.io import atomic_path, typed_frame, write_gpkg_layer, write_json
+from scout.review.runfolder import check_review_status, open_run, read_plots
+from scout.review.stats import Stratum, ratio_estimate, wilson_interval
+
+log = logging.getLogger(__name__)
+
+REVIEW_JSON = "review.json"
+REAL = ("confirmed", "eradicated")
+SAMPLE_DESIGNS: dict[str, tuple[str, ...]] = {"srs": (), "class": ("class",), "aoi": ("aoi",), "class-aoi": ("class", "aoi")}
+"""Sample designs: name -> plot fields whose values form the strata."""
+
+LABELS_LAYER = "labels"
+LABEL_FIELDS: dict[str, str] = {
+    "class": "str",  # plot class for positives, "background" for hard negatives
+    "label_kind": "str",  # positive | hard_negative
+    "plot_id": "str",
+    "review_status": "str",
+    "source": "str",
+    "acquired": "str",
+    "reviewed_by": "str",
+    "reviewed_at": "str",
+}
+"""Columns of the ``labels`` layer that ``scout train --labels`` reads (polygons, run CRS)."""
+
+
+def _precision(frame: pd.DataFrame) -> dict[str, Any]:
+    real = int(frame["review_status"].isin(REAL).sum())
+    false_alarm = int((frame["review_status"] == "false_alarm").sum())
+    n = real + false_alarm
+    ci = wilson_interval(real, n)
+    return {"confirmed": real, "false_alarm": false_alarm, "precision": real / n if n else None, "ci95": list(ci) if ci else None}
+
+
+def _design_text(design: str) -> str:
+    strata = SAMPLE_DESIGNS[design]
+    where = f"within each {' x '.join(strata)} stratum" if strata else "among all flagged plots"
+    return (
+        f"reviewed plots taken as a simple random sample without replacement {where}; "
+        "separate ratio estimator on plot area; eradicated counts as confirmed; "
+        "95% interval with Student's t, clipped to [observed confirmed area, flagged area]. "
+        "Plots chosen by priority or convenience are not a random sample: the estimate is then biased."
+    )
+
+
+def summarise(plots: pd.DataFrame, design: str = "srs") -> dict[str, Any]:
+    """Counts, precision and areas of review decisions (areas in m², from ``area_m2``)."""
+    if design not in SAMPLE_DESIGNS:
+        raise ValueError(f"unknown sample design {design!r}; choose one of {', '.join(SAMPLE_DESIGNS)}")
+    reviewed = plots[plots["review_status"] != "unreviewed"]
+    table = (
+        plots.groupby(["review_status", "class", "aoi"], sort=True)
+        .agg(plots=("plot_id", "size"), area_m2=("area_m2", "sum"))
+        .reset_index()
+    )
+    observed_real = float(plots.loc[plots["review_status"].isin(REAL), "area_m2"].sum())
+    strata_fields = list(SAMPLE_DESIGNS[design])
+    groups = plots.groupby(strata_fields, sort=True) if strata_fields else [("all", plots)]
+    strata = [
+        Stratum(
+            name=" / ".join(map(str, key)) if isinstance(key, tuple) else str(key),
+            all_areas=group["area_m2"].tolist(),
+            reviewed_areas=group.loc[group["review_status"] != "unreviewed", "area_m2"].tolist(),
+            reviewed_real=group.loc[group["review_status"] != "unreviewed", "review_status"].isin(REAL).tolist(),
+        )
+        for key, group in groups
+    ]
+    estimate = ratio_estimate(strata, observed_real)
+    return {
+        "plots": len(plots),
+        "reviewed": len(reviewed),
+        "by_status": {s: int((plots["review_status"] == s).sum()) for s in schema.REVIEW_STATUSES},
+        "table": [{**r, "plots": int(r["plots"]), "area_m2": round(float(r["area_m2"]), 2)} for r in table.to_dict("records")],
+        "precision": {
+            "definition": "(confirmed + eradicated) / (confirmed + eradicated + false_alarm), reviewed plots only; 95% Wilson interval",
+            "all": _precision(plots),
+            "by_class": {c: _precision(g) for c, g in plots.groupby("class", sort=True)},
+            "by_aoi": {a: _precision(g) for a, g in plots.groupby("aoi", sort=True)},
+        },
+        "area_m2": {
+            "flagged": round(float(plots["area_m2"].sum()), 2),
+            "confirmed": round(float(plots.loc[plots["review_status"] == "confirmed", "area_m2"].sum()), 2),
+            "eradicated": round(float(plots.loc[plots["review_status"] == "eradicated", "area_m2"].sum()), 2),
+            "false_alarm": round(float(plots.loc[plots["review_status"] == "false_alarm", "area_m2"].sum()), 2),
+            "unreviewed": round(float(plots.loc[plots["review_status"] == "unreviewed", "area_m2"].sum()), 2),
+        },
+        "estimate": {
+            "design": design,
+            "assumption": _design_text(design),
+            "reviewed_fraction": round(len(reviewed) / len(plots), 4) if len(plots) else None,
+            "confirmed_area_m2": None if estimate.total_m2 is None else round(estimate.total_m2, 2),
+            "ci95_m2": None if estimate.ci95_m2 is None else [round(v, 2) for v in estimate.ci95_m2],
+            "standard_error_m2": None if estimate.standard_error_m2 is None else round(estimate.standard_error_m2, 2),
+            "missing_because": estimate.reason or None,
+        },
+    }
+
+
+def labels_frame(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Confirmed and eradicated plots as positives of their class; false alarms as hard negatives."""
+    chosen = plots[plots["review_status"].isin((*REAL, "false_alarm"))].copy()
+    negative = chosen["review_status"] == "false_alarm"
+    chosen["label_kind"] = negative.map({True: "hard_negative", False: "positive"})
+    chosen.loc[negative, "class"] = "background"
+    return typed_frame(chosen, LABEL_FIELDS, plots.crs)
+
+
+def write_labels(plots: gpd.GeoDataFrame, out: str | os.PathLike, overwrite: bool = False) -> int:
+    """Write the ``labels`` layer to ``out`` (a new GeoPackage, atomically); return its row count."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out}: exists; pass --overwrite to replace it")
+    labels = labels_frame(plots)
+    with atomic_path(out) as tmp:
+        write_gpkg_layer(labels, tmp, LABELS_LAYER)
+    return len(labels)
+
+
+def review_run(run: str | os.PathLike, design: str = "srs", labels: str | os.PathLike | None = None, overwrite: bool = False) -> dict[str, Any]:
+    """Read a run's decisions, write ``RUN/review.json`` (and ``labels`` when given); return the summary."""
+    folder = open_run(run)
+    plots = read_plots(folder)
+    check_review_status(plots, folder.plots_gpkg)
+    summary = {
+        "run": str(folder.path.resolve()),
+        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        **summarise(plots, design),
+    }
+    if labels is not None:
+        summary["labels"] = {"path": str(Path(labels).resolve()), "layer": LABELS_LAYER, "rows": write_labels(plots, labels, overwrite)}
+    write_json(folder.path / REVIEW_JSON, summary)
+    log.info("wrote %s", folder.path / REVIEW_JSON)
+    return summary
+
+
+def _fmt_ci(ci: list[float] | None, fmt: str) -> str:
+    return f"[{format(ci[0], fmt)}, {format(ci[1], fmt)}]" if ci else "[n/a]"
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """A short plain-text report of a summary: the status x class x AOI table, precision, areas."""
+    lines = [f"{'status':<12} {'class':<10} {'aoi':<16} {'plots':>6} {'area_m2':>12}"]
+    lines += [f"{r['review_status']:<12} {r['class']:<10} {r['aoi'][:16]:<16} {r['plots']:>6} {r['area_m2']:>12.1f}" for r in summary["table"]]
+    p = summary["precision"]["all"]
+    precision = "n/a (no confirmed or false-alarm plots)" if p["precision"] is None else f"{p['precision']:.2f} {_fmt_ci(p['ci95'], '.2f')}"
+    lines.append(f"reviewed {summary['reviewed']} of {summary['plots']} plots; precision {precision} from {p['confirmed']} real, {p['false_alarm']} false alarms")
+    for cls, c in summary["precision"]["by_class"].items():
+        if c["precision"] is not None:
+            lines.append(f"  {cls}: precision {c['precision']:.2f} {_fmt_ci(c['ci95'], '.2f')}")
+    a, e = summary["area_m2"], summary["estimate"]
+    lines.append(f"confirmed area {a['confirmed'] + a['eradicated']:.0f} m² observed (of which eradicated {a['eradicated']:.0f})")
+    if e["confirmed_area_m2"] is None:
+        lines.append(f"estimated total confirmed area: n/a ({e['missing_because']})")
+    else:
+        extra = f" ({e['missing_because']})" if e["missing_because"] else ""
+        lines.append(f"estimated total confirmed area {e['confirmed_area_m2']:.0f} m² {_fmt_ci(e['ci95_m2'], '.0f')}, design {e['design']}{extra}")
+    return "\n".join(lines)

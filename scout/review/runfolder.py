@@ -1,0 +1,112 @@
+"""Open a run folder written by ``scout detect`` and check it still holds what review needs.
+
+Run folders travel: copied to laptops and phones, edited in QGIS and QField, copied back.
+Everything read here is checked, and a missing file, layer or column is a
+:class:`~scout.errors.RunFolderError` naming the file and what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from scout import schema
+from scout.errors import RunFolderError
+
+PLOTS_LAYER = "plots"
+
+TRACK_FIELDS: dict[str, str] = {
+    "track_status": "str",  # one of schema.TRACK_STATUSES
+    "prev_plot_id": "str",  # the matched plot of the previous run, "" when new
+    "prev_status": "str",  # its latest known decision (review_status, or its own prev_status when unreviewed)
+    "prev_reviewed_by": "str",
+    "prev_reviewed_at": "str",
+    "prev_note": "str",
+    "track_overlap": "float64",  # intersection / smaller plot's area, 0 when new
+}
+"""Columns that ``scout track`` appends to a run's plots layer, after schema.PLOT_FIELDS."""
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A checked run folder: its path and its ``run.json``."""
+
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def plots_gpkg(self) -> Path:
+        return self.path / schema.PLOTS_GPKG
+
+    @property
+    def probability_tif(self) -> Path:
+        return self.path / schema.PROBABILITY_TIF
+
+    def layers(self) -> list[str]:
+        """Layer names in ``plots.gpkg``."""
+        return [str(name) for name, _ in pyogrio.list_layers(self.plots_gpkg)]
+
+
+def open_run(run: str | os.PathLike) -> RunFolder:
+    """Check that ``run`` holds ``run.json`` and ``plots.gpkg`` with a ``plots`` layer."""
+    path = Path(run)
+    if not path.is_dir():
+        raise RunFolderError(f"{path}: no such run folder")
+    meta_path = path / schema.RUN_JSON
+    if not meta_path.is_file():
+        raise RunFolderError(f"{meta_path}: missing (not a scout run folder, or run.json was removed)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunFolderError(f"{meta_path}: not readable JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise RunFolderError(f"{meta_path}: expected a JSON object")
+    if meta.get("complete") is False:
+        raise RunFolderError(f"{meta_path}: the run did not complete; re-run scout detect")
+    folder = RunFolder(path, meta)
+    if not folder.plots_gpkg.is_file():
+        raise RunFolderError(f"{folder.plots_gpkg}: missing")
+    try:
+        layers = folder.layers()
+    except pyogrio.errors.DataSourceError as exc:
+        raise RunFolderError(f"{folder.plots_gpkg}: not a readable GeoPackage ({exc})") from None
+    if PLOTS_LAYER not in layers:
+        raise RunFolderError(f"{folder.plots_gpkg}: no '{PLOTS_LAYER}' layer (has: {', '.join(layers) or 'none'})")
+    return folder
+
+
+def read_plots(folder: RunFolder) -> gpd.GeoDataFrame:
+    """Read the ``plots`` layer, every column of it (also ones added by ``scout track``).
+
+    Text fields come back as ``str`` with NULL (QGIS's empty value) read as ``""``.
+    """
+    path = folder.plots_gpkg
+    plots = gpd.read_file(path, layer=PLOTS_LAYER, engine="pyogrio")
+    missing = [name for name in schema.PLOT_FIELDS if name not in plots.columns]
+    if missing:
+        raise RunFolderError(f"{path}: layer '{PLOTS_LAYER}' lacks column(s) {', '.join(missing)}")
+    if plots.crs is None:
+        raise RunFolderError(f"{path}: layer '{PLOTS_LAYER}' has no CRS")
+    for name in plots.columns:
+        if name != plots.geometry.name and (schema.PLOT_FIELDS.get(name) == "str" or plots[name].dtype == object):
+            plots[name] = plots[name].where(plots[name].notna(), "").astype(str)
+    return plots
+
+
+def check_review_status(plots: pd.DataFrame, path: Path) -> None:
+    """Refuse review decisions that are not one of ``schema.REVIEW_STATUSES``."""
+    bad = plots.loc[~plots["review_status"].isin(schema.REVIEW_STATUSES), ["plot_id", "review_status"]]
+    if len(bad):
+        first = bad.iloc[0]
+        more = f" (and {len(bad) - 1} more plot(s))" if len(bad) > 1 else ""
+        raise RunFolderError(
+            f"{path}: plot {first['plot_id']} has review_status {first['review_status']!r}{more}; "
+            f"expected one of {', '.join(schema.REVIEW_STATUSES)}"
+        )

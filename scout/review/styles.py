@@ -1,0 +1,90 @@
+"""QGIS styles kept inside a run's GeoPackage, so its layers open styled in QGIS and QField.
+
+QGIS reads a layer's default style from the GeoPackage's ``layer_styles`` table (the table
+its "Save style > In database" writes).  Scout writes that table itself with ``sqlite3``:
+no QGIS at run time, milliseconds per file.  The styles are QML files shipped in
+``scout/review/styles/`` (plots: colour by class, fill by review status, confidence labels,
+``review_status`` as a drop-down; aoi: outline; tiles: thin grey, read-only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import xml.etree.ElementTree as ET
+from collections.abc import Collection
+from pathlib import Path
+
+from scout.errors import OutputError, RunFolderError
+from scout.review.runfolder import TRACK_FIELDS
+
+STYLES_DIR = Path(__file__).with_name("styles")
+STYLE_NAME = "scout"
+GPKG_LAYERS = ("plots", "aoi", "tiles")
+"""Layers of ``plots.gpkg`` that get a stored style."""
+
+_CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS layer_styles (
+  id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+  f_table_catalog TEXT(256), f_table_schema TEXT(256), f_table_name TEXT(256),
+  f_geometry_column TEXT(256), styleName TEXT(30), styleQML TEXT, styleSLD TEXT,
+  useAsDefault BOOLEAN, description TEXT, owner TEXT(30), ui TEXT(30),
+  update_time DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))
+"""
+# registered as an attributes table, as QGIS and GDAL do, so GDAL lists it
+_REGISTER = """
+INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change, srs_id)
+SELECT 'layer_styles', 'attributes', 'layer_styles', '', strftime('%Y-%m-%dT%H:%M:%fZ','now'), 0
+WHERE NOT EXISTS (SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles')
+"""
+
+
+def style_qml(layer: str, fields: Collection[str] = ()) -> str:
+    """The QML text of Scout's style for ``layer`` (plots, aoi, tiles, tasks, routes).
+
+    A plots layer with ``scout track``'s fields among ``fields`` gets a read-only History tab
+    in its form and the track status (regrowth, known false alarm) in its labels.
+    """
+    text = (STYLES_DIR / f"{layer}.qml").read_text(encoding="utf-8")
+    if layer != "plots" or "track_status" not in fields:
+        return text
+    root = ET.fromstring(text)
+    tab = ET.Element("attributeEditorContainer", name="History", columnCount="1", groupBox="0", showLabel="1", visibilityExpressionEnabled="0", visibilityExpression="")
+    for name in TRACK_FIELDS:
+        ET.SubElement(tab, "attributeEditorField", name=name, index="-1", showLabel="1")
+        ET.SubElement(root.find("editable"), "field", name=name, editable="0")
+    root.find("attributeEditorForm").insert(1, tab)
+    label = root.find("labeling/settings/text-style")
+    label.set("fieldName", label.get("fieldName") + " || CASE WHEN \"track_status\" = 'regrowth' THEN ' regrowth' WHEN \"track_status\" = 'known_false_alarm' THEN ' known false alarm' ELSE '' END")
+    return text[: text.index("<qgis")] + ET.tostring(root, encoding="unicode")
+
+
+def add_styles(gpkg_path: str | os.PathLike) -> None:
+    """Store Scout's styles as the default style of each of ``GPKG_LAYERS`` present in the file.
+
+    Idempotent: an earlier Scout style of a layer is replaced; styles saved by users are kept
+    but no longer the default.
+    """
+    path = Path(gpkg_path)
+    if not path.is_file():
+        raise RunFolderError(f"{path}: no such GeoPackage")
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as con, con:
+            geometry_columns = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
+            plot_fields = [row[1] for row in con.execute("PRAGMA table_info(plots)")]
+            con.execute(_CREATE_TABLE)
+            con.execute(_REGISTER)
+            for layer in GPKG_LAYERS:
+                if layer not in geometry_columns:
+                    continue
+                con.execute("DELETE FROM layer_styles WHERE f_table_name = ? AND styleName = ?", (layer, STYLE_NAME))
+                con.execute("UPDATE layer_styles SET useAsDefault = 0 WHERE f_table_name = ?", (layer,))
+                con.execute(
+                    "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column,"
+                    " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)"
+                    " VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '', strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+                    (layer, geometry_columns[layer], STYLE_NAME, style_qml(layer, plot_fields), f"Scout style for {layer}"),
+                )
+    except sqlite3.DatabaseError as exc:
+        raise OutputError(f"{path}: cannot store QGIS styles ({exc})") from None
