@@ -65,6 +65,13 @@ def test_project_layers_and_relative_paths(run: Path, survey: Path) -> None:
     assert "onlin" not in ET.tostring(root, encoding="unicode").lower()  # no basemap service
 
 
+def test_existing_project_needs_overwrite(run: Path) -> None:
+    write_project(run)
+    result = CliRunner().invoke(cli, ["qgis", str(run)])
+    assert result.exit_code == 2 and "--overwrite" in result.output
+    assert CliRunner().invoke(cli, ["qgis", str(run), "--overwrite"]).exit_code == 0
+
+
 def test_project_without_optional_files(run: Path) -> None:
     (run / schema.PROBABILITY_TIF).unlink()
     shutil.rmtree(run.parent / "imagery")

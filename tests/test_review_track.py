@@ -119,6 +119,21 @@ def test_bad_input_leaves_new_run_untouched(tmp_path: Path) -> None:
     assert hashlib.sha256(gpkg.read_bytes()).hexdigest() == before
 
 
+def test_refuses_a_geopackage_open_elsewhere(tmp_path: Path) -> None:
+    old, new = _runs(tmp_path)
+    gpkg = new / schema.PLOTS_GPKG
+    con = sqlite3.connect(gpkg)  # as QGIS or QField holds it while the project is open
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("SELECT count(*) FROM plots").fetchone()
+        with pytest.raises(RunFolderError, match="open in QGIS or QField"):
+            track_runs(old, new)
+    finally:
+        con.close()
+    assert "track_status" not in _plots(new).columns
+    assert track_runs(old, new)["regrowth"] == 1  # once closed, it goes through
+
+
 @needs_qgis
 @pytest.mark.qgis
 def test_qgis_shows_history_of_a_tracked_run(tmp_path: Path) -> None:

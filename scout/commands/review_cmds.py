@@ -18,14 +18,15 @@ from scout.review.track import MIN_OVERLAP, track_runs
     "--tasks", "tasks_dir", type=click.Path(file_okay=False, path_type=Path),
     help="Folder written by scout tasks: add its tasks and routes (inside RUN, e.g. RUN/survey, it travels with the folder).",
 )
+@overwrite_option
 @quiet_option
-def qgis_cmd(run: Path, tasks_dir: Path | None) -> None:
+def qgis_cmd(run: Path, tasks_dir: Path | None, overwrite: bool) -> None:
     """Write RUN/project.qgz for QGIS and QField: imagery, probability heatmaps, AOIs, editable plots.
 
     Paths are relative, so the run folder (with the imagery, where it lies outside) can be
     copied to another computer or a phone and opened offline.
     """
-    click.echo(write_project(run, tasks_dir))
+    click.echo(write_project(run, tasks_dir, overwrite))
 
 
 @click.command("review")

@@ -177,4 +177,5 @@ def format_summary(summary: dict[str, Any]) -> str:
     else:
         extra = f" ({e['missing_because']})" if e["missing_because"] else ""
         lines.append(f"estimated total confirmed area {e['confirmed_area_m2']:.0f} m² {_fmt_ci(e['ci95_m2'], '.0f')}, design {e['design']}{extra}")
+    lines.append(f"  assumed: {e['assumption']}")
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from pyproj import CRS
 from rasterio.enums import ColorInterp
 
 from scout import schema
-from scout.errors import InputError
+from scout.errors import InputError, OutputError
 from scout.io import atomic_path
 from scout.review.runfolder import RunFolder, open_run
 from scout.review.styles import style_qml
@@ -58,9 +58,15 @@ class Layer:
         return "raster" if self.provider == "gdal" else "vector"
 
 
-def write_project(run: str | os.PathLike, tasks_dir: str | os.PathLike | None = None) -> Path:
-    """Write ``RUN/project.qgz`` (atomically) and return its path."""
+def write_project(run: str | os.PathLike, tasks_dir: str | os.PathLike | None = None, overwrite: bool = False) -> Path:
+    """Write ``RUN/project.qgz`` (atomically) and return its path.
+
+    An existing project (perhaps changed and saved in QGIS) is replaced only with ``overwrite``.
+    """
     folder = open_run(run)
+    out = folder.path / PROJECT_FILE
+    if out.exists() and not overwrite:
+        raise OutputError(f"{out}: exists (it may hold changes saved in QGIS); pass --overwrite to replace it")
     layers: list[Layer] = []
     if tasks_dir is not None:
         layers += survey_layers(folder.path, Path(tasks_dir))
@@ -69,7 +75,6 @@ def write_project(run: str | os.PathLike, tasks_dir: str | os.PathLike | None = 
     layers += imagery_layers(folder)
     crs = _work_crs(folder)
     tree = project_xml(layers, crs, _view_extent(folder), title=f"Scout run {folder.path.resolve().name}")
-    out = folder.path / PROJECT_FILE
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("project.qgs", "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(tree, encoding="unicode"))
     log.info("wrote %s with %d layers", out, len(layers))
