@@ -46,9 +46,10 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 def _register() -> None:
     """Each command module adds itself here with one line."""
-    from scout.commands import detect_cmds
+    from scout.commands import detect_cmds, review_cmds
 
     detect_cmds.register(cli)
+    review_cmds.register(cli)
     # --- commands registered by other parts of Scout go below, one line each ---
 
 
