@@ -22,11 +22,11 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import rasterio
+import shapely
 from affine import Affine
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from rasterio import features
-from rasterio.enums import ColorInterp
 from shapely import affinity
 
 from scout.errors import InputError
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 KINDS = ("drone", "satellite")
 DEFAULT_GSD_M = {"drone": 0.05, "satellite": 0.5}
+LOOKALIKE_COVERS = ("rapeseed", "cabbage")
 LABEL_NODATA = 255  # label raster value outside the valid footprint (drone flight boundary)
 
 
@@ -47,7 +48,7 @@ class Scene:
     """Files of one synthetic scene, and how many plots of each class it holds."""
 
     image_path: Path
-    truth_path: Path  # GeoPackage, layer "truth": class, area_m2, stage, setting
+    truth_path: Path  # GeoPackage: layer "truth" (class, area_m2, stage, setting), layer "lookalikes"
     label_path: Path  # uint8: 0 background, 1 poppy, 2 cannabis; 255 outside the footprint
     n_plots: Mapping[str, int]
     kind: str
@@ -124,6 +125,7 @@ def make_scene(
     truth = truth_frame(layout, ox, oy, crs_obj)
     with atomic_path(truth_path) as tmp:
         write_gpkg_layer(truth, tmp, "truth")
+        write_gpkg_layer(lookalike_frame(layout, ox, oy, crs_obj), tmp, "lookalikes")
     counts = {c: int((truth["class"] == c).sum()) for c in CLASSES}
     log.info("scene %s: %s plots (%s)", stem, len(truth), ", ".join(f"{v} {k}" for k, v in counts.items()))
     return Scene(image_path, truth_path, label_path, counts, kind, seed, gsd, crs_obj.to_string(), (ox, oy - size_m, ox + size_m, oy))
@@ -153,6 +155,22 @@ def truth_frame(layout: Layout, ox: float, oy: float, crs: CRS) -> gpd.GeoDataFr
     )
 
 
+def lookalike_frame(layout: Layout, ox: float, oy: float, crs: CRS) -> gpd.GeoDataFrame:
+    """Things that resemble plots (class ``background``): hard negatives for training."""
+    items = [(f.geom, f.cover) for f in layout.fields if f.cover in LOOKALIKE_COVERS]
+    items += [(g, "flower_bed") for g in layout.flower_beds] + [(g, "garden") for g in layout.gardens]
+    items += [(b.roof, "red_roof") for b in layout.buildings if b.roof_kind == "red"]
+    plots = shapely.union_all([p.geom for p in layout.plots]) if layout.plots else shapely.Polygon()
+    items = [(g.difference(plots), k) for g, k in items]
+    items = [(g, k) for g, k in items if not g.is_empty and g.area > 0.5]
+    geoms = [affinity.affine_transform(g, [1, 0, 0, -1, ox, oy]) for g, _ in items]
+    return gpd.GeoDataFrame(
+        {"class": ["background"] * len(items), "kind": [k for _, k in items]},
+        geometry=gpd.GeoSeries(geoms, crs=crs),
+        crs=crs,
+    )
+
+
 def _write_raster(path: Path, data: np.ndarray, transform: Affine, crs: CRS, names: list[str], nodata: float | None = None, alpha: bool = False) -> None:
     count, height, width = data.shape
     tiled = height >= 256 and width >= 256
@@ -173,11 +191,9 @@ def _write_raster(path: Path, data: np.ndarray, transform: Affine, crs: CRS, nam
         profile.update(blockxsize=256, blockysize=256)
     if alpha:
         profile["photometric"] = "RGB"
-        profile["alpha"] = "UNASSOCIATED"
+        profile["alpha"] = "YES"  # band 4 is an alpha band (GDAL sets its colour interpretation)
     with atomic_path(path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(data)
             for i, name in enumerate(names, start=1):
                 dst.set_band_description(i, name)
-            if alpha:
-                dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue, ColorInterp.alpha]

@@ -295,7 +295,7 @@ def _place_plots(
             break
         cls = "poppy" if rng.random() < 0.6 else "cannabis"
         choice = rng.random()
-        target = _plot_area(rng, min_area, 3000.0)
+        target = _plot_area(rng, min_area, max(min(3000.0, area / 6), min_area * 2))
         setting, geom = "in_field", None
         if cls == "cannabis" and choice < 0.35:
             maize = [f for f in fields if f.cover == "maize"]
@@ -319,8 +319,8 @@ def _place_plots(
         if geom is None and fields:
             f = fields[int(rng.integers(len(fields)))]
             geom = _blob_in(rng, f.geom, target, rect=rng.random() < 0.4)
-        geom = _largest(geom.intersection(inside)) if geom is not None else None
-        if geom is None or geom.area < min_area or geom.intersects(occupied):
+        geom = _largest(geom.intersection(inside).difference(occupied)) if geom is not None else None
+        if geom is None or geom.area < min_area:
             continue
         stage = _stage(rng, cls, poppy_stage)
         plots.append(Plot(geom, cls, stage, setting, {"seed": int(rng.integers(1 << 31))}))

@@ -40,8 +40,8 @@ SPECTRA: dict[str, tuple[float, float, float, float]] = {
     "rapeseed_leaf": (0.04, 0.10, 0.06, 0.40),
     "rapeseed_flower": (0.05, 0.26, 0.32, 0.42),
     "weeds": (0.05, 0.10, 0.08, 0.28),
-    "poppy_leaf": (0.075, 0.125, 0.085, 0.40),
-    "poppy_capsule_leaf": (0.08, 0.12, 0.11, 0.33),
+    "poppy_leaf": (0.085, 0.15, 0.095, 0.42),
+    "poppy_capsule_leaf": (0.09, 0.14, 0.115, 0.35),
     "capsule": (0.10, 0.145, 0.12, 0.30),
     "cannabis": (0.025, 0.07, 0.035, 0.52),
     "tree": (0.03, 0.065, 0.035, 0.36),
@@ -322,7 +322,7 @@ def paint_poppy(cv: Canvas, p: Plot) -> None:
     rng = np.random.default_rng(p.params["seed"])
     soil = _soil(rng)
     leaf = _jitter(rng, _spec("poppy_capsule_leaf" if p.stage == "capsule" else "poppy_leaf"), 0.05)
-    mean_cov = {"vegetative": rng.uniform(0.45, 0.85), "bloom": rng.uniform(0.7, 0.95), "capsule": rng.uniform(0.65, 0.9)}[p.stage]
+    mean_cov = {"vegetative": rng.uniform(0.6, 0.9), "bloom": rng.uniform(0.7, 0.95), "capsule": rng.uniform(0.65, 0.9)}[p.stage]
     cov = np.clip(mean_cov + 0.3 * cv.fine[win] + 0.1 * cv.coarse[win], 0, 1)
     if rng.random() < 0.3:
         cov = cov * cv.rows(win, rng.uniform(0, math.pi), rng.uniform(0.25, 0.4), 0.8)
@@ -485,9 +485,9 @@ def render_reflectance(layout: Layout, rng: np.random.Generator, gsd: float, hei
 
 
 def drone_sensor(refl: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """An RGB camera: haze, exposure, white balance, vignetting, blur, gamma, noise -> uint8 (3, H, W)."""
+    """An RGB camera: haze, exposure, white balance, vignetting, blur, tone curve, noise -> uint8 (3, H, W)."""
     rgb = refl[[2, 1, 0]]
-    haze = rng.uniform(0, 0.2)
+    haze = rng.uniform(0, 0.12)
     rgb = rgb * (1 - haze) + haze * np.array([0.2, 0.22, 0.26], np.float32)[:, None, None]
     gain = rng.uniform(1.8, 3.2) * np.exp(rng.normal(0, 0.07, 3))
     h, w = rgb.shape[1:]
@@ -497,7 +497,10 @@ def drone_sensor(refl: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     sigma = rng.uniform(0, 0.7)
     if sigma > 0.2:
         lin = ndimage.gaussian_filter(lin, (0, sigma, sigma))
-    dn = 255 * np.clip(lin, 0, 1) ** (1 / 2.2) + rng.normal(0, rng.uniform(0.5, 3.0), lin.shape)
+    tone = np.clip(lin, 0, 1) ** (1 / 2.2)
+    grey = tone.mean(0, keepdims=True)
+    tone = grey + rng.uniform(1.2, 1.7) * (tone - grey)  # cameras boost saturation
+    dn = 255 * tone + rng.normal(0, rng.uniform(0.5, 3.0), lin.shape)
     return np.clip(np.round(dn), 0, 255).astype(np.uint8)
 
 

@@ -1,0 +1,97 @@
+"""``scout synth``, ``scout train``, ``scout evaluate``, ``scout export-onnx`` and ``scout models``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from scout.commands.detect_cmds import expand_images
+from scout.commands.options import quiet_option
+
+
+@click.command("synth")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=int, required=True, help="Scene seed: the same seed gives the same scene.")
+@click.option("--kind", type=click.Choice(["drone", "satellite"]), default="drone", show_default=True)
+@click.option("--size", "size_px", type=int, default=1024, show_default=True, help="Width and height in pixels.")
+@click.option("--gsd", "gsd_m", type=float, help="Metres per pixel (default 0.05 drone, 0.5 satellite).")
+@click.option("--crs", default="EPSG:32647", show_default=True, help="Projected CRS of the scene.")
+@click.option("--boundary", is_flag=True, help="Drone only: add an alpha band, 0 outside an irregular flight boundary.")
+@quiet_option
+def synth_cmd(out: Path, seed: int, kind: str, size_px: int, gsd_m: float | None, crs: str, boundary: bool) -> None:
+    """Make a synthetic scene with known plots in OUT: image, truth GeoPackage, label raster."""
+    from scout.synth import make_scene
+
+    scene = make_scene(out, seed, kind=kind, size_px=size_px, gsd_m=gsd_m, crs=crs, boundary=boundary)
+    plots = ", ".join(f"{n} {c}" for c, n in scene.n_plots.items())
+    click.echo(f"{scene.image_path}\n{scene.truth_path} ({plots})\n{scene.label_path}")
+
+
+@click.command("train")
+@click.argument("images", nargs=-1, required=True)
+@click.option("--labels", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Polygons with a 'class' field: poppy, cannabis, background (hard negatives).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model path stem, e.g. models/my-drone (writes .safetensors + .json).")
+@click.option("--init", type=click.Path(dir_okay=False, path_type=Path), help="Fine-tune this model (keeps its bands, GSD, normalization).")
+@click.option("--sensor", type=click.Choice(["drone", "satellite"]), default="drone", show_default=True, help="Default bands and GSD for a new model.")
+@click.option("--gsd", "gsd_m", type=float, help="Model GSD in metres per pixel (default 0.1 drone, 0.5 satellite).")
+@click.option("--epochs", type=int, default=40, show_default=True)
+@click.option("--steps", type=int, default=80, show_default=True, help="Batches per epoch.")
+@click.option("--batch-size", type=int, default=12, show_default=True)
+@click.option("--max-minutes", type=float, help="Stop after this much training time (the best model so far is kept).")
+@click.option("--resume", is_flag=True, help="Continue from OUT's checkpoint.")
+@click.option("--device", help="cpu, cuda, cuda:1 (default: CUDA when present).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@quiet_option
+def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, resume: bool, device: str | None, seed: int) -> None:
+    """Train a model on IMAGES (files, folders or .txt lists) with label polygons."""
+    from scout.train import TrainSettings, train
+
+    settings = TrainSettings(
+        name=out.with_suffix("").name if out.suffix in (".json", ".safetensors") else out.name,
+        sensor=sensor, gsd_m=gsd_m, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
+        max_minutes=max_minutes, device=device, seed=seed,
+    )
+    result = train(expand_images(images), labels, out, settings, init=init, resume=resume)
+    click.echo(
+        f"{result.model_path}: best validation IoU {result.best_score:.3f} at epoch {result.best_epoch} "
+        f"of {result.epochs_run} ({result.stopped.replace('_', ' ')})"
+    )
+
+
+@click.command("evaluate")
+@click.argument("run", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Truth plots with a 'class' field (GeoPackage/GeoJSON/Shapefile).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the metrics JSON here.")
+@quiet_option
+def evaluate_cmd(run: Path, truth: Path, out: Path | None) -> None:
+    """Score RUN against truth plots: pixel IoU, plot precision/recall/F1 by class and size."""
+    from scout.evaluate import evaluate_run, format_table
+
+    click.echo(format_table(evaluate_run(run, truth, out)))
+
+
+@click.command("export-onnx")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@quiet_option
+def export_onnx_cmd(model: Path, out: Path) -> None:
+    """Export MODEL to ONNX (for the QGIS Deepness plugin), checked against torch."""
+    from scout.model.onnx import export_onnx
+
+    click.echo(export_onnx(model, out))
+
+
+@click.command("models")
+@click.option("--dir", "models_dir", type=click.Path(file_okay=False, path_type=Path), help="Models folder (default: the shipped models).")
+def models_cmd(models_dir: Path | None) -> None:
+    """List the models Scout can pick from (name, sensor, bands, GSD, size, held-out metrics)."""
+    from scout.model.registry import describe, list_models
+
+    for entry in list_models(models_dir):
+        click.echo(describe(entry))
+
+
+def register(group: click.Group) -> None:
+    for cmd in (synth_cmd, train_cmd, evaluate_cmd, export_onnx_cmd, models_cmd):
+        group.add_command(cmd)

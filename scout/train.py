@@ -1,0 +1,502 @@
+"""Train a segmentation model from imagery and labelled polygons.
+
+Labels are polygons with a ``class`` field: ``poppy`` and ``cannabis`` are plots,
+``background`` polygons are hard negatives (false alarms marked in review).  Pixels not
+covered by any label polygon count as background, but only inside the valid footprint of
+the labelled images: nodata and pixels outside every image are ignored by the loss.
+
+Patches are read from the imagery exactly as detection reads it (through the working
+grid at the model's GSD, :func:`scout.imagery.read_block`), with scale jitter done by
+reading at a slightly different GSD.  Patches are sampled with class balance: a share
+centred on plots (each plot equally likely, so small plots are not drowned out by big
+fields), a share on hard negatives, the rest anywhere in the footprint.
+
+Validation is split by location, never by tile: with four or more images whole images
+are held out; with fewer, the eastern strip of each image (``val_fraction`` of its width)
+is held out and training patches keep clear of it.
+
+Each epoch writes a checkpoint (``OUT.ckpt.safetensors`` + ``OUT.ckpt.json``: weights,
+optimizer state, epoch, history) so ``--resume`` continues where a run stopped; the best
+model so far on validation (mean IoU of the plot classes) is written to ``OUT`` with
+its card.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+import torch
+import torch.nn.functional as F
+from affine import Affine
+from rasterio import features
+from rasterio.windows import Window
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from scout.errors import InputError, ModelError
+from scout.imagery import Grid, ImageInfo, band_indexes, footprint, open_image, read_block, working_crs
+from scout.inference import configure_threads, pick_device
+from scout.io import atomic_path, write_json
+from scout.model import ModelCard, build_network, load_model, receptive_field_px, save_model
+from scout.progress import bar
+from scout.schema import CLASSES
+
+log = logging.getLogger(__name__)
+
+IGNORE = 255  # label value the loss skips (nodata, outside every image)
+LABEL_CLASSES = ("background", *CLASSES)
+SENSOR_DEFAULTS = {  # sensor -> (bands, gsd_m)
+    "drone": (("red", "green", "blue"), 0.1),
+    "satellite": (("blue", "green", "red", "nir"), 0.5),
+}
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train.  Sizes in pixels at the model GSD (``gsd_m``, metres per pixel)."""
+
+    name: str = "scout-model"
+    version: str = "1"
+    sensor: str = "drone"
+    bands: tuple[str, ...] | None = None  # default: the sensor's (or the --init model's)
+    gsd_m: float | None = None  # default: the sensor's (or the --init model's)
+    base_channels: int = 16
+    depth: int = 2
+    patch_px: int = 160
+    tile_size: int = 512  # written to the card: detection tile size
+    batch_size: int = 12
+    epochs: int = 40
+    steps_per_epoch: int = 80
+    max_minutes: float | None = None
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    patience: int = 8  # epochs without validation gain before stopping
+    plot_share: float = 0.5  # share of patches centred on a plot
+    negative_share: float = 0.15  # share centred on hard-negative polygons
+    scale_jitter: float = 0.2  # GSD read at gsd_m * U(1-j, 1+j)
+    val_fraction: float = 0.2
+    val_patches: int = 48
+    seed: int = 0
+    device: str | None = None
+    threads: int | None = None
+    description: str = ""
+
+
+@dataclass
+class LabelledImage:
+    """One image with its labels in the image's working CRS."""
+
+    info: ImageInfo
+    indexes: tuple[int, ...]
+    grid_crs_wkt: str
+    area: shapely.Geometry  # valid footprint (training or validation part), working CRS
+    labels: gpd.GeoDataFrame  # polygons with integer "value" (0 background, 1.. classes)
+
+    def polygons(self, value: int) -> list[shapely.Geometry]:
+        sel = self.labels[self.labels["value"] == value].geometry.intersection(self.area)
+        return [g for g in sel if not g.is_empty]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    model_path: Path
+    card: ModelCard
+    epochs_run: int
+    best_epoch: int
+    best_score: float
+    stopped: str  # "epochs" | "early_stop" | "time_budget"
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def read_class_polygons(path: str | Path, what: str, prefer_layer: str | None = None) -> gpd.GeoDataFrame:
+    """Polygons with a lower-cased ``class`` field from any vector file (``prefer_layer`` when it exists)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file ({what})")
+    try:
+        layers = [name for name, _ in pyogrio.list_layers(path)]
+        gdf = gpd.read_file(path, layer=prefer_layer if prefer_layer in layers else None, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise InputError(f"{path}: cannot read {what} ({str(exc).splitlines()[0]})") from None
+    if "class" not in gdf.columns:
+        raise InputError(f"{path}: {what} need a 'class' field; found {', '.join(map(str, gdf.columns))}")
+    if gdf.crs is None:
+        raise InputError(f"{path}: {what} have no CRS")
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
+    gdf["class"] = gdf["class"].astype(str).str.strip().str.lower()
+    gdf["geometry"] = shapely.make_valid(gdf.geometry.values)
+    return gdf[gdf.geometry.type.isin(["Polygon", "MultiPolygon", "GeometryCollection"])][["class", "geometry"]]
+
+
+def read_labels(path: str | Path) -> gpd.GeoDataFrame:
+    """Label polygons (GeoPackage, GeoJSON, Shapefile) with ``class`` in background/poppy/cannabis."""
+    gdf = read_class_polygons(path, "labels")
+    bad = sorted(set(gdf["class"]) - set(LABEL_CLASSES))
+    if bad:
+        raise InputError(f"{path}: unknown label classes {bad} (known: {', '.join(LABEL_CLASSES)})")
+    gdf["value"] = gdf["class"].map(LABEL_CLASSES.index).astype(int)
+    if not (gdf["value"] > 0).any():
+        raise InputError(f"{path}: no poppy or cannabis polygons to learn from")
+    return gdf[["value", "geometry"]]
+
+
+def prepare_images(images: Sequence[str | Path], labels: gpd.GeoDataFrame, bands: tuple[str, ...]) -> list[LabelledImage]:
+    """Open each image, map its bands, and attach the labels that fall on it."""
+    out = []
+    for path in images:
+        info = open_image(path)
+        idx = band_indexes(info, bands)
+        crs = working_crs(info)
+        area = footprint(info, crs)
+        lab = labels.to_crs(crs)
+        lab = lab[lab.intersects(area)]
+        out.append(LabelledImage(info, idx, crs.to_wkt(), area, lab))
+    if not any((im.labels["value"] > 0).any() for im in out):
+        raise InputError("no poppy or cannabis label polygon overlaps any of the images")
+    return out
+
+
+def split_by_location(images: list[LabelledImage], val_fraction: float, margin_m: float) -> tuple[list[LabelledImage], list[LabelledImage]]:
+    """Hold out whole images (4 or more images) or each image's eastern strip."""
+    if len(images) >= 4:
+        ranked = sorted(images, key=lambda im: hashlib.sha1(Path(im.info.path).name.encode()).hexdigest())
+        n_val = max(1, round(len(images) * val_fraction))
+        val, train = ranked[:n_val], ranked[n_val:]
+        if not any((im.labels["value"] > 0).any() for im in train):
+            raise InputError("after holding out validation images, no training image has plot labels")
+        return train, val
+    train, val = [], []
+    for im in images:
+        minx, miny, maxx, maxy = im.area.bounds
+        cut = maxx - (maxx - minx) * val_fraction
+        west = shapely.box(minx, miny, cut - margin_m, maxy)
+        east = shapely.box(cut, miny, maxx, maxy)
+        train.append(replace(im, area=im.area.intersection(west)))
+        val.append(replace(im, area=im.area.intersection(east)))
+    return train, val
+
+
+def _random_point(rng: np.random.Generator, geom: shapely.Geometry) -> tuple[float, float]:
+    minx, miny, maxx, maxy = geom.bounds
+    for _ in range(50):
+        x, y = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
+        if shapely.contains_xy(geom, x, y):
+            return x, y
+    p = geom.representative_point()
+    return p.x, p.y
+
+
+def _bounds(transform: Affine, size: int) -> tuple[float, float, float, float]:
+    left, top = transform.c, transform.f
+    return left, top + transform.e * size, left + transform.a * size, top
+
+
+class PatchSampler:
+    """Draws labelled patches (raw DNs, class indexes) from a set of images."""
+
+    def __init__(self, images: list[LabelledImage], settings: TrainSettings, gsd_m: float) -> None:
+        self.images = [im for im in images if not im.area.is_empty]
+        if not self.images:
+            raise InputError("no usable image area left to sample (images too small for the validation split?)")
+        self.s, self.gsd_m = settings, gsd_m
+        self.plots = [(i, g) for i, im in enumerate(self.images) for v in range(1, len(LABEL_CLASSES)) for g in im.polygons(v)]
+        self.negatives = [(i, g) for i, im in enumerate(self.images) for g in im.polygons(0)]
+        areas = np.array([im.area.area for im in self.images])
+        self.image_p = areas / areas.sum()
+
+    def centre(self, rng: np.random.Generator) -> tuple[int, float, float]:
+        """(image index, x, y) of a patch centre, in the image's working CRS."""
+        u = rng.random()
+        if u < self.s.plot_share and self.plots:
+            i, g = self.plots[int(rng.integers(len(self.plots)))]
+            x, y = _random_point(rng, g)
+            # shift so the plot is not always in the middle of the patch
+            half = self.s.patch_px * self.gsd_m * 0.35
+            return i, x + rng.uniform(-half, half), y + rng.uniform(-half, half)
+        if u < self.s.plot_share + self.s.negative_share and self.negatives:
+            i, g = self.negatives[int(rng.integers(len(self.negatives)))]
+            return (i, *_random_point(rng, g))
+        i = int(rng.choice(len(self.images), p=self.image_p))
+        return (i, *_random_point(rng, self.images[i].area))
+
+    def read(self, i: int, x: float, y: float, gsd_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Patch centred on (x, y) at ``gsd_m``: raw DNs (B, p, p) float32, labels (p, p) uint8."""
+        im, p = self.images[i], self.s.patch_px
+        transform = Affine(gsd_m, 0, x - p * gsd_m / 2, 0, -gsd_m, y + p * gsd_m / 2)
+        grid = Grid(im.grid_crs_wkt, tuple(transform)[:6], p, p)
+        data, valid = read_block(im.info, im.indexes, grid, Window(0, 0, p, p), gsd_m=gsd_m)
+        near = im.labels.iloc[im.labels.sindex.query(shapely.box(*_bounds(transform, p)))]
+        # background polygons first, plots burned over them
+        shapes = sorted(((g, int(v)) for g, v in zip(near.geometry, near["value"])), key=lambda s: s[1])
+        lab = np.zeros((p, p), np.uint8)
+        if shapes:
+            lab = features.rasterize(shapes, out_shape=(p, p), transform=transform, fill=0, dtype="uint8")
+        inside = features.rasterize([(im.area, 1)], out_shape=(p, p), transform=transform, fill=0, dtype="uint8").astype(bool)
+        lab[~(valid & inside)] = IGNORE
+        return data, lab
+
+    def batch(self, rng: np.random.Generator, n: int, jitter: bool) -> tuple[np.ndarray, np.ndarray, str]:
+        xs, ys, dtypes = [], [], set()
+        while len(xs) < n:
+            i, x, y = self.centre(rng)
+            gsd = self.gsd_m * (rng.uniform(1 - self.s.scale_jitter, 1 + self.s.scale_jitter) if jitter else 1.0)
+            data, lab = self.read(i, x, y, gsd)
+            if (lab == IGNORE).mean() > 0.7:
+                continue
+            xs.append(data)
+            ys.append(lab)
+            dtypes.add(self.images[i].info.dtype)
+        if len(dtypes) > 1:
+            raise InputError(f"training images mix pixel types {sorted(dtypes)}; train one model per sensor kind")
+        return np.stack(xs), np.stack(ys), dtypes.pop()
+
+
+def augment(rng: np.random.Generator, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flips, 90-degree rotations and colour jitter on reflectance-scaled input (N, B, p, p) in 0-1."""
+    x, y = x.copy(), y.copy()
+    for n in range(len(x)):
+        k = int(rng.integers(4))
+        xi, yi = np.rot90(x[n], k, axes=(1, 2)), np.rot90(y[n], k)
+        if rng.random() < 0.5:
+            xi, yi = xi[:, :, ::-1], yi[:, ::-1]
+        b = x.shape[1]
+        gain = rng.uniform(0.75, 1.3) * np.exp(rng.normal(0, 0.06, b))  # brightness and colour balance
+        gamma = rng.uniform(0.8, 1.25)
+        offset = rng.uniform(-0.03, 0.05)  # haze
+        xi = np.clip(xi * gain[:, None, None], 0, 1) ** gamma + offset
+        xi = xi + rng.normal(0, rng.uniform(0, 0.015), xi.shape)
+        x[n], y[n] = xi, yi
+    return x, y
+
+
+def _losses(logits: torch.Tensor, target: torch.Tensor, class_weight: torch.Tensor) -> torch.Tensor:
+    """Weighted cross-entropy plus soft Dice on the plot classes (robust to rare classes)."""
+    ce = F.cross_entropy(logits, target, weight=class_weight, ignore_index=IGNORE)
+    valid = (target != IGNORE).unsqueeze(1)
+    prob = torch.softmax(logits, 1)
+    onehot = F.one_hot(target.clamp(max=logits.shape[1] - 1), logits.shape[1]).permute(0, 3, 1, 2).float()
+    prob, onehot = prob * valid, onehot * valid
+    inter = (prob * onehot).sum((0, 2, 3))[1:]
+    denom = (prob + onehot).sum((0, 2, 3))[1:]
+    dice = 1 - (2 * inter + 1) / (denom + 1)
+    return ce + dice.mean()
+
+
+def confusion(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> np.ndarray:
+    """Pixel confusion matrix [truth, pred], skipping ``IGNORE`` pixels."""
+    ok = truth != IGNORE
+    return np.bincount(truth[ok].astype(int) * n_classes + pred[ok].astype(int), minlength=n_classes**2).reshape(n_classes, n_classes)
+
+
+def iou_per_class(cm: np.ndarray) -> np.ndarray:
+    """Intersection over union per class from a confusion matrix; NaN where a class is absent."""
+    tp = np.diag(cm).astype(float)
+    denom = cm.sum(0) + cm.sum(1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, tp / denom, np.nan)
+
+
+def _normalization(sampler: PatchSampler, rng: np.random.Generator, scale: float) -> dict[str, list[float]]:
+    """Per-band mean and std of ``dn / scale`` over a sample of training patches."""
+    x, y, _ = sampler.batch(rng, 16, jitter=False)
+    ok = y != IGNORE
+    v = x.transpose(1, 0, 2, 3)[:, ok] / scale
+    return {"mean": [round(float(m), 5) for m in v.mean(1)], "std": [round(float(s), 5) for s in np.maximum(v.std(1), 1e-3)]}
+
+
+def _ckpt_paths(out: Path) -> tuple[Path, Path]:
+    return out.with_name(out.name + ".ckpt.safetensors"), out.with_name(out.name + ".ckpt.json")
+
+
+def _save_checkpoint(out: Path, net: torch.nn.Module, opt: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    weights, meta = _ckpt_paths(out)
+    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
+    osd = opt.state_dict()
+    for pid, st in osd["state"].items():
+        for k, v in st.items():
+            tensors[f"opt.{pid}.{k}"] = (v if torch.is_tensor(v) else torch.tensor(v)).detach().cpu().contiguous()
+    with atomic_path(weights) as tmp:
+        save_file(tensors, str(tmp))
+    write_json(meta, {**state, "param_groups": osd["param_groups"]})
+
+
+def _load_checkpoint(out: Path, net: torch.nn.Module, opt: torch.optim.Optimizer) -> dict[str, Any]:
+    weights, meta = _ckpt_paths(out)
+    if not weights.exists() or not meta.exists():
+        raise InputError(f"{out}: nothing to resume (no {weights.name} / {meta.name})")
+    try:
+        tensors = load_file(str(weights))
+        state = json.loads(meta.read_text())
+    except (SafetensorError, OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{weights}: cannot read checkpoint ({exc})") from None
+    net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+    opt_state: dict[int, dict[str, torch.Tensor]] = {}
+    for k, v in tensors.items():
+        if k.startswith("opt."):
+            _, pid, key = k.split(".", 2)
+            opt_state.setdefault(int(pid), {})[key] = v
+    opt.load_state_dict({"state": opt_state, "param_groups": state.pop("param_groups")})
+    return state
+
+
+def _base_card(settings: TrainSettings, init: ModelCard | None, bands: tuple[str, ...], gsd_m: float, norm: dict[str, Any]) -> ModelCard:
+    arch = dict(init.architecture) if init else {"name": "unet", "base_channels": settings.base_channels, "depth": settings.depth}
+    return ModelCard(
+        name=settings.name,
+        version=settings.version,
+        classes=LABEL_CLASSES,
+        bands=bands,
+        gsd_m=gsd_m,
+        tile_size=settings.tile_size,
+        normalization=norm,
+        architecture=arch,
+        sensor=settings.sensor,
+        receptive_field_px=receptive_field_px(arch),
+        description=settings.description or (init.description if init else ""),
+    )
+
+
+def train(
+    images: Sequence[str | Path],
+    labels: str | Path,
+    out: str | Path,
+    settings: TrainSettings | None = None,
+    init: str | Path | None = None,
+    resume: bool = False,
+) -> TrainResult:
+    """Train (or fine-tune from ``init``) and write the best model to ``out`` (.safetensors + .json)."""
+    s = settings or TrainSettings()
+    out = Path(out)
+    if out.suffix in (".safetensors", ".json"):
+        out = out.with_suffix("")
+    if not images:
+        raise InputError("no training images given")
+    if s.sensor not in SENSOR_DEFAULTS:
+        raise InputError(f"unknown sensor {s.sensor!r} (known: {', '.join(SENSOR_DEFAULTS)})")
+    init_model = load_model(init) if init else None
+    init_card = init_model.card if init_model else None
+    if init_card and tuple(init_card.classes) != LABEL_CLASSES:
+        raise ModelError(f"{init}: model classes {list(init_card.classes)} differ from {list(LABEL_CLASSES)}")
+    bands = s.bands or (init_card.bands if init_card else SENSOR_DEFAULTS[s.sensor][0])
+    gsd_m = s.gsd_m or (init_card.gsd_m if init_card else SENSOR_DEFAULTS[s.sensor][1])
+    if init_card and (tuple(bands) != init_card.bands or abs(gsd_m - init_card.gsd_m) > 1e-9):
+        raise ModelError(f"{init}: fine-tuning keeps the model's bands {list(init_card.bands)} and GSD {init_card.gsd_m} m")
+
+    device = pick_device(s.device)
+    configure_threads(s.threads)
+    rng = np.random.default_rng(s.seed)
+    torch.manual_seed(s.seed)
+    label_gdf = read_labels(labels)
+    all_images = prepare_images(images, label_gdf, tuple(bands))
+    train_images, val_images = split_by_location(all_images, s.val_fraction, margin_m=s.patch_px * gsd_m)
+    sampler = PatchSampler(train_images, s, gsd_m)
+    val_sampler = PatchSampler(val_images, replace(s, negative_share=0.0), gsd_m)
+    log.info(
+        "training on %d image(s) (%d plots, %d hard negatives), validating on %d location(s)",
+        len(sampler.images), len(sampler.plots), len(sampler.negatives), len(val_sampler.images),
+    )
+
+    dtype = all_images[0].info.dtype
+    scale = {"uint8": 255.0, "uint16": 10000.0}.get(dtype, 1.0)
+    norm = dict(init_card.normalization) if init_card else {"scale": {"uint8": 255, "uint16": 10000}, **_normalization(sampler, rng, scale)}
+    card = _base_card(s, init_card, tuple(bands), gsd_m, norm)
+    mean = torch.tensor(norm["mean"], dtype=torch.float32)[None, :, None, None]
+    std = torch.tensor(norm["std"], dtype=torch.float32)[None, :, None, None]
+
+    net = init_model.net if init_model else build_network(card.architecture, len(bands), len(LABEL_CLASSES))
+    net = net.to(device).to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
+    class_weight = torch.tensor([1.0, 3.0, 3.0], device=device)
+
+    vrng = np.random.default_rng(s.seed + 7919)
+    vx, vy, _ = val_sampler.batch(vrng, s.val_patches, jitter=False)
+    vx_t = ((torch.from_numpy(vx / card.scale_for(dtype))) - mean) / std
+
+    state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "history": [], "elapsed_s": 0.0}
+    if resume:
+        state = _load_checkpoint(out, net, opt)
+        log.info("resumed %s at epoch %d (best %.3f at epoch %d)", out.name, state["epoch"], state["best_score"], state["best_epoch"])
+    sched_total = s.epochs * s.steps_per_epoch
+
+    def lr_at(step: int) -> float:
+        warm = min(1.0, (step + 1) / 50)
+        return s.lr * warm * 0.5 * (1 + math.cos(math.pi * min(step / max(sched_total, 1), 1.0)))
+
+    t0 = time.perf_counter() - state["elapsed_s"]
+    stopped = "epochs"
+    while state["epoch"] < s.epochs:
+        epoch = state["epoch"] + 1
+        erng = np.random.default_rng([s.seed, epoch])
+        net.train()
+        losses = []
+        pbar = bar(s.steps_per_epoch, desc=f"epoch {epoch}/{s.epochs}", unit="batch")
+        for step in range(s.steps_per_epoch):
+            x, y, _ = sampler.batch(erng, s.batch_size, jitter=True)
+            x, y = augment(erng, x / card.scale_for(dtype), y)
+            xt = ((torch.from_numpy(x) - mean) / std).to(device).contiguous(memory_format=torch.channels_last)
+            yt = torch.from_numpy(y.astype(np.int64)).to(device)
+            for g in opt.param_groups:
+                g["lr"] = lr_at((epoch - 1) * s.steps_per_epoch + step)
+            loss = _losses(net(xt), yt, class_weight)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            pbar.update(1)
+            pbar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+            if s.max_minutes and time.perf_counter() - t0 > s.max_minutes * 60:
+                stopped = "time_budget"
+                break
+        pbar.close()
+        iou = evaluate_patches(net, vx_t, vy, device)
+        score = float(np.nanmean(iou[1:]))
+        row = {"epoch": epoch, "loss": round(float(np.mean(losses)), 4), "val_iou": {c: round(float(v), 4) for c, v in zip(LABEL_CLASSES, iou)}, "val_score": round(score, 4)}
+        state["history"].append(row)
+        log.info("epoch %d: loss %.3f, validation IoU %s", epoch, row["loss"], ", ".join(f"{c} {v:.3f}" for c, v in row["val_iou"].items()))
+        state["epoch"] = epoch
+        if score > state["best_score"]:
+            state["best_score"], state["best_epoch"] = score, epoch
+            training = {
+                "images": [Path(im.info.path).name for im in all_images],
+                "labels": str(labels),
+                "init": str(init) if init else None,
+                "settings": {k: v for k, v in asdict(s).items() if k not in ("device", "threads")},
+                "best_epoch": epoch,
+                "validation": row,
+                "label_rule": "unlabelled pixels inside image footprints are background; nodata ignored",
+            }
+            card = save_model(net, replace(card, training=training), out)
+        state["elapsed_s"] = time.perf_counter() - t0
+        _save_checkpoint(out, net, opt, state)
+        if stopped == "time_budget":
+            break
+        if epoch - state["best_epoch"] >= s.patience:
+            stopped = "early_stop"
+            break
+    final = ModelCard.read(out.with_name(out.name + ".json"))
+    return TrainResult(out, final, state["epoch"], state["best_epoch"], state["best_score"], stopped, state["history"])
+
+
+@torch.no_grad()
+def evaluate_patches(net: torch.nn.Module, x: torch.Tensor, y: np.ndarray, device: str, batch: int = 16) -> np.ndarray:
+    """Pixel IoU per class of ``net`` on normalized patches ``x`` with labels ``y``."""
+    net.eval()
+    n_classes = len(LABEL_CLASSES)
+    cm = np.zeros((n_classes, n_classes), np.int64)
+    for i in range(0, len(x), batch):
+        xb = x[i : i + batch].to(device).contiguous(memory_format=torch.channels_last)
+        pred = net(xb).argmax(1).cpu().numpy()
+        cm += confusion(pred, y[i : i + batch], n_classes)
+    return iou_per_class(cm)

@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""Reproduce a shipped model end to end: synthetic scenes -> train -> evaluate -> card metrics.
+
+    .venv/bin/python scripts/train_shipped.py drone      # models/scout-drone-v1
+    .venv/bin/python scripts/train_shipped.py satellite  # models/scout-satellite-v1
+
+Training scenes use seeds from TRAIN_SEEDS; evaluation runs ``scout detect`` on 20
+held-out scenes whose seeds (EVAL_SEEDS) never appear in training, then
+``scout evaluate`` on each run, and writes the pooled metrics and the measured CPU
+throughput into the model card.  Everything is deterministic by seed except wall-clock
+time budgets (``--max-minutes``), which can end training at a different epoch on a
+different machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from scout.evaluate import evaluate_scenes, measure_throughput
+from scout.io import write_gpkg_layer
+from scout.model import ModelCard
+from scout.model.io import find_model_files
+from scout.synth import make_scene
+from scout.train import TrainSettings, train
+
+log = logging.getLogger("scout.train_shipped")
+
+TRAIN_SEEDS = {"drone": range(1000, 1000 + 400), "satellite": range(3000, 3000 + 400)}
+EVAL_SEEDS = {"drone": range(9000, 9020), "satellite": range(9500, 9520)}
+# Training scenes span GSDs around the model's, so it sees imagery resampled on read.
+SCENE_GSD = {"drone": (0.05, 0.08, 0.1, 0.12), "satellite": (0.3, 0.4, 0.5, 0.6)}
+MODEL = {
+    "drone": dict(gsd_m=0.1, bands=("red", "green", "blue")),
+    "satellite": dict(gsd_m=0.5, bands=("blue", "green", "red", "nir")),
+}
+DESCRIPTION = (
+    "Learned from synthetic {sensor} scenes only (scout.synth). It has never seen real poppy or cannabis: "
+    "fine-tune it on reviewed real flights (scout detect -> review in QGIS -> scout train --init) before operational use."
+)
+
+
+def make_training_set(sensor: str, n: int, work: Path) -> tuple[list[Path], Path]:
+    """Write ``n`` training scenes and one label file (plots + look-alike hard negatives)."""
+    images, frames = [], []
+    gsds = SCENE_GSD[sensor]
+    for k, seed in enumerate(TRAIN_SEEDS[sensor][:n]):
+        gsd = gsds[k % len(gsds)]
+        size = int(round(76.8 / gsd)) if sensor == "drone" else int(round(384 / gsd))
+        scene = make_scene(work / "scenes", seed, kind=sensor, size_px=size, gsd_m=gsd, boundary=sensor == "drone" and k % 3 == 0)
+        images.append(scene.image_path)
+        for layer in ("truth", "lookalikes"):
+            frames.append(gpd.read_file(scene.truth_path, layer=layer)[["class", "geometry"]])
+    labels = work / "labels.gpkg"
+    write_gpkg_layer(gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs), labels, "labels")
+    return images, labels
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("sensor", choices=sorted(MODEL))
+    ap.add_argument("--work", type=Path, default=Path("work/train_shipped"), help="scratch folder for scenes and runs")
+    ap.add_argument("--out", type=Path, help="model path stem (default models/scout-SENSOR-v1)")
+    ap.add_argument("--scenes", type=int, default=120, help="training scenes")
+    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--steps", type=int, default=80, help="batches per epoch")
+    ap.add_argument("--max-minutes", type=float, default=None)
+    ap.add_argument("--base-channels", type=int, default=16)
+    ap.add_argument("--depth", type=int, default=2)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--skip-train", action="store_true", help="only evaluate the existing model")
+    ap.add_argument("--skip-eval", action="store_true")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+
+    sensor = args.sensor
+    out = args.out or Path(f"models/scout-{sensor}-v1")
+    work = args.work / sensor
+    if not args.skip_train:
+        images, labels = make_training_set(sensor, args.scenes, work)
+        settings = TrainSettings(
+            name=out.name,
+            version="1",
+            sensor=sensor,
+            base_channels=args.base_channels,
+            depth=args.depth,
+            epochs=args.epochs,
+            steps_per_epoch=args.steps,
+            max_minutes=args.max_minutes,
+            description=DESCRIPTION.format(sensor=sensor),
+            **MODEL[sensor],
+        )
+        result = train(images, labels, out, settings, resume=args.resume)
+        log.info("trained %s: %d epochs, best %.3f at epoch %d (%s)", out, result.epochs_run, result.best_score, result.best_epoch, result.stopped)
+    if not args.skip_eval:
+        metrics = evaluate_scenes(out, sensor, EVAL_SEEDS[sensor], work / "eval")
+        _, card_path = find_model_files(out)
+        card = ModelCard.read(card_path)
+        from dataclasses import replace
+
+        from scout.io import write_json
+
+        card = replace(card, metrics=metrics, throughput_mp_s=measure_throughput(out))
+        write_json(card_path, card.to_dict())
+        log.info("metrics written to %s", card_path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

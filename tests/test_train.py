@@ -1,0 +1,112 @@
+"""scout train: labels, location split, patches, checkpoints, resume, fine-tuning, CLI errors."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+
+from scout.cli import cli
+from scout.commands import model_cmds
+from scout.errors import InputError, ModelError
+from scout.io import write_gpkg_layer
+from scout.model import load_model
+from scout.synth import make_scene
+from scout.train import IGNORE, PatchSampler, TrainSettings, prepare_images, read_labels, split_by_location, train
+
+TINY = TrainSettings(name="tiny", base_channels=4, depth=1, patch_px=48, batch_size=2, epochs=2, steps_per_epoch=2, val_patches=4, tile_size=64, threads=1)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    images, frames = [], []
+    for seed in (11, 12):
+        s = make_scene(root / "scenes", seed, size_px=160, gsd_m=0.1, boundary=seed == 12)
+        images.append(s.image_path)
+        for layer in ("truth", "lookalikes"):
+            frames.append(gpd.read_file(s.truth_path, layer=layer)[["class", "geometry"]])
+    labels = root / "labels.gpkg"
+    write_gpkg_layer(gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs), labels, "labels")
+    return root, images, labels
+
+
+def test_train_writes_model_card_and_checkpoint_then_resumes(data, tmp_path):
+    _, images, labels = data
+    out = tmp_path / "m"
+    result = train(images, labels, out, TINY)
+    assert result.epochs_run == 2 and len(result.history) == 2
+    loaded = load_model(out)  # sha256 checked
+    card = loaded.card
+    assert card.classes == ("background", "poppy", "cannabis") and card.bands == ("red", "green", "blue")
+    assert card.gsd_m == 0.1 and card.receptive_field_px > 1
+    assert len(card.normalization["mean"]) == 3 and all(0 < m < 1 for m in card.normalization["mean"])
+    assert card.training["best_epoch"] == result.best_epoch
+    assert (tmp_path / "m.ckpt.safetensors").exists() and (tmp_path / "m.ckpt.json").exists()
+    more = train(images, labels, out, TrainSettings(**{**TINY.__dict__, "epochs": 3}), resume=True)
+    assert more.epochs_run == 3 and [h["epoch"] for h in more.history] == [1, 2, 3]
+
+
+def test_fine_tune_keeps_bands_and_gsd(data, tmp_path):
+    _, images, labels = data
+    base = tmp_path / "base"
+    train(images, labels, base, TINY)
+    tuned = train(images, labels, tmp_path / "tuned", TrainSettings(**{**TINY.__dict__, "epochs": 1}), init=base)
+    assert tuned.card.normalization == load_model(base).card.normalization
+    assert tuned.card.training["init"] == str(base)
+    with pytest.raises(ModelError, match="keeps the model's bands"):
+        train(images, labels, tmp_path / "bad", TrainSettings(**{**TINY.__dict__, "gsd_m": 0.2}), init=base)
+
+
+def test_patches_label_plots_and_ignore_nodata(data):
+    _, images, labels = data
+    ims = prepare_images(images, read_labels(labels), ("red", "green", "blue"))
+    sampler = PatchSampler(ims, TrainSettings(patch_px=64, plot_share=1.0), 0.1)
+    x, y, dtype = sampler.batch(np.random.default_rng(0), 6, jitter=True)
+    assert x.shape == (6, 3, 64, 64) and y.shape == (6, 64, 64) and dtype == "uint8"
+    assert (np.isin(y, [1, 2])).any()  # patches centred on plots hold plot pixels
+    # the image with a flight boundary yields ignored pixels outside it
+    boundary_img = ims[1]
+    corner = boundary_img.area.bounds
+    _, lab = sampler.read(1, corner[0] + 1, corner[3] - 1, 0.1)
+    assert (lab == IGNORE).any()
+
+
+def test_single_image_split_holds_out_an_eastern_strip(data):
+    _, images, labels = data
+    ims = prepare_images(images[:1], read_labels(labels), ("red", "green", "blue"))
+    train_ims, val_ims = split_by_location(ims, 0.25, margin_m=2.0)
+    t, v = train_ims[0].area, val_ims[0].area
+    assert not t.is_empty and not v.is_empty
+    assert shapely.distance(t, v) >= 2.0 - 1e-6  # no patch can straddle the split
+    assert v.bounds[0] > t.bounds[2]
+
+
+def test_bad_labels_raise_input_error(tmp_path, data):
+    _, images, _ = data
+    bad = gpd.GeoDataFrame({"kind": ["x"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:32647")
+    write_gpkg_layer(bad, tmp_path / "nofield.gpkg", "l")
+    with pytest.raises(InputError, match="'class' field"):
+        read_labels(tmp_path / "nofield.gpkg")
+    bad["class"] = ["tulip"]
+    write_gpkg_layer(bad, tmp_path / "tulip.gpkg", "l")
+    with pytest.raises(InputError, match="unknown label classes"):
+        read_labels(tmp_path / "tulip.gpkg")
+    far = gpd.GeoDataFrame({"class": ["poppy"]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:32647")
+    write_gpkg_layer(far, tmp_path / "far.gpkg", "l")
+    with pytest.raises(InputError, match="overlaps any of the images"):
+        prepare_images(images, read_labels(tmp_path / "far.gpkg"), ("red", "green", "blue"))
+
+
+def test_cli_train_errors_are_one_line(tmp_path, data):
+    _, images, labels = data
+    model_cmds.register(cli)
+    pickle = tmp_path / "m.pt"
+    pickle.write_bytes(b"\x80\x04.")
+    r = CliRunner().invoke(cli, ["train", str(images[0]), "--labels", str(labels), "--out", str(tmp_path / "o"), "--init", str(pickle)])
+    assert r.exit_code == 2 and "refused" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(cli, ["train", str(images[0]), "--labels", str(tmp_path / "missing.gpkg"), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "no such file (labels)" in r.output
