@@ -1,0 +1,203 @@
+"""Write a survey folder: task list, routes, per-team GPX, KML and printable sheets.
+
+``DIR/`` holds ``tasks.geojson`` (points, ``TASK_FIELDS``), ``routes.geojson`` (one line per team
+and day, ``ROUTE_FIELDS``), ``unreachable.csv`` (task_id, plot_ids, reason), ``summary.json``, and
+per team ``team_NN.gpx``, ``team_NN.kml`` and ``team_NN.html``.  The folder is written under a
+temporary name and renamed into place, so it is complete or absent, never half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import gpxpy.gpx
+import pandas as pd
+
+from scout.errors import OutputError
+from scout.io import atomic_path, write_json
+from scout.schema import PLOTS_GPKG
+from scout.survey.inputs import WGS84, read_roads, read_run
+from scout.survey.routing import PLANNED, RoutePlan, RouteSettings, check_depots, depot_points, plan_routes
+from scout.survey.sheets import ChipSource, team_sheet
+from scout.survey.tasks import TaskSettings, select_plots, tasks_from_plots
+
+log = logging.getLogger(__name__)
+
+TASKS_GEOJSON = "tasks.geojson"
+ROUTES_GEOJSON = "routes.geojson"
+UNREACHABLE_CSV = "unreachable.csv"
+SUMMARY_JSON = "summary.json"
+KML_NS = "http://www.opengis.net/kml/2.2"
+CLASS_COLOURS_KML = {"poppy": "ff3c14dc", "cannabis": "ff32cd32"}  # aabbggrr
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    tasks: TaskSettings = field(default_factory=TaskSettings)
+    routes: RouteSettings = field(default_factory=RouteSettings)
+    roads: Path | None = None
+
+
+@dataclass(frozen=True)
+class SurveySummary:
+    out_dir: Path
+    tasks: int
+    planned: int
+    unreachable: int
+    teams_used: int
+    distance_m: float
+    notes: tuple[str, ...]
+
+
+def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: SurveySettings, overwrite: bool = False) -> SurveySummary:
+    """Plan tasks and routes for a run folder and write the survey folder ``out_dir``.
+
+    Raises OutputError if ``out_dir`` exists and ``overwrite`` is false, InputError for a depot
+    more than ``max_depot_km`` from every AOI, RunFolderError for a broken run folder.
+    """
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if out_dir.exists() and not (overwrite and out_dir.is_dir()):
+        raise OutputError(f"{out_dir}: exists; use --overwrite to replace it" if out_dir.is_dir() else f"{out_dir}: exists and is not a folder")
+    run = read_run(run_dir)
+    depots = depot_points(settings.routes, run.crs)
+    areas = run.aoi.geometry if not run.aoi.empty else run.plots.geometry
+    check_depots(depots, areas, settings.routes.max_depot_km, str(run_dir / PLOTS_GPKG))
+    plots = select_plots(run.plots, settings.tasks)
+    tasks = tasks_from_plots(plots, settings.tasks)
+    roads = read_roads(settings.roads, run.crs) if settings.roads else None
+    log.info("%d plot(s) selected -> %d task(s)", len(plots), len(tasks))
+    plan = plan_routes(tasks, settings.routes, roads)
+    summary = SurveySummary(
+        out_dir=out_dir,
+        tasks=len(plan.tasks),
+        planned=int((plan.tasks["status"] == PLANNED).sum()),
+        unreachable=len(plan.unreachable),
+        teams_used=int(plan.routes["team"].nunique()),
+        distance_m=round(float(plan.routes["distance_m"].sum()), 1),
+        notes=plan.notes,
+    )
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir) as tmp:
+        tmp.mkdir()
+        _write_all(tmp, plan, plots, run.image_paths(), run_dir.resolve().name)
+        write_json(
+            tmp / SUMMARY_JSON,
+            {**asdict(summary), "run": str(run_dir), "settings": asdict(settings), "unreachable_tasks": plan.unreachable.to_dict("records")},
+        )
+        old = out_dir.with_name(f".{out_dir.name}.old") if out_dir.exists() else None
+        if old:
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out_dir, old)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+    return summary
+
+
+def _write_all(folder: Path, plan: RoutePlan, plots: gpd.GeoDataFrame, images: list[Path], title: str) -> None:
+    write_geojson(plan.tasks, folder / TASKS_GEOJSON)
+    write_geojson(plan.routes, folder / ROUTES_GEOJSON)
+    plan.unreachable.to_csv(folder / UNREACHABLE_CSV, index=False)
+    width = max(2, len(str(len(plan.depots))))
+    with ChipSource(images, plan.tasks.crs) as chips:
+        for team in plan.depots["team"]:
+            stem = f"team_{team:0{width}d}"
+            (folder / f"{stem}.gpx").write_text(team_gpx(plan, team), encoding="utf-8")
+            (folder / f"{stem}.kml").write_bytes(team_kml(plan, team))
+            (folder / f"{stem}.html").write_text(team_sheet(team, plan, plots, chips, title), encoding="utf-8")
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
+    """RFC 7946 GeoJSON (WGS84 lon/lat) of ``frame``."""
+    frame.to_crs(WGS84).to_file(path, driver="GeoJSON", engine="pyogrio", RFC7946="YES")
+
+
+def _team_parts(plan: RoutePlan, team: int) -> tuple[pd.DataFrame, gpd.GeoDataFrame, object]:
+    """A team's planned tasks and routes in WGS84 (by day and sequence) and its depot point."""
+    tasks = plan.tasks[(plan.tasks["team"] == team) & (plan.tasks["status"] == PLANNED)].sort_values(["day", "sequence"])
+    routes = plan.routes[plan.routes["team"] == team].to_crs(WGS84).sort_values("day")
+    depot = plan.depots[plan.depots["team"] == team].to_crs(WGS84).geometry.iloc[0]
+    return tasks, routes, depot
+
+
+def describe(task) -> str:
+    """One-line description of a task for GPS units and phones."""
+    return (
+        f"{task['class']}, {task.area_m2:,.0f} m2, confidence {task.confidence:.2f}, priority {task.priority:g}; "
+        f"plots {task.plot_ids}; day {task.day} stop {task.sequence}, ETA {task.eta}"
+    )
+
+
+def team_gpx(plan: RoutePlan, team: int) -> str:
+    """GPX 1.1: a waypoint per task (name = task id), a route of the stops and a track per day."""
+    tasks, routes, depot = _team_parts(plan, team)
+    gpx = gpxpy.gpx.GPX()
+    gpx.creator = "scout"
+    gpx.name = f"Scout team {team}"
+    for _, t in tasks.iterrows():
+        gpx.waypoints.append(
+            gpxpy.gpx.GPXWaypoint(t.lat, t.lon, name=t.task_id, description=describe(t), symbol="Flag, Red", type=t["class"])
+        )
+    for route in routes.itertuples(index=False):
+        name = f"Team {team} day {route.day}"
+        stops = tasks[tasks["day"] == route.day]
+        rte = gpxpy.gpx.GPXRoute(name=name, description=f"{route.stops} stops, {route.distance_m / 1000:.1f} km, {route.duration_min / 60:.1f} h")
+        rte.points = [
+            gpxpy.gpx.GPXRoutePoint(depot.y, depot.x, name="Depot"),
+            *(gpxpy.gpx.GPXRoutePoint(t.lat, t.lon, name=t.task_id) for _, t in stops.iterrows()),
+            gpxpy.gpx.GPXRoutePoint(depot.y, depot.x, name="Depot"),
+        ]
+        gpx.routes.append(rte)
+        track = gpxpy.gpx.GPXTrack(name=name)
+        track.segments.append(gpxpy.gpx.GPXTrackSegment([gpxpy.gpx.GPXTrackPoint(y, x) for x, y in route.geometry.coords]))
+        gpx.tracks.append(track)
+    return gpx.to_xml(version="1.1")
+
+
+def team_kml(plan: RoutePlan, team: int) -> bytes:
+    """KML 2.2 for phones: a folder per day with the stops (name = task id) and the route line."""
+    tasks, routes, depot = _team_parts(plan, team)
+    ET.register_namespace("", KML_NS)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+        element = ET.SubElement(parent, f"{{{KML_NS}}}{tag}")
+        element.text = text
+        return element
+
+    kml = ET.Element(f"{{{KML_NS}}}kml")
+    doc = sub(kml, "Document")
+    sub(doc, "name", f"Scout team {team}")
+    for style_id, colour in [*CLASS_COLOURS_KML.items(), ("depot", "ff000000")]:
+        style = sub(doc, "Style")
+        style.set("id", style_id)
+        sub(sub(style, "IconStyle"), "color", colour)
+    line_style = sub(doc, "Style")
+    line_style.set("id", "route")
+    line = sub(line_style, "LineStyle")
+    sub(line, "color", "ffff7f1f")
+    sub(line, "width", "3")
+    depot_mark = sub(doc, "Placemark")
+    sub(depot_mark, "name", "Depot")
+    sub(depot_mark, "styleUrl", "#depot")
+    sub(sub(depot_mark, "Point"), "coordinates", f"{depot.x:.7f},{depot.y:.7f}")
+    for route in routes.itertuples(index=False):
+        folder = sub(doc, "Folder")
+        sub(folder, "name", f"Day {route.day}: {route.stops} stops, {route.distance_m / 1000:.1f} km")
+        for _, t in tasks[tasks["day"] == route.day].iterrows():
+            mark = sub(folder, "Placemark")
+            sub(mark, "name", t.task_id)
+            sub(mark, "description", describe(t))
+            sub(mark, "styleUrl", f"#{t['class']}" if t["class"] in CLASS_COLOURS_KML else "#depot")
+            sub(sub(mark, "Point"), "coordinates", f"{t.lon:.7f},{t.lat:.7f}")
+        mark = sub(folder, "Placemark")
+        sub(mark, "name", f"Route day {route.day}")
+        sub(mark, "styleUrl", "#route")
+        geometry = sub(mark, "LineString")
+        sub(geometry, "tessellate", "1")
+        sub(geometry, "coordinates", " ".join(f"{x:.7f},{y:.7f}" for x, y in route.geometry.coords))
+    return ET.tostring(kml, encoding="utf-8", xml_declaration=True)

@@ -1,0 +1,166 @@
+"""Read what the survey needs: the run folder (checked against its contract), depots and roads.
+
+Everything comes back in the run's metric working CRS, so later steps measure in metres.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+from pyproj import CRS
+
+from scout.errors import InputError, RunFolderError
+from scout.schema import PLOT_FIELDS, PLOTS_GPKG, REVIEW_STATUSES, RUN_JSON, TRACK_STATUSES
+
+log = logging.getLogger(__name__)
+
+WGS84 = "EPSG:4326"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A run folder's plots and AOIs in the metric working CRS, and its ``run.json``."""
+
+    path: Path
+    plots: gpd.GeoDataFrame
+    aoi: gpd.GeoDataFrame
+    meta: dict[str, Any]
+
+    @property
+    def crs(self) -> CRS:
+        return CRS.from_user_input(self.plots.crs)
+
+    def image_paths(self) -> list[Path]:
+        """The run's source images that exist here: ``path``, else ``relpath`` from the run folder."""
+        found = []
+        for image in self.meta.get("inputs", {}).get("images", []) or []:
+            for candidate in (image.get("path"), image.get("relpath")):
+                if candidate and (self.path / candidate).is_file():  # an absolute path ignores self.path
+                    found.append((self.path / candidate).resolve())
+                    break
+            else:
+                log.warning("image %s not found (nor %s from the run folder)", image.get("path"), image.get("relpath"))
+        return found
+
+
+def read_run(run_dir: str | os.PathLike) -> RunFolder:
+    """Read and check ``run.json`` and the ``plots`` and ``aoi`` layers of ``plots.gpkg``.
+
+    Raises RunFolderError naming the file and the problem when anything of the contract is missing.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir}: no such run folder")
+    meta = _read_run_json(run_dir / RUN_JSON)
+    gpkg = run_dir / PLOTS_GPKG
+    if not gpkg.is_file():
+        raise RunFolderError(f"{gpkg}: missing; re-run scout detect to write it")
+    try:
+        layers = {name for name, _ in pyogrio.list_layers(gpkg)}
+    except pyogrio.errors.DataSourceError as exc:
+        raise RunFolderError(f"{gpkg}: not a readable GeoPackage ({exc})") from None
+    for layer in ("plots", "aoi"):
+        if layer not in layers:
+            raise RunFolderError(f"{gpkg}: layer {layer!r} is missing (has {', '.join(sorted(layers)) or 'none'})")
+    plots = gpd.read_file(gpkg, layer="plots", engine="pyogrio")
+    _check_plots(plots, gpkg)
+    crs = _work_crs(plots, meta, gpkg)
+    aoi = gpd.read_file(gpkg, layer="aoi", engine="pyogrio")
+    return RunFolder(run_dir, plots.to_crs(crs), aoi.to_crs(crs) if aoi.crs is not None else aoi.set_crs(crs), meta)
+
+
+def _read_run_json(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise RunFolderError(f"{path}: missing; is this a folder written by scout detect?")
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise RunFolderError(f"{path}: expected a JSON object")
+    if meta.get("complete") is not True:
+        raise RunFolderError(f"{path}: the run did not complete; finish it with scout detect first")
+    return meta
+
+
+def _check_plots(plots: gpd.GeoDataFrame, gpkg: Path) -> None:
+    missing = [name for name in PLOT_FIELDS if name not in plots.columns]
+    if missing:
+        raise RunFolderError(f"{gpkg}: layer 'plots' lacks field(s) {', '.join(missing)}")
+    if plots.crs is None:
+        raise RunFolderError(f"{gpkg}: layer 'plots' has no CRS")
+    _check_values(plots, "review_status", REVIEW_STATUSES, gpkg)
+    if "track_status" in plots.columns:
+        _check_values(plots[plots["track_status"].notna() & (plots["track_status"] != "")], "track_status", TRACK_STATUSES, gpkg)
+    if plots["plot_id"].duplicated().any():
+        dup = plots.loc[plots["plot_id"].duplicated(), "plot_id"].iloc[0]
+        raise RunFolderError(f"{gpkg}: plot_id {dup!r} occurs more than once")
+
+
+def _check_values(plots: gpd.GeoDataFrame, field: str, allowed: tuple[str, ...], gpkg: Path) -> None:
+    bad = plots[~plots[field].isin(allowed)]
+    if len(bad):
+        row = bad.iloc[0]
+        raise RunFolderError(
+            f"{gpkg}: plot {row['plot_id']} has {field} {row[field]!r}; expected one of {', '.join(allowed)}"
+            + (f" ({len(bad)} plots in all)" if len(bad) > 1 else "")
+        )
+
+
+def _work_crs(plots: gpd.GeoDataFrame, meta: dict[str, Any], gpkg: Path) -> CRS:
+    """The run's metric CRS: the plots layer's when projected, else ``work_crs``, else a UTM zone."""
+    crs = CRS.from_user_input(plots.crs)
+    if crs.is_projected:
+        return crs
+    if meta.get("work_crs") and CRS.from_user_input(meta["work_crs"]).is_projected:
+        return CRS.from_user_input(meta["work_crs"])
+    if len(plots):
+        log.warning("%s: plots are in %s (not metric); measuring in %s", gpkg, crs.name, plots.estimate_utm_crs().name)
+        return plots.estimate_utm_crs()
+    return crs
+
+
+def read_depots(path: str | os.PathLike) -> tuple[tuple[float, float], ...]:
+    """Start points (lon, lat in WGS84 degrees), one per team, from any vector file of points.
+
+    Ordered by a ``team`` field when there is one, else in file order.
+    """
+    layer = _read_vector(path, "depots")
+    if not layer.geom_type.isin(["Point"]).all():
+        raise InputError(f"{path}: depots must be points (found {', '.join(sorted(set(layer.geom_type)))})")
+    if "team" in layer.columns:
+        layer = layer.sort_values("team", kind="stable")
+    ll = layer.to_crs(WGS84).geometry
+    return tuple((float(p.x), float(p.y)) for p in ll)
+
+
+def read_roads(path: str | os.PathLike, crs: CRS) -> gpd.GeoSeries:
+    """Road and track lines from any vector file, reprojected to ``crs`` (metric)."""
+    layer = _read_vector(path, "roads")
+    lines = layer.geometry[layer.geom_type.isin(["LineString", "MultiLineString"])]
+    if lines.empty:
+        raise InputError(f"{path}: no line features (found {', '.join(sorted(set(layer.geom_type)))})")
+    return lines.to_crs(crs).explode(index_parts=False).reset_index(drop=True)
+
+
+def _read_vector(path: str | os.PathLike, what: str) -> gpd.GeoDataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such {what} file")
+    try:
+        layer = gpd.read_file(path, engine="pyogrio")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        raise InputError(f"{path}: cannot read {what} ({exc})") from None
+    layer = layer[layer.geometry.notna() & ~layer.geometry.is_empty]
+    if layer.empty:
+        raise InputError(f"{path}: no {what} features")
+    if layer.crs is None:
+        raise InputError(f"{path}: {what} have no CRS; save them with one (e.g. EPSG:4326)")
+    return layer

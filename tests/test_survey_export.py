@@ -1,0 +1,208 @@
+"""``scout tasks`` end to end over a small real run folder: files, GPX, KML, HTML sheets, bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import geopandas as gpd
+import gpxpy
+import numpy as np
+import pyogrio
+import pytest
+import rasterio
+from click.testing import CliRunner
+from rasterio.transform import from_origin
+from shapely.geometry import LineString, box
+from test_survey_tasks import CRS, X0, Y0, plots_frame
+
+from scout.cli import ScoutGroup
+from scout.commands import survey_cmds
+from scout.io import write_gpkg_layer, write_json
+from scout.schema import ROUTE_FIELDS, TASK_FIELDS
+from scout.survey import SurveySettings, TaskSettings, make_tasks, write_survey
+from scout.survey.routing import RouteSettings
+
+GSD = 5.0
+SIZE = 600  # pixels: the image covers 3 km × 3 km
+DEPOT = gpd.GeoSeries.from_xy([X0 + 1500], [Y0 + 1500], crs=CRS).to_crs(4326).iloc[0]
+DEPOT_ARG = f"{DEPOT.x:.6f},{DEPOT.y:.6f}"
+
+
+def make_run(folder: Path, plot_rows: list[dict]) -> Path:
+    """A run folder as scout detect writes it: plots.gpkg (plots, aoi), plots.geojson, run.json and an RGB image."""
+    folder.mkdir(parents=True)
+    image = folder.parent / "images" / "flight.tif"
+    image.parent.mkdir(exist_ok=True)
+    rgb = np.random.default_rng(0).integers(40, 200, (3, SIZE, SIZE), dtype=np.uint8)
+    profile = dict(driver="GTiff", width=SIZE, height=SIZE, count=3, dtype="uint8", crs=CRS, transform=from_origin(X0, Y0 + SIZE * GSD, GSD, GSD))
+    with rasterio.open(image, "w", **profile) as dst:
+        dst.write(rgb)
+    plots = plots_frame(plot_rows).assign(source="flight.tif", aoi="valley")
+    write_gpkg_layer(plots, folder / "plots.gpkg", "plots")
+    aoi = gpd.GeoDataFrame({"aoi": ["valley"], "area_m2": [9e6]}, geometry=[box(X0, Y0, X0 + 3000, Y0 + 3000)], crs=CRS)
+    write_gpkg_layer(aoi, folder / "plots.gpkg", "aoi")
+    plots.to_crs(4326).to_file(folder / "plots.geojson", driver="GeoJSON", engine="pyogrio")
+    write_json(
+        folder / "run.json",
+        {
+            "scout_version": "0.1.0",
+            "complete": True,
+            "work_crs": CRS,
+            "inputs": {"images": [{"path": "/nowhere/flight.tif", "relpath": "../images/flight.tif"}], "aoi": None},
+            "counts": {"plots": len(plots)},
+        },
+    )
+    return folder
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(3)
+    rows = [{"x": float(x), "y": float(y), "side_m": float(s)} for (x, y), s in zip(rng.uniform(200, 2800, (14, 2)), rng.uniform(20, 60, 14))]
+    rows[1]["class"] = "cannabis"
+    rows.append({"x": rows[0]["x"] + 60, "y": rows[0]["y"]})  # joins rows[0] into one task
+    return make_run(tmp_path / "run", rows)
+
+
+def scout(*args: str):
+    group = ScoutGroup("scout")
+    survey_cmds.register(group)
+    return CliRunner().invoke(group, [str(a) for a in args])
+
+
+def test_scout_tasks_writes_every_output(run_dir: Path, tmp_path: Path):
+    out = tmp_path / "survey"
+    result = scout("tasks", run_dir, "--teams", "2", "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.5", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert "14 task(s): 14 planned for 2 team(s)" in result.output
+    names = {p.name for p in out.iterdir()}
+    assert names == {"tasks.geojson", "routes.geojson", "unreachable.csv", "summary.json",
+                     *(f"team_0{t}.{ext}" for t in (1, 2) for ext in ("gpx", "kml", "html"))}
+    tasks = gpd.read_file(out / "tasks.geojson")
+    assert list(tasks.columns) == [*TASK_FIELDS, "geometry"] and tasks.crs.to_epsg() == 4326
+    assert (tasks.geom_type == "Point").all() and (tasks["status"] == "planned").all()
+    assert sorted(",".join(tasks["plot_ids"]).split(",")) == [f"p{i:04d}" for i in range(15)]
+    routes = gpd.read_file(out / "routes.geojson")
+    assert list(routes.columns) == [*ROUTE_FIELDS, "geometry"] and routes["stops"].sum() == 14
+    assert json.loads((out / "summary.json").read_text())["planned"] == 14
+
+
+def test_gpx_kml_and_sheet_per_team(run_dir: Path, tmp_path: Path):
+    out = tmp_path / "survey"
+    settings = SurveySettings(TaskSettings(), RouteSettings(teams=2, depots=((DEPOT.x, DEPOT.y),), time_limit_s=0.5))
+    write_survey(run_dir, out, settings)
+    tasks = gpd.read_file(out / "tasks.geojson")
+    for team in (1, 2):
+        mine = tasks[tasks["team"] == team].sort_values(["day", "sequence"])
+        gpx = gpxpy.parse((out / f"team_0{team}.gpx").read_text())
+        assert [w.name for w in gpx.waypoints] == list(mine["task_id"])
+        assert all(re.match(r"(poppy|cannabis), [\d,]+ m2, confidence", w.description) for w in gpx.waypoints)
+        assert [p.name for p in gpx.routes[0].points] == ["Depot", *mine["task_id"], "Depot"]
+        assert gpx.tracks[0].segments[0].points[0].latitude == pytest.approx(DEPOT.y, abs=1e-6)
+
+        kml = ET.parse(out / f"team_0{team}.kml").getroot()
+        ns = {"k": "http://www.opengis.net/kml/2.2"}
+        names = [n.text for n in kml.iterfind(".//k:Placemark/k:name", ns)]
+        assert set(mine["task_id"]) <= set(names)
+        layers = [name for name, _ in pyogrio.list_layers(out / f"team_0{team}.kml")]  # a layer per folder (day)
+        read = {n for layer in layers for n in pyogrio.read_dataframe(out / f"team_0{team}.kml", layer=layer)["Name"]}
+        assert set(mine["task_id"]) <= read and "Depot" in read
+
+        page = (out / f"team_0{team}.html").read_text()
+        chips = re.findall(r'<figure class="chip" data-task="(T\d+)">', page)
+        assert chips == list(mine["task_id"])
+        assert page.count("data:image/png;base64,") == len(mine)
+        assert "http://" not in page and "https://" not in page
+        assert all(f"<td>{t}</td>" in page for t in mine["task_id"])
+
+
+def test_make_tasks_reads_the_run_folder(run_dir: Path):
+    tasks = make_tasks(run_dir, TaskSettings(cluster_m=100))
+    assert len(tasks) == 14 and tasks.crs.to_epsg() == 32647
+    assert tasks.iloc[0]["task_id"] == "T001"
+
+
+def test_zero_plots_gives_valid_empty_outputs(tmp_path: Path):
+    run = make_run(tmp_path / "run", [])
+    out = tmp_path / "survey"
+    result = scout("tasks", run, "--teams", "2", "--depot", DEPOT_ARG, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert len(gpd.read_file(out / "tasks.geojson")) == 0
+    assert json.loads((out / "routes.geojson").read_text())["features"] == []
+    assert gpxpy.parse((out / "team_01.gpx").read_text()).waypoints == []
+    assert "No tasks for this team" in (out / "team_02.html").read_text()
+
+
+def test_depot_far_from_every_aoi_exits_2_and_writes_nothing(run_dir: Path, tmp_path: Path):
+    out = tmp_path / "survey"
+    result = scout("tasks", run_dir, "--depot", f"{DEPOT.x + 1:.5f},{DEPOT.y:.5f}", "--out", out)
+    assert result.exit_code == 2
+    assert "km from every AOI" in result.output and "plots.gpkg" in result.output
+    assert not out.exists() and list(tmp_path.glob(".survey*")) == []
+
+
+def test_existing_output_needs_overwrite(run_dir: Path, tmp_path: Path):
+    out = tmp_path / "survey"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.2")
+    assert result.exit_code == 2 and "--overwrite" in result.output
+    assert (out / "mine.txt").exists()
+    result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.2", "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert not (out / "mine.txt").exists() and (out / "tasks.geojson").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_roads_and_depots_files(run_dir: Path, tmp_path: Path):
+    """Depots from a vector file (one per team); a task off a disconnected track is listed unreachable."""
+    depots = gpd.GeoDataFrame({"team": [2, 1]}, geometry=gpd.points_from_xy([X0 + 2900, X0 + 100], [Y0 + 100, Y0 + 100]), crs=CRS)
+    depots.to_file(tmp_path / "depots.geojson", driver="GeoJSON", engine="pyogrio")
+    tasks = make_tasks(run_dir, TaskSettings())
+    far_task = tasks.geometry.iloc[0]
+    roads = [LineString([(X0 + 100, Y0 + 100 + 300 * k), (X0 + 2900, Y0 + 100 + 300 * k)]) for k in range(10)]
+    roads += [LineString([(X0 + 100, Y0 + 100), (X0 + 100, Y0 + 2800)]), LineString([(X0 + 2900, Y0 + 100), (X0 + 2900, Y0 + 2800)])]
+    assert min(r.distance(far_task) for r in roads) > 10
+    roads.append(far_task.buffer(10).exterior)  # a loop track around that task, joined to nothing
+    gpd.GeoDataFrame(geometry=roads, crs=CRS).to_file(tmp_path / "roads.gpkg", engine="pyogrio")
+    out = tmp_path / "survey"
+    result = scout("tasks", run_dir, "--depots", tmp_path / "depots.geojson", "--roads", tmp_path / "roads.gpkg",
+                   "--out", out, "--time-limit", "0.5")
+    assert result.exit_code == 0, result.output
+    assert "13 planned for 2 team(s), 1 unreachable" in result.output
+    unreachable = (out / "unreachable.csv").read_text()
+    assert "T001" in unreachable and "not connected by the road network" in unreachable
+    routes = gpd.read_file(out / "routes.geojson").to_crs(CRS).set_index("team")
+    assert routes.loc[1].geometry.coords[0] == pytest.approx((X0 + 100, Y0 + 100), abs=0.01)  # team 1 from its depot
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda run: (run / "plots.gpkg").unlink(), "plots.gpkg: missing"),
+        (lambda run: (run / "run.json").write_text("{"), "run.json: not valid JSON"),
+        (lambda run: write_gpkg_layer(plots_frame([{"x": 0, "y": 0, "review_status": "maybe"}]), run / "plots.gpkg", "plots"),
+         "plot p0000 has review_status 'maybe'"),
+    ],
+)
+def test_broken_run_folder_exits_2_with_one_line(run_dir: Path, tmp_path: Path, edit, message: str):
+    edit(run_dir)
+    result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", tmp_path / "survey")
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "survey").exists()
+
+
+def test_bad_options_exit_2(run_dir: Path, tmp_path: Path):
+    assert scout("tasks", run_dir, "--depot", DEPOT_ARG, "--status", "unreviewed,maybe").exit_code == 2
+    assert scout("tasks", run_dir).exit_code == 2  # no depot
+    result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--teams", "3", "--depots", tmp_path / "none.geojson")
+    assert result.exit_code == 2
+
+
+def test_help_states_the_priority_formula():
+    result = scout("tasks", "--help")
+    assert "p = 100 × w_class × c × area / (area + 1000 m²) × h_track" in result.output
