@@ -1,0 +1,72 @@
+"""Model execution: backends agree, chunked CPU passes equal one pass, threads are shared out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from scout import inference
+from scout.inference import backend, cached_model, predict, worker_threads
+from scout.model import ModelCard, build_network, save_model
+
+needs_ort = pytest.mark.skipif(backend("cpu") != "onnxruntime", reason="needs onnx + onnxruntime (pip install 'scout[onnx]')")
+
+
+@pytest.fixture
+def unet(tmp_path):
+    torch.manual_seed(1)
+    arch = {"name": "unet", "base_channels": 8, "depth": 2}
+    card = ModelCard(name="unet", version="test", classes=("background", "poppy", "cannabis"), bands=("red", "green", "blue"), gsd_m=0.1,
+                     tile_size=64, normalization={"scale": {"uint8": 255.0}, "mean": [0.4] * 3, "std": [0.2] * 3}, architecture=arch)
+    path = tmp_path / "unet"
+    save_model(build_network(arch, 3, 3).eval(), card, path)
+    return str(path)
+
+
+def tiles(n: int, side: int = 64) -> np.ndarray:
+    return np.random.default_rng(0).standard_normal((n, 3, side, side), dtype=np.float32)
+
+
+@pytest.mark.parametrize("name", ["torch", pytest.param("onnxruntime", marks=needs_ort)])
+def test_chunked_cpu_passes_equal_tile_by_tile(unet, name, monkeypatch):
+    monkeypatch.setenv(inference.BACKEND_ENV, name)
+    monkeypatch.setattr(inference, "CPU_CHUNK_PX", 2 * 64 * 64)  # chunks of 2 tiles: 5 tiles -> 2 + 2 + 1
+    model = cached_model(unet, "cpu")
+    x = tiles(5)
+    probs = predict(model, x, "cpu")
+    assert probs.shape == (5, 2, 64, 64) and probs.dtype == np.float32
+    assert (probs >= 0).all() and (probs.sum(axis=1) <= 1 + 1e-6).all()
+    single = np.concatenate([predict(model, x[i : i + 1], "cpu") for i in range(5)])
+    np.testing.assert_allclose(probs, single, atol=1e-6)
+
+
+@needs_ort
+def test_onnxruntime_matches_torch_and_ignores_thread_count(unet, monkeypatch):
+    x = tiles(3)
+    monkeypatch.setenv(inference.BACKEND_ENV, "torch")
+    ref = predict(cached_model(unet, "cpu"), x, "cpu")
+    monkeypatch.delenv(inference.BACKEND_ENV)
+    before = torch.get_num_threads()
+    outs = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            inference._SESSIONS.clear()  # a session takes its thread count when made
+            outs.append(predict(cached_model(unet, "cpu"), x, "cpu"))
+    finally:
+        torch.set_num_threads(before)
+        inference._SESSIONS.clear()
+    assert np.abs(outs[0] - ref).max() < 1e-5
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_backend_choice(monkeypatch):
+    assert backend("cuda") == "torch"
+    monkeypatch.setenv(inference.BACKEND_ENV, "torch")
+    assert backend("cpu") == "torch"
+
+
+@pytest.mark.parametrize(("cores", "host_threads", "expected"), [(16, 2, 8), (16, 3, 5), (2, 2, 1), (2, 4, 1), (8, 0, 8)])
+def test_worker_threads_share_the_cores(cores, host_threads, expected):
+    assert worker_threads(cores, host_threads) == expected
