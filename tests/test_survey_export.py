@@ -100,7 +100,8 @@ def test_gpx_kml_and_sheet_per_team(run_dir: Path, tmp_path: Path):
         gpx = gpxpy.parse((out / f"team_0{team}.gpx").read_text())
         assert [w.name for w in gpx.waypoints] == list(mine["task_id"])
         assert all(re.match(r"(poppy|cannabis), [\d,]+ m2, confidence", w.description) for w in gpx.waypoints)
-        assert [p.name for p in gpx.routes[0].points] == ["Depot", *mine["task_id"], "Depot"]
+        assert len(gpx.routes) == mine["day"].max()
+        assert [p.name for p in gpx.routes[0].points] == ["Depot", *mine.loc[mine["day"] == 1, "task_id"], "Depot"]
         assert gpx.tracks[0].segments[0].points[0].latitude == pytest.approx(DEPOT.y, abs=1e-6)
 
         kml = ET.parse(out / f"team_0{team}.kml").getroot()

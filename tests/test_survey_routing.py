@@ -117,6 +117,14 @@ def test_multi_day_fills_days_in_priority_order():
     assert (plan.routes["duration_min"] <= 180.0).all()
 
 
+def test_spare_teams_share_a_day_that_one_team_could_walk():
+    tasks = tasks_at(scatter(10, seed=4, extent_m=2000))
+    one = plan_routes(tasks, settings(teams=1, days=1))
+    two = plan_routes(tasks, settings(teams=2, days=1))
+    assert len(one.routes) == 1 and sorted(two.routes["team"]) == [1, 2]
+    assert two.routes["duration_min"].max() < 0.75 * one.routes["duration_min"].max()
+
+
 def test_more_teams_than_tasks_leaves_idle_teams_with_a_note():
     plan = plan_routes(tasks_at([(500.0, 0.0), (0.0, 700.0)]), settings(teams=5))
     assert (plan.tasks["status"] == "planned").all()

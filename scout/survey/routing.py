@@ -8,6 +8,9 @@ out lowest priority first and is reported unreachable with the reason, instead o
 failing.  Days of one depot are interchangeable, so after the solve the day routes of the teams
 that share a depot are dealt out in falling priority, round-robin: team 1 day 1, team 2 day 1,
 …, team 1 day 2 — all teams work on day 1 and the campaign takes as few days as the routes allow.
+When everything fits with teams to spare, a second solve (half the time limit again) puts a soft
+bound on each route's duration at the mean working time per team (1 per second beyond it), so
+the day's work is shared instead of one team walking all day while others wait.
 (Fixed costs per day and a cost on the longest route were tried: they slowed guided local search
 to about 7 % above its ten-times-longer result; see scripts/bench_routes.py.)
 
@@ -21,8 +24,9 @@ in hectares (defaults 10 and 30: a 0.2 ha single plot takes 16 minutes).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import geopandas as gpd
@@ -61,7 +65,7 @@ class RouteSettings:
     service_base_min: float = 10.0
     service_min_per_ha: float = 30.0
     day_start: str = "08:00"
-    time_limit_s: float | None = None  # None: 2 s + 0.1 s per task, at most 60 s
+    time_limit_s: float | None = None  # None: 2 s + 0.1 s per task, at most 60 s (half again to share out spare teams)
     max_depot_km: float = 50.0
 
     def __post_init__(self) -> None:
@@ -179,6 +183,12 @@ class VrpProblem:
     day_s: int  # work-day capacity, seconds
     penalty: np.ndarray  # (n - teams,) cost of leaving each task out
     allowed: np.ndarray  # (n - teams, teams) bool: teams that can reach each task
+    target_s: int = 0  # when > 0, each second a route lasts beyond this costs 1 (as a metre does)
+
+    def duration_s(self, team: int, stops: list[int]) -> int:
+        """Seconds from leaving team's depot to coming back, visiting ``stops`` (task indices) in order."""
+        path = [team, *(self.teams + s for s in stops), team]
+        return int(sum(self.transit_s[a, b] for a, b in zip(path, path[1:])))
 
 
 @dataclass(frozen=True)
@@ -201,6 +211,9 @@ def solve_vrp(
     model.SetArcCostEvaluatorOfAllVehicles(cost)
     transit = model.RegisterTransitMatrix(problem.transit_s.astype(np.int64).tolist())
     model.AddDimension(transit, 0, int(problem.day_s), True, "time")
+    if problem.target_s:
+        for v in range(len(depots)):
+            model.GetDimensionOrDie("time").SetCumulVarSoftUpperBound(model.End(v), int(problem.target_s), 1)
     for task in range(n - teams):
         index = manager.NodeToIndex(teams + task)
         model.AddDisjunction([index], int(problem.penalty[task]))
@@ -312,6 +325,7 @@ def plan_routes(tasks: gpd.GeoDataFrame, settings: RouteSettings, roads: gpd.Geo
     xy = np.vstack([shapely.get_coordinates(depots.geometry), shapely.get_coordinates(tasks.geometry)])
     legs = _Legs.build(xy, np.r_[np.zeros(teams), service_minutes(tasks, settings) * 60], settings, roads)
 
+    priority = tasks["priority"].to_numpy(float)
     reasons: dict[int, str] = {}
     allowed = np.isfinite(legs.dist[teams:, :teams])  # (task, team)
     round_trip = legs.transit[:teams, teams:].T + legs.transit[teams:, :teams]  # (task, team) seconds
@@ -335,18 +349,24 @@ def plan_routes(tasks: gpd.GeoDataFrame, settings: RouteSettings, roads: gpd.Geo
             teams=teams,
             days=days,
             day_s=day_s,
-            penalty=(route_bound * (1 + tasks["priority"].to_numpy(float)[keep])).astype(np.int64),
+            penalty=(route_bound * (1 + priority[keep])).astype(np.int64),
             allowed=allowed[keep] & (round_trip[keep] <= day_s),
         )
         limit = settings.time_limit(len(keep))
         log.info("routing %d tasks for %d team(s) × %d day(s), %g s", len(keep), teams, days, limit)
         solution = solve_vrp(problem, limit)
+        if solution.routes and len({t for t, _ in deal_days(solution.routes, priority[keep], xy[:teams])}) < teams:
+            # it all fits with teams to spare: ask each route to end near the mean working time, so all teams share it
+            total_s = sum(problem.duration_s(t, stops) for (t, _), stops in solution.routes.items())
+            shared = solve_vrp(replace(problem, target_s=math.ceil(total_s / teams)), limit / 2)
+            if len(shared.dropped) <= len(solution.dropped):
+                solution = shared
         routes = {key: [int(keep[i]) for i in stops] for key, stops in solution.routes.items()}
         for i in solution.dropped:
             reasons[int(keep[i])] = (
                 f"does not fit in {teams} team(s) × {days} day(s) of {settings.day_hours:g} h; add --days or --teams"
             )
-    routes = deal_days(routes, tasks["priority"].to_numpy(float), xy[:teams])
+    routes = deal_days(routes, priority, xy[:teams])
     return _assemble(tasks, depots, routes, reasons, legs, settings)
 
 
