@@ -70,3 +70,12 @@ def test_backend_choice(monkeypatch):
 @pytest.mark.parametrize(("cores", "host_threads", "expected"), [(16, 2, 8), (16, 3, 5), (2, 2, 1), (2, 4, 1), (8, 0, 8)])
 def test_worker_threads_share_the_cores(cores, host_threads, expected):
     assert worker_threads(cores, host_threads) == expected
+
+
+def test_normalize_follows_the_card():
+    card = ModelCard(name="m", version="1", classes=("background", "poppy"), bands=("red", "nir"), gsd_m=0.5, tile_size=64,
+                     normalization={"scale": {"uint16": 10000.0}, "mean": [0.1, 0.3], "std": [0.05, 0.2]}, architecture={"name": "pixel_linear"})
+    raw = np.array([[[1000, 2000]], [[3000, 5000]]], np.uint16)
+    out = inference.normalize(raw, card, "uint16")
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [[[0.0, 2.0]], [[0.0, 1.0]]], atol=1e-6)
