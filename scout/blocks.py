@@ -63,7 +63,7 @@ def read_input(plan: DetectPlan, block: Block) -> BlockInput:
     card = cached_model(plan.model_path, plan.device).card
     win = block.window
     h, w = int(win.height), int(win.width)
-    data = np.zeros((len(card.bands), h, w), np.float32)
+    data: np.ndarray | None = None
     have = np.zeros((h, w), bool)
     wt = window_transform(win, plan.grid.affine)
     wbox = box(wt.c, wt.f + h * wt.e, wt.c + w * wt.a, wt.f)
@@ -71,12 +71,17 @@ def read_input(plan: DetectPlan, block: Block) -> BlockInput:
         if not shapely.from_wkb(fp).intersects(wbox):
             continue
         raw, valid = read_block(info, idx, plan.grid, win, gsd_m=card.gsd_m)
-        take = valid & ~have
-        if take.any():
-            data[:, take] = normalize(raw, card, info.dtype)[:, take]
+        if data is None:  # the sharpest image covering the block: used as is, no copy
+            data, have = normalize(raw, card, info.dtype), valid
+        else:
+            take = valid & ~have
+            np.copyto(data, normalize(raw, card, info.dtype), where=take[None])
             have |= take
+        del raw
         if have.all():
             break
+    if data is None:
+        data = np.zeros((len(card.bands), h, w), np.float32)
     inside = geometry_mask([shapely.from_wkb(plan.aoi_wkb)], out_shape=(h, w), transform=wt, invert=True, all_touched=True)
     return BlockInput(data, have & inside, time.perf_counter() - t0)
 

@@ -236,7 +236,7 @@ def read_block(
     resampling: Resampling | None = None,
     gsd_m: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``window`` of the working grid from one image: (bands float32 (B, h, w), valid bool (h, w)).
+    """Read ``window`` of the working grid from one image: (bands (B, h, w) in the image's dtype, valid bool (h, w)).
 
     Downsampling averages (anti-aliased), upsampling is bilinear.  Pixels outside the
     image, under nodata or alpha 0 are invalid.
@@ -253,7 +253,7 @@ def read_block(
             resampling=resampling,
             add_alpha=not info.has_alpha,
         ) as vrt:
-            data = vrt.read(indexes, window=window).astype(np.float32)
+            data = vrt.read(indexes, window=window)
             valid = vrt.dataset_mask(window=window) > 0
     except RasterioError as exc:
         raise ImageryError(f"{info.path}: read failed at window {window} ({_first_line(exc)}); the file may be truncated or corrupt") from None
