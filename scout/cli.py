@@ -45,12 +45,11 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 
 def _register() -> None:
-    """Each command module adds itself here with one line."""
-    from scout.commands import detect_cmds, review_cmds
+    """Each command module adds its commands through ``register(group)``."""
+    from scout.commands import detect_cmds, model_cmds, review_cmds, survey_cmds
 
-    detect_cmds.register(cli)
-    review_cmds.register(cli)
-    # --- commands registered by other parts of Scout go below, one line each ---
+    for module in (detect_cmds, model_cmds, survey_cmds, review_cmds):
+        module.register(cli)
 
 
 def main() -> None:
