@@ -342,7 +342,7 @@ def plan_routes(tasks: gpd.GeoDataFrame, settings: RouteSettings, roads: gpd.Geo
         nodes = np.r_[np.arange(teams), teams + keep]
         dist, transit = legs.dist[np.ix_(nodes, nodes)], legs.transit[np.ix_(nodes, nodes)]
         connected = np.isfinite(dist)  # a team only visits tasks connected to its depot
-        route_bound = (len(nodes) + teams * days) * dist[connected].max() + 1
+        route_bound = int(teams * days * (settings.speed_kmh / 3.6 * day_s + len(nodes)))  # no plan travels farther
         problem = VrpProblem(
             distance_m=np.where(connected, np.round(dist), route_bound).astype(np.int64),
             transit_s=np.where(connected, np.round(transit), day_s + 1).astype(np.int64),
