@@ -25,7 +25,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 import torch
 
-from scout.model import LoadedModel, load_model
+from scout.model import LoadedModel, find_model_files, load_model
 from scout.model.card import ModelCard
 
 log = logging.getLogger(__name__)
@@ -90,14 +90,22 @@ def _dask_host_task_threads() -> int | None:
         return worker.state.nthreads
 
 
-@lru_cache(maxsize=4)
 def cached_model(path: str, device: str) -> LoadedModel:
-    """One loaded model per process (workers call this for every block).
+    """One loaded model per process and model version (workers call this for every block).
 
-    In a dask worker this also shares the host's cores among its task threads (dask starts
-    workers with ``OMP_NUM_THREADS=1``, which idles cores when a worker has fewer task
-    threads than the host has cores).
+    Keyed by the weights' and card's size and modification time as well as the path, so a
+    long-lived process (a dask worker, a notebook) never runs a stale model after a model
+    file is replaced.  In a dask worker this also shares the host's cores among its task
+    threads (dask starts workers with ``OMP_NUM_THREADS=1``, which idles cores when a worker
+    has fewer task threads than the host has cores).
     """
+    files = find_model_files(path)
+    stamp = tuple((f.stat().st_mtime_ns, f.stat().st_size) for f in files)
+    return _load(path, device, stamp)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, device: str, stamp: tuple) -> LoadedModel:  # noqa: ARG001  (stamp: cache key only)
     host_threads = _dask_host_task_threads()
     if host_threads is not None and device == "cpu":
         threads = configure_threads(worker_threads(cpu_count(), host_threads))

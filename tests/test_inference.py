@@ -79,3 +79,13 @@ def test_normalize_follows_the_card():
     out = inference.normalize(raw, card, "uint16")
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, [[[0.0, 2.0]], [[0.0, 1.0]]], atol=1e-6)
+
+
+def test_a_replaced_model_file_is_reloaded(unet):
+    first = cached_model(unet, "cpu")
+    assert cached_model(unet, "cpu") is first  # loaded once per process
+    card = ModelCard.read(unet + ".json")
+    torch.manual_seed(2)
+    save_model(build_network(card.architecture, 3, 3).eval(), card, unet)  # retrained, same path
+    second = cached_model(unet, "cpu")
+    assert second is not first and second.card.sha256 != first.card.sha256
