@@ -250,13 +250,14 @@ def evaluate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: 
     from scout.synth import make_scene
 
     work = Path(work)
+    (work / "metrics").mkdir(parents=True, exist_ok=True)
     per_run = []
     for seed in seeds:
         size = size_px or (2048 if sensor == "drone" else 1024)
         scene = make_scene(work / "scenes", seed, kind=sensor, size_px=size, boundary=sensor == "drone")
         run = work / "runs" / f"{sensor}-{seed:04d}"
         detect([scene.image_path], run, model=model, overwrite=True)
-        per_run.append(evaluate_run(run, scene.truth_path))
+        per_run.append(evaluate_run(run, scene.truth_path, work / "metrics" / f"{sensor}-{seed:04d}.json"))
     pooled = pool(per_run)
     pooled["scenes"] = {"sensor": sensor, "seeds": [int(s) for s in seeds], "size_px": size_px or (2048 if sensor == "drone" else 1024)}
     pooled.pop("counts", None)

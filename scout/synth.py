@@ -28,6 +28,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 from rasterio import features
 from shapely import affinity
+from shapely.geometry import Point
 
 from scout.errors import InputError
 from scout.io import atomic_path, write_gpkg_layer
@@ -160,6 +161,7 @@ def lookalike_frame(layout: Layout, ox: float, oy: float, crs: CRS) -> gpd.GeoDa
     items = [(f.geom, f.cover) for f in layout.fields if f.cover in LOOKALIKE_COVERS]
     items += [(g, "flower_bed") for g in layout.flower_beds] + [(g, "garden") for g in layout.gardens]
     items += [(b.roof, "red_roof") for b in layout.buildings if b.roof_kind == "red"]
+    items += [(Point(t.x, t.y).buffer(t.radius_m), "tree") for t in layout.trees]  # dark round crowns: cannabis look-alikes
     plots = shapely.union_all([p.geom for p in layout.plots]) if layout.plots else shapely.Polygon()
     items = [(g.difference(plots), k) for g, k in items]
     items = [(g, k) for g, k in items if not g.is_empty and g.area > 0.5]

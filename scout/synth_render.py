@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 import shapely
+import torch
+import torch.nn.functional as F
 from affine import Affine
 from rasterio import features
 from scipy import ndimage
@@ -93,9 +95,11 @@ class Canvas:
         scale_px = scale_m / self.gsd
         if scale_px <= 1.0:
             return (self.rng.standard_normal((self.h, self.w)) * scale_px).astype(np.float32)
-        small = self.rng.standard_normal((int(self.h / scale_px) + 3, int(self.w / scale_px) + 3))
-        up = ndimage.zoom(small, scale_px, order=3, prefilter=False)[: self.h, : self.w]
-        return (up / (up.std() + 1e-6)).astype(np.float32)
+        small = self.rng.standard_normal((int(self.h / scale_px) + 3, int(self.w / scale_px) + 3)).astype(np.float32)
+        size = (int(small.shape[0] * scale_px), int(small.shape[1] * scale_px))
+        up = F.interpolate(torch.from_numpy(small)[None, None], size=size, mode="bicubic", align_corners=False)[0, 0].numpy()
+        up = up[: self.h, : self.w]
+        return up / (up.std() + 1e-6)
 
     def mask(self, geom: BaseGeometry) -> tuple[tuple[slice, slice], np.ndarray] | None:
         """(window, boolean mask inside it) for a geometry in scene metres."""
@@ -139,24 +143,23 @@ class Canvas:
         if len(xs) == 0:
             return
         cx, cy, r = xs / self.gsd, ys / self.gsd, np.maximum(radius_m / self.gsd, 1e-3)
-        reach = int(math.ceil(r.max())) + 1
-        cov = np.zeros((self.h, self.w), dtype=np.float32)
-        acc = np.zeros((B, self.h, self.w), dtype=np.float32)
+        small = r < 1.0  # sub-pixel dots add their area to the pixel they fall in
+        reach = int(math.ceil(r[~small].max())) + 1 if (~small).any() else 0
         ix0, iy0 = np.floor(cx).astype(int), np.floor(cy).astype(int)
+        flats, wgts, which = [], [], []
         for dy in range(-reach, reach + 1):
             for dx in range(-reach, reach + 1):
                 ix, iy = ix0 + dx, iy0 + dy
                 d = np.hypot(ix + 0.5 - cx, iy + 0.5 - cy)
-                if reach <= 1:  # sub-pixel dots: their area over the pixel's
-                    wgt = np.where((dx == 0) & (dy == 0), np.pi * r**2, 0.0)
-                else:
-                    wgt = np.clip(r + 0.5 - d, 0, 1)
+                wgt = np.where(small, np.pi * r**2 if dx == dy == 0 else 0.0, np.clip(r + 0.5 - d, 0, 1))
                 ok = (wgt > 0) & (ix >= 0) & (iy >= 0) & (ix < self.w) & (iy < self.h)
-                if not ok.any():
-                    continue
-                np.add.at(cov, (iy[ok], ix[ok]), wgt[ok])
-                for b in range(B):
-                    np.add.at(acc[b], (iy[ok], ix[ok]), wgt[ok] * colours[ok, b])
+                flats.append(iy[ok] * self.w + ix[ok])
+                wgts.append(wgt[ok])
+                which.append(np.nonzero(ok)[0])
+        flat, wgt, dot = np.concatenate(flats), np.concatenate(wgts), np.concatenate(which)
+        n = self.h * self.w
+        cov = np.bincount(flat, wgt, n).reshape(self.h, self.w)
+        acc = np.stack([np.bincount(flat, wgt * colours[dot, b], n).reshape(self.h, self.w) for b in range(B)])
         hit = cov > 0
         mean = acc[:, hit] / cov[hit]
         a = np.minimum(cov[hit], 1.0)

@@ -1,9 +1,12 @@
 """Train a segmentation model from imagery and labelled polygons.
 
 Labels are polygons with a ``class`` field: ``poppy`` and ``cannabis`` are plots,
-``background`` polygons are hard negatives (false alarms marked in review).  Pixels not
-covered by any label polygon count as background, but only inside the valid footprint of
-the labelled images: nodata and pixels outside every image are ignored by the loss.
+``background`` polygons are hard negatives (false alarms marked in review; ``scout review
+RUN --labels FILE`` writes them).  Pixels not covered by any label polygon count as
+background, but only inside the valid footprint of the labelled images: nodata and
+pixels outside every image are ignored by the loss.  When only part of an image was
+looked at, ``background_within_m`` narrows "background" to the surroundings of the
+label polygons, so unreviewed plots elsewhere are not taught as background.
 
 Patches are read from the imagery exactly as detection reads it (through the working
 grid at the model's GSD, :func:`scout.imagery.read_block`), with scale jitter done by
@@ -83,11 +86,15 @@ class TrainSettings:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     patience: int = 8  # epochs without validation gain before stopping
-    plot_share: float = 0.5  # share of patches centred on a plot
-    negative_share: float = 0.15  # share centred on hard-negative polygons
+    plot_share: float = 0.35  # share of patches centred on a plot
+    negative_share: float = 0.25  # share centred on hard-negative polygons
+    fg_weight: float = 1.5  # cross-entropy weight of the plot classes (background 1)
+    dice_weight: float = 0.5
     scale_jitter: float = 0.2  # GSD read at gsd_m * U(1-j, 1+j)
     val_fraction: float = 0.2
     val_patches: int = 48
+    cache_mb: float = 600  # images that fit are held in memory at the model GSD
+    background_within_m: float | None = None  # None: every unlabelled valid pixel is background
     seed: int = 0
     device: str | None = None
     threads: int | None = None
@@ -142,7 +149,7 @@ def read_class_polygons(path: str | Path, what: str, prefer_layer: str | None = 
 
 def read_labels(path: str | Path) -> gpd.GeoDataFrame:
     """Label polygons (GeoPackage, GeoJSON, Shapefile) with ``class`` in background/poppy/cannabis."""
-    gdf = read_class_polygons(path, "labels")
+    gdf = read_class_polygons(path, "labels", prefer_layer="labels")
     bad = sorted(set(gdf["class"]) - set(LABEL_CLASSES))
     if bad:
         raise InputError(f"{path}: unknown label classes {bad} (known: {', '.join(LABEL_CLASSES)})")
@@ -152,8 +159,15 @@ def read_labels(path: str | Path) -> gpd.GeoDataFrame:
     return gdf[["value", "geometry"]]
 
 
-def prepare_images(images: Sequence[str | Path], labels: gpd.GeoDataFrame, bands: tuple[str, ...]) -> list[LabelledImage]:
-    """Open each image, map its bands, and attach the labels that fall on it."""
+def prepare_images(
+    images: Sequence[str | Path], labels: gpd.GeoDataFrame, bands: tuple[str, ...], background_within_m: float | None = None
+) -> list[LabelledImage]:
+    """Open each image, map its bands, and attach the labels that fall on it.
+
+    ``background_within_m``: when set, only pixels within this many metres of a label
+    polygon count (as background where unlabelled); the rest is ignored.  Use it when
+    only part of an image was reviewed.
+    """
     out = []
     for path in images:
         info = open_image(path)
@@ -162,6 +176,8 @@ def prepare_images(images: Sequence[str | Path], labels: gpd.GeoDataFrame, bands
         area = footprint(info, crs)
         lab = labels.to_crs(crs)
         lab = lab[lab.intersects(area)]
+        if background_within_m is not None:
+            area = area.intersection(shapely.union_all(lab.geometry.buffer(background_within_m).values))
         out.append(LabelledImage(info, idx, crs.to_wkt(), area, lab))
     if not any((im.labels["value"] > 0).any() for im in out):
         raise InputError("no poppy or cannabis label polygon overlaps any of the images")
@@ -198,13 +214,18 @@ def _random_point(rng: np.random.Generator, geom: shapely.Geometry) -> tuple[flo
     return p.x, p.y
 
 
-def _bounds(transform: Affine, size: int) -> tuple[float, float, float, float]:
+def _bounds(transform: Affine, width: int, height: int) -> tuple[float, float, float, float]:
     left, top = transform.c, transform.f
-    return left, top + transform.e * size, left + transform.a * size, top
+    return left, top + transform.e * height, left + transform.a * width, top
 
 
 class PatchSampler:
-    """Draws labelled patches (raw DNs, class indexes) from a set of images."""
+    """Draws labelled patches (raw DNs, class indexes) from a set of images.
+
+    Images that fit in ``settings.cache_mb`` are read once, whole, at the model GSD (through the
+    same :func:`read_block` path detection uses) and patches are cut from memory; scale
+    jitter then resamples the cut.  Larger images are read patch by patch.
+    """
 
     def __init__(self, images: list[LabelledImage], settings: TrainSettings, gsd_m: float) -> None:
         self.images = [im for im in images if not im.area.is_empty]
@@ -215,6 +236,17 @@ class PatchSampler:
         self.negatives = [(i, g) for i, im in enumerate(self.images) for g in im.polygons(0)]
         areas = np.array([im.area.area for im in self.images])
         self.image_p = areas / areas.sum()
+        self.cache: dict[int, tuple[np.ndarray, np.ndarray, Affine]] = {}
+        budget = settings.cache_mb * 1e6
+        for i, im in enumerate(self.images):
+            minx, miny, maxx, maxy = im.area.bounds
+            w, h = math.ceil((maxx - minx) / gsd_m), math.ceil((maxy - miny) / gsd_m)
+            size = w * h * (len(im.indexes) * np.dtype(im.info.dtype).itemsize + 1)
+            if size <= budget:
+                budget -= size
+                transform = Affine(gsd_m, 0, minx, 0, -gsd_m, maxy)
+                data, lab = self._read_window(im, transform, w, h)
+                self.cache[i] = (data.astype(im.info.dtype), lab, transform)
 
     def centre(self, rng: np.random.Generator) -> tuple[int, float, float]:
         """(image index, x, y) of a patch centre, in the image's working CRS."""
@@ -231,21 +263,42 @@ class PatchSampler:
         i = int(rng.choice(len(self.images), p=self.image_p))
         return (i, *_random_point(rng, self.images[i].area))
 
-    def read(self, i: int, x: float, y: float, gsd_m: float) -> tuple[np.ndarray, np.ndarray]:
-        """Patch centred on (x, y) at ``gsd_m``: raw DNs (B, p, p) float32, labels (p, p) uint8."""
-        im, p = self.images[i], self.s.patch_px
-        transform = Affine(gsd_m, 0, x - p * gsd_m / 2, 0, -gsd_m, y + p * gsd_m / 2)
-        grid = Grid(im.grid_crs_wkt, tuple(transform)[:6], p, p)
-        data, valid = read_block(im.info, im.indexes, grid, Window(0, 0, p, p), gsd_m=gsd_m)
-        near = im.labels.iloc[im.labels.sindex.query(shapely.box(*_bounds(transform, p)))]
+    @staticmethod
+    def _read_window(im: LabelledImage, transform: Affine, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+        """Raw DNs (B, h, w) float32 and labels (h, w) on a grid at ``transform``."""
+        grid = Grid(im.grid_crs_wkt, tuple(transform)[:6], width, height)
+        data, valid = read_block(im.info, im.indexes, grid, Window(0, 0, width, height), gsd_m=transform.a)
+        near = im.labels.iloc[im.labels.sindex.query(shapely.box(*_bounds(transform, width, height)))]
         # background polygons first, plots burned over them
         shapes = sorted(((g, int(v)) for g, v in zip(near.geometry, near["value"])), key=lambda s: s[1])
-        lab = np.zeros((p, p), np.uint8)
+        lab = np.zeros((height, width), np.uint8)
         if shapes:
-            lab = features.rasterize(shapes, out_shape=(p, p), transform=transform, fill=0, dtype="uint8")
-        inside = features.rasterize([(im.area, 1)], out_shape=(p, p), transform=transform, fill=0, dtype="uint8").astype(bool)
+            lab = features.rasterize(shapes, out_shape=(height, width), transform=transform, fill=0, dtype="uint8")
+        inside = features.rasterize([(im.area, 1)], out_shape=(height, width), transform=transform, fill=0, dtype="uint8").astype(bool)
         lab[~(valid & inside)] = IGNORE
         return data, lab
+
+    def read(self, i: int, x: float, y: float, gsd_m: float) -> tuple[np.ndarray, np.ndarray]:
+        """Patch centred on (x, y) at ``gsd_m``: raw DNs (B, p, p) float32, labels (p, p) uint8."""
+        p = self.s.patch_px
+        if i not in self.cache:
+            transform = Affine(gsd_m, 0, x - p * gsd_m / 2, 0, -gsd_m, y + p * gsd_m / 2)
+            return self._read_window(self.images[i], transform, p, p)
+        data, lab, t = self.cache[i]
+        n = max(1, round(p * gsd_m / self.gsd_m))  # cached pixels covering the patch
+        c0 = round((x - t.c) / t.a - n / 2)
+        r0 = round((y - t.f) / t.e - n / 2)
+        img = np.zeros((data.shape[0], n, n), np.float32)
+        out = np.full((n, n), IGNORE, np.uint8)
+        rs, cs = slice(max(r0, 0), min(r0 + n, lab.shape[0])), slice(max(c0, 0), min(c0 + n, lab.shape[1]))
+        if rs.stop > rs.start and cs.stop > cs.start:
+            dst = (slice(rs.start - r0, rs.stop - r0), slice(cs.start - c0, cs.stop - c0))
+            img[:, dst[0], dst[1]] = data[:, rs, cs]
+            out[dst] = lab[rs, cs]
+        if n != p:
+            img = F.interpolate(torch.from_numpy(img)[None], size=(p, p), mode="bilinear", antialias=True, align_corners=False)[0].numpy()
+            out = F.interpolate(torch.from_numpy(out)[None, None], size=(p, p), mode="nearest")[0, 0].numpy()
+        return img, out
 
     def batch(self, rng: np.random.Generator, n: int, jitter: bool) -> tuple[np.ndarray, np.ndarray, str]:
         xs, ys, dtypes = [], [], set()
@@ -281,7 +334,7 @@ def augment(rng: np.random.Generator, x: np.ndarray, y: np.ndarray) -> tuple[np.
     return x, y
 
 
-def _losses(logits: torch.Tensor, target: torch.Tensor, class_weight: torch.Tensor) -> torch.Tensor:
+def _losses(logits: torch.Tensor, target: torch.Tensor, class_weight: torch.Tensor, dice_weight: float) -> torch.Tensor:
     """Weighted cross-entropy plus soft Dice on the plot classes (robust to rare classes)."""
     ce = F.cross_entropy(logits, target, weight=class_weight, ignore_index=IGNORE)
     valid = (target != IGNORE).unsqueeze(1)
@@ -291,7 +344,7 @@ def _losses(logits: torch.Tensor, target: torch.Tensor, class_weight: torch.Tens
     inter = (prob * onehot).sum((0, 2, 3))[1:]
     denom = (prob + onehot).sum((0, 2, 3))[1:]
     dice = 1 - (2 * inter + 1) / (denom + 1)
-    return ce + dice.mean()
+    return ce + dice_weight * dice.mean()
 
 
 def confusion(pred: np.ndarray, truth: np.ndarray, n_classes: int) -> np.ndarray:
@@ -399,7 +452,7 @@ def train(
     rng = np.random.default_rng(s.seed)
     torch.manual_seed(s.seed)
     label_gdf = read_labels(labels)
-    all_images = prepare_images(images, label_gdf, tuple(bands))
+    all_images = prepare_images(images, label_gdf, tuple(bands), s.background_within_m)
     train_images, val_images = split_by_location(all_images, s.val_fraction, margin_m=s.patch_px * gsd_m)
     sampler = PatchSampler(train_images, s, gsd_m)
     val_sampler = PatchSampler(val_images, replace(s, negative_share=0.0), gsd_m)
@@ -412,59 +465,28 @@ def train(
     scale = {"uint8": 255.0, "uint16": 10000.0}.get(dtype, 1.0)
     norm = dict(init_card.normalization) if init_card else {"scale": {"uint8": 255, "uint16": 10000}, **_normalization(sampler, rng, scale)}
     card = _base_card(s, init_card, tuple(bands), gsd_m, norm)
-    mean = torch.tensor(norm["mean"], dtype=torch.float32)[None, :, None, None]
-    std = torch.tensor(norm["std"], dtype=torch.float32)[None, :, None, None]
-
     net = init_model.net if init_model else build_network(card.architecture, len(bands), len(LABEL_CLASSES))
     net = net.to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
-    class_weight = torch.tensor([1.0, 3.0, 3.0], device=device)
-
-    vrng = np.random.default_rng(s.seed + 7919)
-    vx, vy, _ = val_sampler.batch(vrng, s.val_patches, jitter=False)
-    vx_t = ((torch.from_numpy(vx / card.scale_for(dtype))) - mean) / std
+    loop = _Loop(s, net, opt, sampler, _Inputs(card, dtype), device)
+    vx, vy, _ = val_sampler.batch(np.random.default_rng(s.seed + 7919), s.val_patches, jitter=False)
+    vx_t = loop.inputs(vx)
 
     state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "history": [], "elapsed_s": 0.0}
     if resume:
         state = _load_checkpoint(out, net, opt)
         log.info("resumed %s at epoch %d (best %.3f at epoch %d)", out.name, state["epoch"], state["best_score"], state["best_epoch"])
-    sched_total = s.epochs * s.steps_per_epoch
-
-    def lr_at(step: int) -> float:
-        warm = min(1.0, (step + 1) / 50)
-        return s.lr * warm * 0.5 * (1 + math.cos(math.pi * min(step / max(sched_total, 1), 1.0)))
-
-    t0 = time.perf_counter() - state["elapsed_s"]
+    t0, elapsed0 = time.perf_counter(), state["elapsed_s"]
+    deadline = t0 + s.max_minutes * 60 if s.max_minutes else math.inf  # per invocation
     stopped = "epochs"
     while state["epoch"] < s.epochs:
         epoch = state["epoch"] + 1
-        erng = np.random.default_rng([s.seed, epoch])
-        net.train()
-        losses = []
-        pbar = bar(s.steps_per_epoch, desc=f"epoch {epoch}/{s.epochs}", unit="batch")
-        for step in range(s.steps_per_epoch):
-            x, y, _ = sampler.batch(erng, s.batch_size, jitter=True)
-            x, y = augment(erng, x / card.scale_for(dtype), y)
-            xt = ((torch.from_numpy(x) - mean) / std).to(device).contiguous(memory_format=torch.channels_last)
-            yt = torch.from_numpy(y.astype(np.int64)).to(device)
-            for g in opt.param_groups:
-                g["lr"] = lr_at((epoch - 1) * s.steps_per_epoch + step)
-            loss = _losses(net(xt), yt, class_weight)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(loss.item())
-            pbar.update(1)
-            pbar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
-            if s.max_minutes and time.perf_counter() - t0 > s.max_minutes * 60:
-                stopped = "time_budget"
-                break
-        pbar.close()
+        loss, finished = loop.epoch(epoch, deadline)
         iou = evaluate_patches(net, vx_t, vy, device)
         score = float(np.nanmean(iou[1:]))
-        row = {"epoch": epoch, "loss": round(float(np.mean(losses)), 4), "val_iou": {c: round(float(v), 4) for c, v in zip(LABEL_CLASSES, iou)}, "val_score": round(score, 4)}
+        row = {"epoch": epoch, "loss": round(loss, 4), "val_iou": {c: round(float(v), 4) for c, v in zip(LABEL_CLASSES, iou)}, "val_score": round(score, 4)}
         state["history"].append(row)
-        log.info("epoch %d: loss %.3f, validation IoU %s", epoch, row["loss"], ", ".join(f"{c} {v:.3f}" for c, v in row["val_iou"].items()))
+        log.info("epoch %d: loss %.3f, validation IoU %s", epoch, loss, ", ".join(f"{c} {v:.3f}" for c, v in row["val_iou"].items()))
         state["epoch"] = epoch
         if score > state["best_score"]:
             state["best_score"], state["best_epoch"] = score, epoch
@@ -475,18 +497,76 @@ def train(
                 "settings": {k: v for k, v in asdict(s).items() if k not in ("device", "threads")},
                 "best_epoch": epoch,
                 "validation": row,
-                "label_rule": "unlabelled pixels inside image footprints are background; nodata ignored",
+                "label_rule": "unlabelled pixels inside image footprints are background"
+                + (f" within {s.background_within_m} m of a label" if s.background_within_m is not None else "")
+                + "; nodata ignored",
             }
             card = save_model(net, replace(card, training=training), out)
-        state["elapsed_s"] = time.perf_counter() - t0
+        state["elapsed_s"] = elapsed0 + time.perf_counter() - t0
         _save_checkpoint(out, net, opt, state)
-        if stopped == "time_budget":
+        if not finished:
+            stopped = "time_budget"
             break
         if epoch - state["best_epoch"] >= s.patience:
             stopped = "early_stop"
             break
     final = ModelCard.read(out.with_name(out.name + ".json"))
     return TrainResult(out, final, state["epoch"], state["best_epoch"], state["best_score"], stopped, state["history"])
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """Raw DNs -> network input per the card: ``(dn / scale - mean) / std``."""
+
+    card: ModelCard
+    dtype: str
+
+    def __call__(self, x: np.ndarray, scaled: bool = False) -> torch.Tensor:
+        x = x if scaled else x / self.card.scale_for(self.dtype)
+        mean = np.asarray(self.card.normalization["mean"], np.float32)[None, :, None, None]
+        std = np.asarray(self.card.normalization["std"], np.float32)[None, :, None, None]
+        return torch.from_numpy(((x - mean) / std).astype(np.float32))
+
+
+class _Loop:
+    """One optimisation epoch: sample, augment, step, with a cosine learning-rate schedule."""
+
+    def __init__(self, s: TrainSettings, net: torch.nn.Module, opt: torch.optim.Optimizer, sampler: PatchSampler, inputs: _Inputs, device: str) -> None:
+        self.s, self.net, self.opt, self.sampler, self.inputs, self.device = s, net, opt, sampler, inputs, device
+        self.class_weight = torch.tensor([1.0] + [s.fg_weight] * len(CLASSES), device=device)
+
+    def lr_at(self, step: int) -> float:
+        total = max(self.s.epochs * self.s.steps_per_epoch, 1)
+        warm = min(1.0, (step + 1) / 50)
+        return self.s.lr * warm * 0.5 * (1 + math.cos(math.pi * min(step / total, 1.0)))
+
+    def epoch(self, epoch: int, deadline: float) -> tuple[float, bool]:
+        """Run one epoch; (mean loss, whether it ran to its end before ``deadline``)."""
+        s = self.s
+        rng = np.random.default_rng([s.seed, epoch])  # resumable: each epoch has its own stream
+        self.net.train()
+        losses: list[float] = []
+        pbar = bar(s.steps_per_epoch, desc=f"epoch {epoch}/{s.epochs}", unit="batch")
+        finished = True
+        for step in range(s.steps_per_epoch):
+            x, y, _ = self.sampler.batch(rng, s.batch_size, jitter=True)
+            x, y = augment(rng, x / self.inputs.card.scale_for(self.inputs.dtype), y)
+            xt = self.inputs(x, scaled=True).to(self.device).contiguous(memory_format=torch.channels_last)
+            yt = torch.from_numpy(y.astype(np.int64)).to(self.device)
+            for g in self.opt.param_groups:
+                g["lr"] = self.lr_at((epoch - 1) * s.steps_per_epoch + step)
+            loss = _losses(self.net(xt), yt, self.class_weight, s.dice_weight)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            losses.append(loss.item())
+            pbar.update(1)
+            pbar.set_postfix(loss=f"{np.mean(losses[-20:]):.3f}")
+            if time.perf_counter() > deadline:
+                finished = False
+                break
+        pbar.close()
+        return float(np.mean(losses)), finished
 
 
 @torch.no_grad()

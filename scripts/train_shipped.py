@@ -17,13 +17,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 
 from scout.evaluate import evaluate_scenes, measure_throughput
-from scout.io import write_gpkg_layer
+from scout.io import write_gpkg_layer, write_json
 from scout.model import ModelCard
 from scout.model.io import find_model_files
 from scout.synth import make_scene
@@ -66,12 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("sensor", choices=sorted(MODEL))
     ap.add_argument("--work", type=Path, default=Path("work/train_shipped"), help="scratch folder for scenes and runs")
     ap.add_argument("--out", type=Path, help="model path stem (default models/scout-SENSOR-v1)")
-    ap.add_argument("--scenes", type=int, default=120, help="training scenes")
-    ap.add_argument("--epochs", type=int, default=60)
-    ap.add_argument("--steps", type=int, default=80, help="batches per epoch")
+    ap.add_argument("--scenes", type=int, default=160, help="training scenes")
+    ap.add_argument("--epochs", type=int, default=50)
+    ap.add_argument("--steps", type=int, default=60, help="batches per epoch")
+    ap.add_argument("--patience", type=int, default=15, help="epochs without validation gain before stopping")
     ap.add_argument("--max-minutes", type=float, default=None)
-    ap.add_argument("--base-channels", type=int, default=16)
+    ap.add_argument("--base-channels", type=int, default=8)
     ap.add_argument("--depth", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--skip-train", action="store_true", help="only evaluate the existing model")
     ap.add_argument("--skip-eval", action="store_true")
@@ -91,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
             depth=args.depth,
             epochs=args.epochs,
             steps_per_epoch=args.steps,
+            patience=args.patience,
+            val_patches=96,
+            threads=args.threads,
             max_minutes=args.max_minutes,
             description=DESCRIPTION.format(sensor=sensor),
             **MODEL[sensor],
@@ -101,10 +107,6 @@ def main(argv: list[str] | None = None) -> int:
         metrics = evaluate_scenes(out, sensor, EVAL_SEEDS[sensor], work / "eval")
         _, card_path = find_model_files(out)
         card = ModelCard.read(card_path)
-        from dataclasses import replace
-
-        from scout.io import write_json
-
         card = replace(card, metrics=metrics, throughput_mp_s=measure_throughput(out))
         write_json(card_path, card.to_dict())
         log.info("metrics written to %s", card_path)

@@ -141,3 +141,22 @@ def test_cli_prints_table_and_reports_errors_in_one_line(run, truth_file, tmp_pa
     r = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "nope"), "--truth", str(truth_file)])
     assert r.exit_code == 2
     assert "not a run folder" in r.output and "Traceback" not in r.output
+
+
+def test_evaluate_scenes_runs_detect_on_held_out_scenes(tmp_path):
+    """End to end through real scout detect, with a tiny untrained model: pooled counts add up."""
+    from scout.evaluate import evaluate_scenes
+    from scout.model import ModelCard, build_network, save_model
+
+    arch = {"name": "pixel_linear"}
+    card = ModelCard(
+        name="lin", version="0", classes=("background", "poppy", "cannabis"), bands=("red", "green", "blue"), gsd_m=0.1, tile_size=128,
+        normalization={"scale": {"uint8": 255}, "mean": [0.4] * 3, "std": [0.2] * 3}, architecture=arch,
+    )
+    save_model(build_network(arch, 3, 3), card, tmp_path / "lin")
+    m = evaluate_scenes(tmp_path / "lin", "drone", [5, 6], tmp_path / "work", size_px=256)
+    per_scene = [json.loads((tmp_path / "work" / "metrics" / f"drone-000{s}.json").read_text()) for s in (5, 6)]
+    for c in ("poppy", "cannabis"):
+        assert m["plots"][c]["all"]["truth"] == sum(p["plots"][c]["all"]["truth"] for p in per_scene)
+    assert m["scenes"]["seeds"] == [5, 6]
+    assert 0 <= m["false_alarm_fraction"] <= 1

@@ -110,3 +110,35 @@ def test_cli_train_errors_are_one_line(tmp_path, data):
     assert r.exit_code == 2 and "refused" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(cli, ["train", str(images[0]), "--labels", str(tmp_path / "missing.gpkg"), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "no such file (labels)" in r.output
+
+
+def test_cached_and_windowed_patches_agree(data):
+    """Patches cut from the in-memory cache match patches read from the file."""
+    _, images, labels = data
+    ims = prepare_images(images[:1], read_labels(labels), ("red", "green", "blue"))
+    cached = PatchSampler(ims, TrainSettings(patch_px=48), 0.1)
+    direct = PatchSampler(ims, TrainSettings(patch_px=48, cache_mb=0), 0.1)
+    assert cached.cache and not direct.cache
+    minx, miny, maxx, maxy = ims[0].area.bounds
+    x, y = minx + 7.0, maxy - 6.0  # on whole pixels of the cache grid
+    a, la = cached.read(0, x, y, 0.1)
+    b, lb = direct.read(0, x, y, 0.1)
+    assert np.abs(a - b).mean() < 1.0 and (la == lb).mean() > 0.99
+    big, lbig = cached.read(0, x, y, 0.12)  # scale jitter: resampled from the cache
+    assert big.shape == (3, 48, 48) and lbig.shape == (48, 48)
+
+
+def test_background_within_limits_the_area_to_label_surroundings(data):
+    _, images, labels = data
+    lab = read_labels(labels)
+    full = prepare_images(images[:1], lab, ("red", "green", "blue"))[0]
+    near = prepare_images(images[:1], lab, ("red", "green", "blue"), background_within_m=1.0)[0]
+    assert 0 < near.area.area < full.area.area
+    assert near.area.within(full.labels.union_all().buffer(1.0 + 1e-6))
+
+
+def test_time_budget_stops_after_the_current_step_and_keeps_a_model(data, tmp_path):
+    _, images, labels = data
+    r = train(images, labels, tmp_path / "b", TrainSettings(**{**TINY.__dict__, "epochs": 50, "max_minutes": 1e-6}))
+    assert r.stopped == "time_budget" and r.epochs_run == 1
+    assert load_model(tmp_path / "b").card.training["best_epoch"] == 1

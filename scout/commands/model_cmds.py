@@ -39,18 +39,19 @@ def synth_cmd(out: Path, seed: int, kind: str, size_px: int, gsd_m: float | None
 @click.option("--steps", type=int, default=80, show_default=True, help="Batches per epoch.")
 @click.option("--batch-size", type=int, default=12, show_default=True)
 @click.option("--max-minutes", type=float, help="Stop after this much training time (the best model so far is kept).")
+@click.option("--background-within", "background_within_m", type=float, help="Only pixels within this many metres of a label polygon count as background (partly reviewed imagery); default: all unlabelled pixels.")
 @click.option("--resume", is_flag=True, help="Continue from OUT's checkpoint.")
 @click.option("--device", help="cpu, cuda, cuda:1 (default: CUDA when present).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @quiet_option
-def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, resume: bool, device: str | None, seed: int) -> None:
+def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None, resume: bool, device: str | None, seed: int) -> None:
     """Train a model on IMAGES (files, folders or .txt lists) with label polygons."""
     from scout.train import TrainSettings, train
 
     settings = TrainSettings(
         name=out.with_suffix("").name if out.suffix in (".json", ".safetensors") else out.name,
         sensor=sensor, gsd_m=gsd_m, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
-        max_minutes=max_minutes, device=device, seed=seed,
+        max_minutes=max_minutes, background_within_m=background_within_m, device=device, seed=seed,
     )
     result = train(expand_images(images), labels, out, settings, init=init, resume=resume)
     click.echo(
