@@ -63,8 +63,8 @@ def read_aoi(
             layer = polygon_layers[0] if polygon_layers else layers[0][0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
+            gdf = gpd.read_file(p, layer=layer, engine="pyogrio", on_invalid="fix")  # e.g. close unclosed rings
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, shapely.errors.GEOSException) as exc:
         raise AOIError(f"{p}: not a readable vector file ({str(exc).splitlines()[0]})") from None
     if gdf.crs is None:
         raise AOIError(f"{p}: AOI file has no CRS (a Shapefile needs its .prj); set one, e.g. ogr2ogr -a_srs EPSG:4326")
@@ -97,6 +97,8 @@ def read_aoi(
         out = out.to_crs(crs)
     except Exception as exc:  # pyproj raises several types for impossible transforms
         raise AOIError(f"{p}: cannot reproject AOI to {CRS(crs).to_string()} ({exc})") from None
+    coords, owner = shapely.get_coordinates(out.geometry.to_numpy(), return_index=True)
+    out = out.drop(out.index[np.unique(owner[~np.isfinite(coords).all(axis=1)])])  # beyond the target CRS: inf/NaN
     out["geometry"], _ = repair(out.geometry.to_numpy())  # reprojection can fold thin slivers
     out = out[~out.geometry.is_empty & np.isfinite(out.geometry.area)]
     if len(out) == 0:

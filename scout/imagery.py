@@ -31,6 +31,7 @@ from scout.errors import ImageryError
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 2_000_000 * 2_000_000 // 10  # declared sizes beyond this are refused before any read
+MAX_COORD = 1e8  # metres or degrees: no real georeference reaches this far from its origin
 FOOTPRINT_PX = 1024  # longest side of the decimated mask used to trace the valid footprint
 
 _BAND_SYNONYMS = {
@@ -119,6 +120,12 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
                 raise ImageryError(
                     f"{p}: raster has no CRS; georeference it first (e.g. gdal_translate -a_srs EPSG:XXXX -a_ullr ...)"
                 )
+            t = src.transform
+            if t.is_identity and not src.gcps[0]:
+                raise ImageryError(f"{p}: raster has no geotransform; georeference it first (e.g. gdal_translate -a_ullr ...)")
+            bounds = (t.c, t.f, *(t @ (src.width, src.height)))
+            if not all(math.isfinite(v) for v in (*t[:6], *bounds)) or t.determinant == 0 or max(map(abs, bounds)) > MAX_COORD:
+                raise ImageryError(f"{p}: geotransform {tuple(round(v, 6) for v in t[:6])} is not a usable georeference; the file may be corrupt")
             if src.transform.b != 0 or src.transform.d != 0:
                 log.info("%s: rotated geotransform; it will be warped north-up", p.name)
             if src.dtypes[0] not in ("uint8", "uint16", "int16", "float32"):

@@ -32,12 +32,6 @@ from scout.cli import _register, cli
 _register()
 
 # no shrinking: a failure is reported as found (shrinking a CLI run costs minutes)
-PATCH_INPUTS = "/work/briefs/patches/hostile-input-aoi-imagery-quiet.diff"
-PATCH_CARD = "/work/briefs/patches/model-card-validation.diff"
-AOI_BUG = pytest.mark.xfail(strict=True, reason=f"aoi.py: unclosed rings and coordinates that reproject to inf raise GEOSException (exit 1); fix: {PATCH_INPUTS}")
-QUIET_BUG = pytest.mark.xfail(strict=True, reason=f"-q leaves GDAL warnings on stderr (the group set rasterio's logger to WARNING); fix: {PATCH_INPUTS}")
-GEO_BUG = pytest.mark.xfail(strict=True, reason=f"imagery.py: an absurd geotransform reaches footprint(), ValueError (exit 1); fix: {PATCH_INPUTS}")
-CARD_BUG = pytest.mark.xfail(strict=True, reason=f"card.py checks no field types or ranges: NaN/str/list values crash runs (exit 1); fix: {PATCH_CARD}")
 
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -142,7 +136,6 @@ def aoi_documents(draw, frames=tuple(FRAMES.values())) -> dict:  # noqa: ANN001
     return doc
 
 
-@AOI_BUG
 @FUZZ
 @given(doc=aoi_documents())
 def test_any_aoi_file_runs_or_is_refused_in_one_line(base, doc):
@@ -152,7 +145,6 @@ def test_any_aoi_file_runs_or_is_refused_in_one_line(base, doc):
     check_outcome(result, out, before, aoi.name)
 
 
-@AOI_BUG
 @FUZZ
 @given(doc=aoi_documents(frames=(ABSURD,)))
 def test_aoi_with_absurd_coordinates_runs_or_is_refused_in_one_line(base, doc):
@@ -168,7 +160,6 @@ def _write_aoi(path: Path, geometry: dict, declared: str) -> Path:
     return path
 
 
-@AOI_BUG
 def test_unclosed_ring_is_closed_and_runs(base, tmp_path):
     ring = _ring(X0, Y0 - 10, 10, 10)[:-1]  # GDAL reads it; shapely refuses it unless fixed
     aoi = _write_aoi(tmp_path / "unclosed.geojson", {"type": "Polygon", "coordinates": [ring]}, "urn:ogc:def:crs:EPSG::32647")
@@ -176,7 +167,6 @@ def test_unclosed_ring_is_closed_and_runs(base, tmp_path):
     assert check_outcome(result, out, before, aoi.name) == "ran"
 
 
-@AOI_BUG
 def test_aoi_reprojecting_to_infinity_is_refused(base, tmp_path):
     aoi = _write_aoi(tmp_path / "far.geojson", {"type": "Polygon", "coordinates": [_ring(X0, Y0, 1e12, 1)]}, "urn:ogc:def:crs:EPSG::32760")
     result, out, before = detect_over(base, "--aoi", aoi)
@@ -226,7 +216,6 @@ def compressed(tmp_path_factory) -> bytes:
     return path.read_bytes()
 
 
-@QUIET_BUG
 @FUZZ
 @given(data=st.data())
 def test_truncated_or_corrupted_geotiff_is_refused_in_one_line(base, compressed, data):
@@ -262,7 +251,7 @@ def tiny_tiff(path: Path, width: int, height: int, samples: int = 1) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("width", "height", "samples"), [(10**6, 10**6, 1), (400_000_000, 2_000, 1), pytest.param(64, 64, 5000, marks=QUIET_BUG)])
+@pytest.mark.parametrize(("width", "height", "samples"), [(10**6, 10**6, 1), (400_000_000, 2_000, 1), (64, 64, 5000)])
 def test_absurd_declared_size_is_refused_before_allocating(base, tmp_path, width, height, samples):
     image = tiny_tiff(tmp_path / "huge.tif", width, height, samples)
     with rasterio.open(image) as src:  # the lie is readable: GDAL believes the header
@@ -280,7 +269,6 @@ def test_lying_header_within_limits_fails_on_read_in_one_line(base, tmp_path):
     assert check_outcome(result, out, before, "hollow.tif") == "refused"
 
 
-@GEO_BUG
 def test_garbage_geotransform_is_refused(base, tmp_path):
     # a corrupted ModelTiepoint: the origin lies 1e125 m away (footprint raised ValueError: exit 1)
     image = write_raster(tmp_path / "far away.tif", painted_scene(64, 64, []), transform=Affine(0.05, 0, X0, 0, -0.05, -8.7e124))
@@ -295,7 +283,6 @@ HOSTILE_VALUES = st.sampled_from([None, 0, -1, 1e-12, 1e12, float("nan"), float(
 CARD_FIELDS = ["gsd_m", "tile_size", "bands", "classes", "normalization", "architecture", "receptive_field_px", "max_gsd_ratio", "sha256", "name"]
 
 
-@CARD_BUG
 @FUZZ
 @given(field=st.sampled_from(CARD_FIELDS), value=HOSTILE_VALUES)
 def test_a_lying_model_card_runs_or_is_refused_in_one_line(base, field, value):

@@ -9,9 +9,10 @@ import click
 
 
 def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
-    if value:
-        logging.getLogger().setLevel(logging.ERROR)
-        logging.getLogger("scout").setLevel(logging.ERROR)
+    if value:  # the group set library loggers (rasterio's GDAL warnings...) to WARNING: quiet them too
+        logging.captureWarnings(True)  # and Python warnings (rasterio's NotGeoreferencedWarning...)
+        for name in ("", "scout", "rasterio", "pyogrio", "fiona", "distributed", "py.warnings"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     return value
 
 

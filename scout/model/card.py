@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ class ModelCard:
         missing = [k for k in required if k not in data]
         if missing:
             raise ModelError(f"{source}: model card lacks {', '.join(missing)}")
+        _check_fields(data, source)
         known = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         kwargs["classes"] = tuple(data["classes"])
@@ -71,8 +73,6 @@ class ModelCard:
         card = cls(**kwargs)
         if card.classes[0] != "background" or len(card.classes) < 2:
             raise ModelError(f"{source}: classes must start with 'background', got {list(card.classes)}")
-        if not card.gsd_m or card.gsd_m <= 0:
-            raise ModelError(f"{source}: gsd_m must be a positive number of metres, got {card.gsd_m!r}")
         norm = card.normalization
         for key in ("mean", "std"):
             if len(norm.get(key, [])) != len(card.bands):
@@ -91,3 +91,45 @@ class ModelCard:
         if not isinstance(data, dict):
             raise ModelError(f"{path}: model card must be a JSON object")
         return cls.from_dict(data, source=str(path))
+
+
+def _is_number(v: Any, lo: float, hi: float) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and lo <= v <= hi
+
+
+def _check_fields(data: dict[str, Any], source: str) -> None:
+    """Types and ranges of every field a run depends on: a card that lies is refused here, by name,
+    not deep inside a run with an error about something else."""
+
+    def bad(what: str) -> ModelError:
+        return ModelError(f"{source}: {what}")
+
+    for key, types in (("name", str), ("version", str | int), ("sha256", str)):
+        value = data.get(key, "")
+        if isinstance(value, bool) or not isinstance(value, types) or (key == "name" and not value):
+            raise bad(f"{key} must be text, got {value!r}")
+    for key in ("classes", "bands"):
+        value = data[key]
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+            raise bad(f"{key} must be a list of names, got {value!r}")
+    checks = {  # key: (low, high, whole number)
+        "gsd_m": (1e-3, 1e3, False),
+        "tile_size": (32, 8192, True),
+        "receptive_field_px": (0, 8192, True),
+        "max_gsd_ratio": (1.0, 1e3, False),
+    }
+    for key, (lo, hi, whole) in checks.items():
+        if key in data and not (_is_number(data[key], lo, hi) and (not whole or float(data[key]).is_integer())):
+            raise bad(f"{key} must be a {'whole ' if whole else ''}number from {lo:g} to {hi:g}, got {data[key]!r}")
+    if data.get("receptive_field_px", 0) >= data["tile_size"]:
+        raise bad(f"receptive_field_px {data['receptive_field_px']} must be smaller than tile_size {data['tile_size']}")
+    if not isinstance(data["architecture"], dict) or not isinstance(data["architecture"].get("name"), str):
+        raise bad(f"architecture must be an object with a 'name', got {data['architecture']!r}")
+    norm = data["normalization"]
+    if not isinstance(norm, dict) or not isinstance(norm.get("scale", {}), dict):
+        raise bad(f"normalization must be an object with mean, std and scale, got {norm!r}")
+    for key in ("mean", "std"):
+        if not isinstance(norm.get(key), list) or not all(_is_number(v, -1e6, 1e6) for v in norm[key]):
+            raise bad(f"normalization {key} must be a list of numbers, got {norm.get(key)!r}")
+    if not all(v > 0 for v in norm["std"]) or not all(_is_number(v, 1e-9, 1e9) and v > 0 for v in norm.get("scale", {}).values()):
+        raise bad("normalization std and scale must be positive")
