@@ -120,6 +120,7 @@ BATCH_PIXELS = {"cpu": 512 * 512, "cuda": 512 * 512 * 16}
 activations and bigger batches are no faster, so one tile at a time keeps a 10,000 px orthomosaic
 well under 1.5 GB."""
 
+
 def auto_batch_size(tile_size: int, device: str) -> int:
     return max(1, BATCH_PIXELS["cuda" if device.startswith("cuda") else "cpu"] // (tile_size * tile_size))
 
