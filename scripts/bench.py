@@ -1,0 +1,438 @@
+#!/usr/bin/env python
+"""Benchmark ``scout detect`` against model-only time and two straightforward baselines.
+
+    .venv/bin/python scripts/bench.py --size 4000 --json bench-4000.json   # quick (minutes)
+    .venv/bin/python scripts/bench.py --json bench.json                    # 20,000 x 20,000 px
+
+In one run on one machine it measures, on a synthetic RGB orthomosaic at 5 cm (a
+``scout.synth`` scene tiled block by block into a deflate GeoTIFF, never held in memory)
+with an AOI triangle covering half of it:
+
+- end-to-end ``scout detect`` throughput in megapixels per second at model GSD (AOI
+  pixels at model GSD / seconds), its peak RSS, and the peak RSS on a raster twice as large
+  (2N x N px, same AOI share);
+- model-only time: the same number of tiles of the same size pushed through
+  ``scout.inference.predict`` from memory; the ratio end-to-end / model-only;
+- the speed-up of ``--workers 2`` over one process;
+- the same model through (a) a naive read-everything-then-tile loop and (b) torchgeo's
+  ``GridGeoSampler`` + ``DataLoader`` (run in ``.bench-venv/``, a separate venv, so torchgeo
+  never enters Scout's dependencies), as time ratios to Scout.
+
+Each measured run is a subprocess; peak RSS is the largest sum of RSS over its process
+tree, polled every 0.1 s; CPU seconds are user + system time of the tree.  On a shared
+machine wall times also count other people's work: compare the CPU ratios there.  Sub-commands ``model-only``, ``naive`` and ``torchgeo`` are those
+subprocesses.  The model is the shipped drone model when ``models/`` has one, else a
+randomly initialised U-Net of the shipped architecture (its speed is what matters).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH_VENV = ROOT / ".bench-venv"
+BENCH_PIP = ["torch==2.14.1", "torchvision==0.29.1", "torchgeo==0.8.1", "requests"]
+SCENE_PX = 2048  # the synthetic scene tiled into the mosaic
+GSD_M = 0.05  # mosaic GSD: a drone flight read at the model's (coarser) GSD
+ORIGIN = (400_000.0, 2_300_000.0)  # EPSG:32647, northern Thailand
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def bench_model(work: Path) -> tuple[Path, str]:
+    """The shipped RGB drone model, else a random U-Net of the shipped shape saved with save_model."""
+    from scout.model.registry import list_models
+
+    shipped = [e for e in list_models() if set(e.card.bands) <= {"red", "green", "blue"}]
+    if shipped:
+        return shipped[0].path, f"shipped {shipped[0].card.name}"
+    import torch
+
+    from scout.model import ModelCard, build_network, save_model
+
+    path = work / "models" / "random-unet"
+    arch = {"name": "unet", "base_channels": 16, "depth": 2}
+    if not path.with_suffix(".json").exists():
+        torch.manual_seed(0)
+        card = ModelCard(
+            name="random-unet", version="bench", classes=("background", "poppy", "cannabis"), bands=("red", "green", "blue"),
+            gsd_m=0.1, tile_size=512, normalization={"scale": {"uint8": 255.0}, "mean": [0.4, 0.45, 0.3], "std": [0.2, 0.2, 0.2]},
+            architecture=arch, description="random weights: for timing only",
+        )
+        save_model(build_network(arch, 3, 3).eval(), card, path)
+    return path, "random U-Net (base 16, depth 2; no shipped model in models/)"
+
+
+def make_mosaic(path: Path, width: int, height: int, work: Path) -> Path:
+    """A ``width`` x ``height`` px RGB GeoTIFF at 5 cm (tiled, deflate), written window by window."""
+    if path.exists():
+        return path
+    import numpy as np
+    import rasterio
+    from affine import Affine
+    from rasterio.windows import Window
+
+    from scout.synth import make_scene
+
+    scene = make_scene(work / "scene", seed=11, size_px=SCENE_PX, gsd_m=GSD_M)
+    with rasterio.open(scene.image_path) as src:
+        tile = src.read()
+    tmp = path.with_name(path.name + ".partial")
+    profile = dict(driver="GTiff", width=width, height=height, count=3, dtype="uint8", crs="EPSG:32647",
+                   transform=Affine(GSD_M, 0, ORIGIN[0], 0, -GSD_M, ORIGIN[1]), tiled=True, blockxsize=512, blockysize=512,
+                   compress="deflate", BIGTIFF="IF_SAFER", photometric="RGB")
+    with rasterio.open(tmp, "w", **profile) as dst:
+        dst.descriptions = ("red", "green", "blue")
+        for row in range(0, height, SCENE_PX):
+            for col in range(0, width, SCENE_PX):
+                h, w = min(SCENE_PX, height - row), min(SCENE_PX, width - col)
+                dst.write(np.ascontiguousarray(tile[:, :h, :w]), window=Window(col, row, w, h))
+    os.replace(tmp, path)
+    return path
+
+
+def make_aoi(raster: Path, path: Path) -> Path:
+    """A triangle over the raster's lower-left half (half its area), as a GeoPackage."""
+    import geopandas as gpd
+    import rasterio
+    import shapely
+
+    with rasterio.open(raster) as src:
+        left, bottom, right, top = src.bounds
+        crs = src.crs
+    tri = shapely.Polygon([(left, top), (left, bottom), (right, bottom)])
+    gpd.GeoDataFrame({"name": ["half"]}, geometry=[tri], crs=crs).to_file(path, driver="GPKG")
+    return path
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict:
+    """Run ``cmd``: wall seconds, CPU seconds (user + sys of the tree), peak RSS (MB) summed over its
+    process tree, return code, output.  CPU seconds matter on a shared machine, where wall time
+    also counts other people's work."""
+    import resource
+
+    import psutil
+
+    cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT)
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
+    reader.start()
+    peak = 0
+    ps = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            rss = sum(p.memory_info().rss for p in [ps, *ps.children(recursive=True)])
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    wall = time.perf_counter() - t0
+    reader.join(timeout=5)
+    cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
+    return {"cmd": " ".join(cmd), "wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "peak_rss_mb": round(peak / 2**20), "rc": proc.returncode, "output": "".join(out)[-4000:]}
+
+
+def scout_detect(raster: Path, aoi: Path, model: Path, out: Path, *extra: str) -> dict:
+    cmd = [sys.executable, "-m", "scout.cli", "detect", str(raster), "--aoi", str(aoi), "--model", str(model), "--out", str(out), "--overwrite", "-q", *extra]
+    m = measure(cmd)
+    if m["rc"] != 0:
+        raise SystemExit(f"scout detect failed ({m['rc']}):\n{m['output']}")
+    from scout.detect import auto_batch_size
+
+    run = json.loads((out / "run.json").read_text())
+    gsd = run["model"]["gsd_m"]
+    tile_px = run["parameters"]["tile_size"]
+    m.update(
+        detect_s=run["timings"]["total_s"], timings=run["timings"], tiles=run["counts"]["tiles"], tile_px=tile_px,
+        batch=run["parameters"]["batch_size"] or auto_batch_size(tile_px, run["parameters"]["device"]), tile_mp=run["counts"]["megapixels"], aoi_mp=round(run["areas_m2"]["aoi"] / gsd**2 / 1e6, 2),
+    )
+    m["mp_s"] = round(m["aoi_mp"] / m["wall_s"], 3)
+    m["mp_per_cpu_s"] = round(m["aoi_mp"] / m["cpu_s"], 3)
+    return m
+
+
+# ---------------------------------------------------------------- sub-commands (run as subprocesses)
+
+
+def cmd_model_only(a: argparse.Namespace) -> None:
+    """Push ``--tiles`` random tiles through predict in batches, from memory; print JSON seconds."""
+    import numpy as np
+
+    from scout.inference import backend, cached_model, configure_threads, predict
+
+    configure_threads(None)
+    model = cached_model(str(a.model), "cpu")
+    rng = np.random.default_rng(0)
+    tiles = rng.standard_normal((a.batch, len(model.card.bands), a.tile_px, a.tile_px), dtype=np.float32)
+    predict(model, tiles[:1], "cpu")  # warm-up (ONNX export, session) left out: this is the model's own time
+    t0, c0 = time.perf_counter(), time.process_time()
+    done = 0
+    while done < a.tiles:
+        n = min(a.batch, a.tiles - done)
+        predict(model, tiles[:n], "cpu")
+        done += n
+    print(json.dumps({"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0, "tiles": done, "backend": backend("cpu")}))
+
+
+def cmd_naive(a: argparse.Namespace) -> None:
+    """Read the whole raster at model GSD, tile it, predict tiles touching the AOI, blend, write."""
+    import geopandas as gpd
+    import numpy as np
+    import rasterio
+    from rasterio.enums import Resampling
+    from rasterio.features import geometry_mask
+
+    from scout.blending import weight_window
+    from scout.inference import cached_model, configure_threads, normalize, predict
+
+    t0 = time.perf_counter()
+    configure_threads(None)
+    model = cached_model(str(a.model), "cpu")
+    card = model.card
+    with rasterio.open(a.raster) as src:
+        scale = src.res[0] / card.gsd_m
+        h, w = round(src.height * scale), round(src.width * scale)
+        image = src.read(out_shape=(src.count, h, w), resampling=Resampling.average)
+        transform = src.transform * src.transform.scale(src.width / w, src.height / h)
+        profile = dict(driver="GTiff", width=w, height=h, count=2, dtype="uint8", crs=src.crs, transform=transform, tiled=True, compress="deflate")
+    aoi = gpd.read_file(a.aoi).to_crs(profile["crs"])
+    inside = geometry_mask(aoi.geometry, out_shape=(h, w), transform=transform, invert=True, all_touched=True)
+    size, stride = a.tile_px, a.tile_px - a.overlap
+    weights = weight_window(size, a.overlap)
+    sums = np.zeros((2, h, w), np.float32)
+    wsum = np.zeros((h, w), np.float32)
+    windows = [(r, c) for r in range(0, max(1, h - a.overlap), stride) for c in range(0, max(1, w - a.overlap), stride)]
+    windows = [(r, c) for r, c in windows if inside[r : r + size, c : c + size].any()]
+    for k in range(0, len(windows), a.batch):
+        batch = []
+        for r, c in windows[k : k + a.batch]:
+            chip = np.zeros((image.shape[0], size, size), np.float32)
+            part = image[:, r : r + size, c : c + size]
+            chip[:, : part.shape[1], : part.shape[2]] = part
+            batch.append(normalize(chip, card, "uint8"))
+        probs = predict(model, np.stack(batch), "cpu")
+        for (r, c), p in zip(windows[k : k + a.batch], probs):
+            ph, pw = min(size, h - r), min(size, w - c)
+            sums[:, r : r + ph, c : c + pw] += p[:, :ph, :pw] * weights[:ph, :pw]
+            wsum[r : r + ph, c : c + pw] += weights[:ph, :pw]
+    probs = np.divide(sums, wsum, out=np.zeros_like(sums), where=wsum > 0) * inside
+    with rasterio.open(a.out, "w", **profile) as dst:
+        dst.write(np.rint(probs * 255).astype(np.uint8))
+    print(json.dumps({"seconds": time.perf_counter() - t0, "tiles": len(windows)}))
+
+
+def cmd_torchgeo(a: argparse.Namespace) -> None:
+    """torchgeo's GridGeoSampler + DataLoader over the raster and AOI, the same model and predict steps.
+
+    Runs in ``.bench-venv`` (torchgeo's own environment); imports only the network definition
+    from Scout.  Predictions are not stitched or written (in the baseline's favour)."""
+    import geopandas as gpd
+    import numpy as np
+    import torch
+    from safetensors.torch import load_file
+    from torch.utils.data import DataLoader
+    from torchgeo.datasets import RasterDataset, stack_samples
+    from torchgeo.samplers import GridGeoSampler
+
+    sys.path.insert(0, str(ROOT))
+    from scout.model.nets import build_network
+
+    t0 = time.perf_counter()
+    card = json.loads(Path(str(a.model) + ".json").read_text())
+    net = build_network(card["architecture"], len(card["bands"]), len(card["classes"]))
+    net.load_state_dict(load_file(str(a.model) + ".safetensors"))
+    net.eval().to(memory_format=torch.channels_last)
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    norm = card["normalization"]
+    mean = torch.tensor(norm["mean"]).view(1, -1, 1, 1)
+    std = torch.tensor(norm["std"]).view(1, -1, 1, 1)
+    scale = float(norm["scale"]["uint8"])
+
+    class Mosaic(RasterDataset):
+        filename_glob = Path(a.raster).name
+        is_image = True
+
+    ds = Mosaic(paths=str(Path(a.raster).parent), res=card["gsd_m"])
+    roi = gpd.read_file(a.aoi).to_crs(ds.crs).geometry.iloc[0]
+    sampler = GridGeoSampler(ds, size=a.tile_px, stride=a.tile_px - a.overlap, roi=roi)
+    loader = DataLoader(ds, sampler=sampler, batch_size=a.batch, collate_fn=stack_samples, num_workers=a.loader_workers)
+    n = 0
+    with torch.inference_mode():
+        for batch in loader:
+            x = ((batch["image"].float() / scale - mean) / std).contiguous(memory_format=torch.channels_last)
+            torch.softmax(net(x), dim=1)[:, 1:].numpy()
+            n += x.shape[0]
+    print(json.dumps({"seconds": time.perf_counter() - t0, "tiles": n}))
+
+
+def _json_tail(m: dict) -> dict:
+    if m["rc"] != 0:
+        raise RuntimeError(m["output"][-2000:])
+    return json.loads(m["output"].strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- the benchmark
+
+
+def ensure_bench_venv() -> tuple[Path | None, str]:
+    """``.bench-venv/bin/python`` with torchgeo, built when missing; (None, reason) when it cannot be."""
+    py = BENCH_VENV / "bin" / "python"
+    check = [str(py), "-c", "import torchgeo, geopandas, safetensors"]
+    if py.exists() and subprocess.run(check, capture_output=True).returncode == 0:
+        return py, "ready"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True, capture_output=True, timeout=300)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *BENCH_PIP], check=True, capture_output=True, timeout=1800)
+    except (subprocess.SubprocessError, OSError) as exc:
+        return None, f"cannot build {BENCH_VENV.name} ({type(exc).__name__}: {str(exc)[:200]})"
+    ok = subprocess.run(check, capture_output=True, text=True)
+    return (py, "built") if ok.returncode == 0 else (None, f"torchgeo does not import in {BENCH_VENV.name}: {ok.stderr.strip().splitlines()[-1:]}")
+
+
+def run_bench(a: argparse.Namespace) -> dict:
+    work = Path(a.work)
+    work.mkdir(parents=True, exist_ok=True)
+    model, model_how = bench_model(work)
+    n = a.size
+    raster = make_mosaic(work / f"mosaic-{n}x{n}.tif", n, n, work)
+    aoi = make_aoi(raster, work / f"aoi-{n}.gpkg")
+    skip = set(a.skip)
+    res: dict = {
+        "machine": {"cpus": len(os.sched_getaffinity(0)), "cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
+                    "loadavg_start": os.getloadavg()},
+        "model": {"path": str(model), "what": model_how},
+        "raster": {"path": str(raster), "px": [n, n], "gsd_m": GSD_M, "aoi": "triangle, half the raster"},
+    }
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+
+    log(f"scout detect, 1 process, {n} x {n} px ...")
+    e2e = res["scout"] = scout_detect(raster, aoi, model, work / "run-1")
+    common = ["--model", str(model), "--tile-px", str(e2e["tile_px"]), "--batch", str(e2e["batch"])]
+    log("model only ...")
+    mo = measure([sys.executable, __file__, "model-only", "--tiles", str(e2e["tiles"]), *common])
+    mo.update(_json_tail(mo))
+    res["model_only"] = mo
+    res["ratio_e2e_to_model"] = {
+        "detect_total": round(e2e["detect_s"] / mo["seconds"], 3),  # detect() / the predict loop, wall
+        "wall": round(e2e["wall_s"] / mo["seconds"], 3),  # the whole command (imports included) / the predict loop
+        "cpu": round(e2e["cpu_s"] / mo["cpu_s"], 3),  # CPU of both processes: robust on a shared machine
+    }
+
+    if "workers" not in skip:
+        log("scout detect --workers 2 ...")
+        w2 = res["scout_workers2"] = scout_detect(raster, aoi, model, work / "run-w2", "--workers", "2")
+        res["speedup_workers2"] = round(e2e["wall_s"] / w2["wall_s"], 3)
+    if "double" not in skip:
+        big = make_mosaic(work / f"mosaic-{2 * n}x{n}.tif", 2 * n, n, work)
+        log(f"scout detect on the doubled raster ({2 * n} x {n} px) ...")
+        d = res["scout_double"] = scout_detect(big, make_aoi(big, work / f"aoi-{2 * n}x{n}.gpkg"), model, work / "run-double")
+        res["rss_double_ratio"] = round(d["peak_rss_mb"] / e2e["peak_rss_mb"], 3)
+    overlap = json.loads((work / "run-1" / "run.json").read_text())["parameters"]["overlap"]
+    if "naive" not in skip:
+        log("naive read-everything-then-tile loop ...")
+        nv = measure([sys.executable, __file__, "naive", "--raster", str(raster), "--aoi", str(aoi), "--out", str(work / "naive.tif"),
+                      "--overlap", str(overlap), *common])
+        nv.update(_json_tail(nv))
+        nv["ratio_to_scout"] = round(nv["wall_s"] / e2e["wall_s"], 3)
+        nv["cpu_ratio_to_scout"] = round(nv["cpu_s"] / e2e["cpu_s"], 3)
+        res["naive"] = nv
+    if "torchgeo" not in skip:
+        py, why = ensure_bench_venv()
+        if py is None:
+            res["torchgeo"] = {"skipped": why}
+        else:
+            log("torchgeo GridGeoSampler + DataLoader ...")
+            tg = measure([str(py), __file__, "torchgeo", "--raster", str(raster), "--aoi", str(aoi), "--overlap", str(overlap),
+                          "--loader-workers", str(a.loader_workers), *common])
+            try:
+                tg.update(_json_tail(tg))
+                tg["ratio_to_scout"] = round(tg["wall_s"] / e2e["wall_s"], 3)
+                tg["cpu_ratio_to_scout"] = round(tg["cpu_s"] / e2e["cpu_s"], 3)
+            except RuntimeError as exc:
+                tg = {"skipped": f"torchgeo run failed: {str(exc).strip().splitlines()[-1]}", "cmd": tg["cmd"]}
+            res["torchgeo"] = tg
+    res["machine"]["loadavg_end"] = os.getloadavg()
+    res["git"] = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    return res
+
+
+def table(res: dict) -> str:
+    e2e, mo = res["scout"], res["model_only"]
+    rows = [
+        ("model", res["model"]["what"], f"backend {mo['backend']}; {res['machine']['cpus']} cores, load {res['machine']['loadavg_start'][0]:.1f} -> {res['machine']['loadavg_end'][0]:.1f}"),
+        ("raster", f"{res['raster']['px'][0]} x {res['raster']['px'][1]} px at {res['raster']['gsd_m']} m, AOI half",
+         f"{e2e['aoi_mp']} MP AOI at model GSD; {e2e['tiles']} tiles of {e2e['tile_px']} px ({e2e['tile_mp']} MP)"),
+        ("scout detect (1 process)", f"{e2e['wall_s']} s wall ({e2e['detect_s']} s in detect(); {e2e['cpu_s']} CPU s)", f"{e2e['mp_s']} MP/s ({e2e['mp_per_cpu_s']} MP per CPU s); peak RSS {e2e['peak_rss_mb']} MB"),
+        ("  inside detect()", ", ".join(f"{k} {v}" for k, v in e2e["timings"].items()), ""),
+        ("model only, same tiles", f"{mo['seconds']:.2f} s ({mo['cpu_seconds']:.2f} CPU s)", f"{e2e['tile_mp'] / mo['seconds']:.3f} tile MP/s"),
+        ("end-to-end / model-only", ", ".join(f"{v} ({k})" for k, v in res["ratio_e2e_to_model"].items()), "goal <= 1.15"),
+    ]
+    if "scout_workers2" in res:
+        w2 = res["scout_workers2"]
+        rows.append(("--workers 2", f"{w2['wall_s']} s wall, {w2['cpu_s']} CPU s; speed-up {res['speedup_workers2']}x", f"peak RSS {w2['peak_rss_mb']} MB (all processes)"))
+    if "scout_double" in res:
+        d = res["scout_double"]
+        rows.append(("doubled raster (2N x N)", f"{d['wall_s']} s wall, {d['cpu_s']} CPU s, {d['mp_s']} MP/s", f"peak RSS {d['peak_rss_mb']} MB = {res['rss_double_ratio']}x (goal <= 1.2x, < 1536 MB)"))
+    for key, label in (("naive", "naive read-all-then-tile"), ("torchgeo", "torchgeo GridGeoSampler")):
+        if key in res:
+            b = res[key]
+            if "skipped" in b:
+                rows.append((label, f"skipped ({b['skipped']})", ""))
+            else:
+                rows.append((label, f"{b['wall_s']} s wall = {b['ratio_to_scout']}x Scout's; {b['cpu_s']} CPU s = {b['cpu_ratio_to_scout']}x; {b['tiles']} tiles",
+                             f"peak RSS {b['peak_rss_mb']} MB"))
+    w = max(len(r[0]) for r in rows)
+    return "\n".join(f"{a.ljust(w)}  {b}" + (f"  | {c}" if c else "") for a, b, c in rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="sub")
+    ap.add_argument("--size", type=int, default=20_000, help="mosaic width and height in pixels at 5 cm (default 20000)")
+    ap.add_argument("--work", default=str(ROOT / "runs" / "bench"), help="scratch folder (rasters are kept and reused)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["workers", "double", "naive", "torchgeo"])
+    ap.add_argument("--loader-workers", type=int, default=0, help="torchgeo DataLoader num_workers")
+    ap.add_argument("--json", type=Path, help="write every measurement here")
+    for name in ("model-only", "naive", "torchgeo"):
+        p = sub.add_parser(name)
+        p.add_argument("--model", type=Path, required=True)
+        p.add_argument("--tile-px", type=int, required=True)
+        p.add_argument("--batch", type=int, required=True)
+        if name == "model-only":
+            p.add_argument("--tiles", type=int, required=True)
+        else:
+            p.add_argument("--raster", type=Path, required=True)
+            p.add_argument("--aoi", type=Path, required=True)
+            p.add_argument("--overlap", type=int, required=True)
+        if name == "naive":
+            p.add_argument("--out", type=Path, required=True)
+        if name == "torchgeo":
+            p.add_argument("--loader-workers", type=int, default=0)
+    a = ap.parse_args(argv)
+    if a.sub:
+        {"model-only": cmd_model_only, "naive": cmd_naive, "torchgeo": cmd_torchgeo}[a.sub](a)
+        return 0
+    res = run_bench(a)
+    print(table(res))
+    if a.json:
+        a.json.write_text(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
