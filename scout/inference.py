@@ -25,6 +25,7 @@ from weakref import WeakKeyDictionary
 import numpy as np
 import torch
 
+from scout.errors import ModelError
 from scout.model import LoadedModel, find_model_files, load_model
 from scout.model.card import ModelCard
 
@@ -147,6 +148,7 @@ def _ort_session(model: LoadedModel):  # noqa: ANN202
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     options.inter_op_num_threads = 1
+    options.log_severity_level = 4  # failures arrive as exceptions; keep ONNX Runtime's C++ log off stderr
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # leave the cores to the reader thread while idle
     session = ort.InferenceSession(buf.getvalue(), options, providers=["CPUExecutionProvider"])
     _SESSIONS[model.net] = session
@@ -163,8 +165,29 @@ def normalize(raw: np.ndarray, card: ModelCard, dtype: str) -> np.ndarray:
     return out
 
 
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` is an allocation failure (numpy, torch CPU/CUDA or ONNX Runtime)."""
+    return isinstance(exc, MemoryError | torch.OutOfMemoryError) or any(
+        m in str(exc) for m in ("can't allocate memory", "Failed to allocate memory")
+    )
+
+
 def predict(model: LoadedModel, batch: np.ndarray, device: str) -> np.ndarray:
-    """(N, B, t, t) normalized input -> (N, C_fg, t, t) foreground probabilities (softmax, background dropped)."""
+    """(N, B, t, t) normalized input -> (N, C_fg, t, t) foreground probabilities (softmax, background dropped).
+
+    A tile too large for memory is a ModelError (one line, exit 2), not a crash."""
+    try:
+        return _predict(model, batch, device)
+    except Exception as exc:
+        if not out_of_memory(exc):
+            raise
+        raise ModelError(
+            f"{model.card.name}: not enough memory on {device} for tiles of {batch.shape[-1]} px; use a smaller --tile-size "
+            f"(the model's own is {model.card.tile_size} px)"
+        ) from None
+
+
+def _predict(model: LoadedModel, batch: np.ndarray, device: str) -> np.ndarray:
     batch = np.ascontiguousarray(batch, dtype=np.float32)
     if device != "cpu":
         with torch.inference_mode():

@@ -89,3 +89,14 @@ def test_a_replaced_model_file_is_reloaded(unet):
     save_model(build_network(card.architecture, 3, 3).eval(), card, unet)  # retrained, same path
     second = cached_model(unet, "cpu")
     assert second is not first and second.card.sha256 != first.card.sha256
+
+
+def test_allocation_failures_are_recognised():
+    errors = []
+    for allocate in (lambda: torch.empty(2**50), lambda: np.empty(2**60, np.uint8)):
+        try:
+            allocate()
+        except Exception as exc:  # noqa: BLE001  (whatever the library raises)
+            errors.append(exc)
+    assert len(errors) == 2 and all(inference.out_of_memory(e) for e in errors)
+    assert not inference.out_of_memory(RuntimeError("shapes do not match"))
