@@ -162,7 +162,7 @@ def test_local_worker_pool_gives_the_in_process_result(scene, models, reference,
 @pytest.mark.slow
 def test_unreachable_scheduler_is_one_line_exit_2(scene, models, tmp_path):
     # slow: the client retries for its whole connect timeout
-    result = CliRunner().invoke(cli, ["detect", str(scene), "--out", str(tmp_path / "run"), "--model", str(models["linear"]), "--scheduler", "tcp://127.0.0.1:1"])
+    result = CliRunner().invoke(cli, ["detect", str(scene), "--out", str(tmp_path / "run"), "--model", str(models["linear"]), "--scheduler", "tcp://127.0.0.1:1", "-q"])
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1 and "tcp://127.0.0.1:1" in result.output
     assert not (tmp_path / "run").exists()
