@@ -6,4 +6,4 @@ import os as _os
 
 # GDAL reads its block-cache limit once, at first use; its default (5% of RAM) would let the
 # cache alone outgrow Scout's memory budget.  A user's own setting wins.
-_os.environ.setdefault("GDAL_CACHEMAX", "128")
+_os.environ.setdefault("GDAL_CACHEMAX", "64")

@@ -322,8 +322,9 @@ def detect(
     except ScoutError:
         shutil.rmtree(staging, ignore_errors=True)  # bad data: resuming would not help
         raise
-    except BaseException:
-        log.error("interrupted; finished blocks are kept in %s: run again with --resume to finish", staging)
+    except BaseException as exc:
+        what = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed ({type(exc).__name__})"
+        log.error("%s; finished blocks are kept in %s: run again with --resume to finish", what, staging)
         raise
     shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)
     if out_dir.exists():

@@ -23,7 +23,7 @@ from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.features import shapes
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_geom
-from rasterio.windows import Window
+from rasterio.windows import Window, from_bounds
 from shapely.geometry import shape
 
 from scout.errors import ImageryError
@@ -251,17 +251,40 @@ def read_block(
     if resampling is None:
         resampling = Resampling.average if gsd_m is None or info.gsd_m < gsd_m else Resampling.bilinear
     try:
-        with rasterio.open(info.path) as src, WarpedVRT(
-            src,
-            crs=grid.crs,
-            transform=grid.affine,
-            width=grid.width,
-            height=grid.height,
-            resampling=resampling,
-            add_alpha=not info.has_alpha,
-        ) as vrt:
-            data = vrt.read(indexes, window=window)
-            valid = vrt.dataset_mask(window=window) > 0
+        with rasterio.open(info.path) as src:
+            if _needs_warp(src, grid):
+                with WarpedVRT(
+                    src,
+                    crs=grid.crs,
+                    transform=grid.affine,
+                    width=grid.width,
+                    height=grid.height,
+                    resampling=resampling,
+                    add_alpha=not info.has_alpha,
+                ) as vrt:
+                    data = vrt.read(indexes, window=window)
+                    valid = vrt.dataset_mask(window=window) > 0
+            else:
+                data, valid = _read_resampled(src, indexes, grid, window, resampling)
     except RasterioError as exc:
         raise ImageryError(f"{info.path}: read failed at window {window} ({_first_line(exc)}); the file may be truncated or corrupt") from None
+    return data, valid
+
+
+def _needs_warp(src: rasterio.DatasetReader, grid: Grid) -> bool:
+    """False when the image is north-up in the grid's CRS: a resampled read then gives the
+    grid's pixels without GDAL's warper (a third of the CPU time on a drone orthomosaic)."""
+    t = src.transform
+    return not (t.b == 0 and t.d == 0 and t.a > 0 and t.e < 0 and src.crs == grid.crs)
+
+
+def _read_resampled(src: rasterio.DatasetReader, indexes: tuple[int, ...], grid: Grid, window: Window, resampling: Resampling) -> tuple[np.ndarray, np.ndarray]:
+    """``window`` of the grid read straight from ``src`` (same CRS, north-up): the source window
+    over the same ground, resampled to the grid's pixel count; outside the image is invalid."""
+    h, w = int(window.height), int(window.width)
+    left, top = grid.affine @ (window.col_off, window.row_off)
+    right, bottom = grid.affine @ (window.col_off + w, window.row_off + h)
+    src_window = from_bounds(left, bottom, right, top, transform=src.transform)
+    data = src.read(indexes, window=src_window, out_shape=(len(indexes), h, w), resampling=resampling, boundless=True, fill_value=0)
+    valid = src.dataset_mask(window=src_window, out_shape=(h, w), boundless=True) > 0
     return data, valid

@@ -75,7 +75,7 @@ def expand_images(items: tuple[str, ...]) -> list[Path]:
 @click.option("--bands", type=BandList(), help="Image band numbers for the model's bands, in the model's order (e.g. 3,2,1).")
 @click.option("--threshold", "thresholds", type=Threshold(), multiple=True, help="Probability a pixel needs: 0.5, or per class poppy=0.6 (repeatable).")
 @click.option("--min-area", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Smallest plot kept, m².")
-@click.option("--tile-size", type=click.IntRange(min=64), help="Tile size in pixels at model GSD (default: the model's).")
+@click.option("--tile-size", type=click.IntRange(64, 4096), help="Tile size in pixels at model GSD (default: the model's).")
 @click.option("--block-tiles", type=click.IntRange(min=1), default=3, show_default=True, help="Tiles per block side; memory grows with its square.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Tiles per forward pass (default: 1 of 512 px on CPU, 16 on CUDA).")
 @click.option("--device", help="cpu, cuda, cuda:1 (default: CUDA when present).")
