@@ -27,7 +27,7 @@ FIELD_COVERS: dict[str, float] = {
     "rapeseed": 0.08,  # yellow bloom: a look-alike for poppy in flower
     "cabbage": 0.06,  # glaucous blue-green heads: a look-alike for poppy foliage
     "fallow": 0.08,
-    "orchard_grass": 0.06,
+    "pasture": 0.06,
 }
 POPPY_STAGES = ("vegetative", "bloom", "capsule")
 

@@ -21,7 +21,7 @@ from shapely import affinity
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from scout.synth_layout import Building, Field, Layout, Plot, Tree
+from scout.synth_layout import Building, Field, Layout, Plot
 
 B = 4  # bands: blue, green, red, nir
 
@@ -225,7 +225,7 @@ def paint_field(cv: Canvas, f: Field) -> None:
     elif cover == "bare":
         furrow = cv.rows(win, f.row_angle, f.row_spacing_m, 0.5)
         col = soil[:, None, None] * (0.85 + 0.3 * furrow) * (1 + 0.08 * cv.fine[win] + 0.06 * cv.coarse[win])
-    elif cover in ("grass", "orchard_grass", "fallow"):
+    elif cover in ("grass", "pasture", "fallow"):
         canopy = _jitter(rng, _spec("weeds" if cover == "fallow" else "grass"))
         cov = np.clip(rng.uniform(0.5, 0.95) + 0.25 * cv.coarse[win] + 0.15 * cv.fine[win], 0, 1)
         col = _veg(cv, win, canopy, soil, cov, 0.12)

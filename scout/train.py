@@ -86,7 +86,7 @@ class TrainSettings:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     patience: int = 8  # epochs without validation gain before stopping
-    plot_share: float = 0.35  # share of patches centred on a plot
+    plot_share: float = 0.3  # share of patches centred on a plot
     negative_share: float = 0.25  # share centred on hard-negative polygons
     fg_weight: float = 1.5  # cross-entropy weight of the plot classes (background 1)
     dice_weight: float = 0.5
@@ -492,7 +492,7 @@ def train(
             state["best_score"], state["best_epoch"] = score, epoch
             training = {
                 "images": [Path(im.info.path).name for im in all_images],
-                "labels": str(labels),
+                "labels": Path(labels).name,
                 "init": str(init) if init else None,
                 "settings": {k: v for k, v in asdict(s).items() if k not in ("device", "threads")},
                 "best_epoch": epoch,

@@ -48,3 +48,16 @@ def test_export_of_pickle_is_refused(tmp_path):
     bad.write_bytes(b"\x80\x04K\x01.")
     with pytest.raises(ModelError, match="pickle"):
         export_onnx(bad, tmp_path / "m.onnx")
+
+
+def test_drone_metadata_keeps_uint8_standardization():
+    from scout.model.onnx import deepness_metadata
+
+    card = ModelCard(
+        name="d", version="1", classes=("background", "poppy", "cannabis"), bands=("red", "green", "blue"), gsd_m=0.1, tile_size=512,
+        normalization={"scale": {"uint8": 255}, "mean": [0.4, 0.4, 0.3], "std": [0.2, 0.2, 0.1]}, architecture={"name": "unet", "depth": 2},
+        receptive_field_px=54,
+    )
+    meta = {k: json.loads(v) for k, v in deepness_metadata(card).items()}
+    assert meta["standardization_mean"] == pytest.approx([0.4, 0.4, 0.3])
+    assert meta["resolution"] == 10.0 and meta["tiles_overlap"] == 11  # 54 px of 512, in percent

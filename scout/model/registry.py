@@ -33,7 +33,7 @@ def list_models(models_dir: str | Path | None = None) -> list[ModelEntry]:
     entries = []
     for card_path in sorted(Path(models_dir or default_models_dir()).glob("*.json")):
         weights = card_path.with_suffix(".safetensors")
-        if not weights.exists():
+        if not weights.exists() or card_path.name.endswith(".ckpt.json"):  # training checkpoints are not models
             continue
         try:
             card = ModelCard.read(card_path)
