@@ -29,7 +29,8 @@ def test_kill_then_resume_matches_uninterrupted_run(tmp_path):
     img = np.clip(img.astype(int) + rng.integers(-30, 30, img.shape), 0, 255).astype(np.uint8)
     image = write_raster(tmp_path / "flight.tif", img)
     model = unet_model(tmp_path / "unet")
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # torch eager on one thread: slow enough that the kill reliably lands halfway
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SCOUT_BACKEND": "torch"}
 
     subprocess.run(detect_cmd(image, model, tmp_path / "whole"), check=True, env=env)
 
