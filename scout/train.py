@@ -112,7 +112,9 @@ class LabelledImage:
     labels: gpd.GeoDataFrame  # polygons with integer "value" (0 background, 1.. classes)
 
     def polygons(self, value: int) -> list[shapely.Geometry]:
-        sel = self.labels[self.labels["value"] == value].geometry.intersection(self.area)
+        geoms = self.labels[self.labels["value"] == value].geometry.values
+        # a 1 mm grid keeps GEOS clear of topology errors on nearly coincident edges
+        sel = shapely.intersection(geoms, self.area, grid_size=1e-3)
         return [g for g in sel if not g.is_empty]
 
 
@@ -143,8 +145,9 @@ def read_class_polygons(path: str | Path, what: str, prefer_layer: str | None = 
         raise InputError(f"{path}: {what} have no CRS")
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
     gdf["class"] = gdf["class"].astype(str).str.strip().str.lower()
-    gdf["geometry"] = shapely.make_valid(gdf.geometry.values)
-    return gdf[gdf.geometry.type.isin(["Polygon", "MultiPolygon", "GeometryCollection"])][["class", "geometry"]]
+    # "structure" repair keeps areas polygonal (no stray lines from collapsed slivers)
+    gdf["geometry"] = shapely.make_valid(gdf.geometry.values, method="structure", keep_collapsed=False)
+    return gdf[gdf.geometry.type.isin(["Polygon", "MultiPolygon"]) & ~gdf.geometry.is_empty][["class", "geometry"]]
 
 
 def read_labels(path: str | Path) -> gpd.GeoDataFrame:
@@ -175,6 +178,7 @@ def prepare_images(
         crs = working_crs(info)
         area = footprint(info, crs)
         lab = labels.to_crs(crs)
+        lab["geometry"] = shapely.make_valid(lab.geometry.values, method="structure", keep_collapsed=False)  # reprojection can twist rings
         lab = lab[lab.intersects(area)]
         if background_within_m is not None:
             area = area.intersection(shapely.union_all(lab.geometry.buffer(background_within_m).values))

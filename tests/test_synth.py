@@ -108,3 +108,17 @@ def test_poppy_in_bloom_shows_flower_colours(tmp_path):
 def test_bad_arguments_raise_input_error(tmp_path, kwargs):
     with pytest.raises(InputError):
         make_scene(tmp_path, seed=1, **kwargs)
+
+
+def test_cli_synth_writes_the_scene_and_names_its_files(tmp_path):
+    from click.testing import CliRunner
+
+    from scout.cli import cli
+    from scout.commands import model_cmds
+
+    model_cmds.register(cli)
+    r = CliRunner().invoke(cli, ["synth", str(tmp_path), "--seed", "3", "--size", "128", "--gsd", "0.1", "--kind", "satellite"])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "satellite-0003.tif").exists() and "satellite-0003-truth.gpkg" in r.output
+    r = CliRunner().invoke(cli, ["synth", str(tmp_path), "--seed", "3", "--crs", "EPSG:4326"])
+    assert r.exit_code == 2 and "not projected" in r.output
