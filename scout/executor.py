@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from scout.blocks import BlockResult, DetectPlan, compute_block, infer, read_input
 from scout.errors import ScoutError
+from scout.inference import cpu_count
 from scout.tiling import Block
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,7 @@ def run_blocks(plan: DetectPlan, blocks: Sequence[Block], workers: int = 1, sche
     if workers > 1:
         from distributed import Client, LocalCluster
 
-        import os
-
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        cores = cpu_count()
         with LocalCluster(n_workers=workers, threads_per_worker=max(1, cores // workers), processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
             yield from run_on_dask(plan, blocks, client)
         return
