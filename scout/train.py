@@ -16,7 +16,8 @@ fields), a share on hard negatives, the rest anywhere in the footprint.
 
 Validation is split by location, never by tile: with four or more images whole images
 are held out; with fewer, the eastern strip of each image (``val_fraction`` of its width)
-is held out and training patches keep clear of it.
+is held out, training patch centres keep half a patch away from it, and its labels never
+reach a training patch.
 
 Each epoch writes a checkpoint (``OUT.ckpt.safetensors`` + ``OUT.ckpt.json``: weights,
 optimizer state, epoch, history) so ``--resume`` continues where a run stopped; the best
@@ -232,7 +233,7 @@ class PatchSampler:
     """
 
     def __init__(self, images: list[LabelledImage], settings: TrainSettings, gsd_m: float) -> None:
-        self.images = [im for im in images if not im.area.is_empty]
+        self.images = [im for im in images if im.area.area > 0]
         if not self.images:
             raise InputError("no usable image area left to sample (images too small for the validation split?)")
         self.s, self.gsd_m = settings, gsd_m
@@ -306,11 +307,16 @@ class PatchSampler:
 
     def batch(self, rng: np.random.Generator, n: int, jitter: bool) -> tuple[np.ndarray, np.ndarray, str]:
         xs, ys, dtypes = [], [], set()
+        tries = 0
         while len(xs) < n:
             i, x, y = self.centre(rng)
             gsd = self.gsd_m * (rng.uniform(1 - self.s.scale_jitter, 1 + self.s.scale_jitter) if jitter else 1.0)
             data, lab = self.read(i, x, y, gsd)
-            if (lab == IGNORE).mean() > 0.7:
+            tries += 1
+            # prefer patches mostly on usable pixels; take what there is when the area is narrow
+            if (lab == IGNORE).mean() > (0.7 if tries < 20 * n else 0.999):
+                if tries > 100 * n:
+                    raise InputError("cannot cut patches with labelled pixels from the images (all nodata or outside labels?)")
                 continue
             xs.append(data)
             ys.append(lab)
@@ -457,7 +463,9 @@ def train(
     torch.manual_seed(s.seed)
     label_gdf = read_labels(labels)
     all_images = prepare_images(images, label_gdf, tuple(bands), s.background_within_m)
-    train_images, val_images = split_by_location(all_images, s.val_fraction, margin_m=s.patch_px * gsd_m)
+    # patch centres lie in the training area, so half a patch keeps validation pixels out of
+    # training patches (labels outside the area are ignored in any case)
+    train_images, val_images = split_by_location(all_images, s.val_fraction, margin_m=s.patch_px * gsd_m / 2)
     sampler = PatchSampler(train_images, s, gsd_m)
     val_sampler = PatchSampler(val_images, replace(s, negative_share=0.0), gsd_m)
     log.info(

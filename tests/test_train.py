@@ -142,3 +142,13 @@ def test_time_budget_stops_after_the_current_step_and_keeps_a_model(data, tmp_pa
     r = train(images, labels, tmp_path / "b", TrainSettings(**{**TINY.__dict__, "epochs": 50, "max_minutes": 1e-6}))
     assert r.stopped == "time_budget" and r.epochs_run == 1
     assert load_model(tmp_path / "b").card.training["best_epoch"] == 1
+
+
+def test_cli_trains_a_model_on_narrow_images(tmp_path, data):
+    """Default 160 px patches on 16 m scenes: the validation strip is narrower than a patch."""
+    _, images, labels = data
+    model_cmds.register(cli)
+    out = tmp_path / "cli-model"
+    r = CliRunner().invoke(cli, ["train", *map(str, images), "--labels", str(labels), "--out", str(out), "--epochs", "1", "--steps", "1", "--batch-size", "2"])
+    assert r.exit_code == 0, r.output
+    assert "best validation IoU" in r.output and load_model(out).card.name == "cli-model"
