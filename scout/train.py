@@ -146,9 +146,20 @@ def read_class_polygons(path: str | Path, what: str, prefer_layer: str | None = 
         raise InputError(f"{path}: {what} have no CRS")
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
     gdf["class"] = gdf["class"].astype(str).str.strip().str.lower()
-    # "structure" repair keeps areas polygonal (no stray lines from collapsed slivers)
-    gdf["geometry"] = shapely.make_valid(gdf.geometry.values, method="structure", keep_collapsed=False)
-    return gdf[gdf.geometry.type.isin(["Polygon", "MultiPolygon"]) & ~gdf.geometry.is_empty][["class", "geometry"]]
+    gdf["geometry"] = polygonal(gdf.geometry.values)
+    return gdf[gdf.geometry.notna()][["class", "geometry"]]
+
+
+def polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Valid polygonal versions of ``geoms``; lines and points left by repairing slivers are
+    dropped, and a geometry with no area left becomes None."""
+    out = []
+    for g in shapely.make_valid(geoms):
+        if g is not None and g.geom_type not in ("Polygon", "MultiPolygon"):
+            polys = [p for p in shapely.get_parts(shapely.get_parts(g)) if p.geom_type == "Polygon"]
+            g = shapely.multipolygons(polys) if polys else None
+        out.append(None if g is None or g.is_empty else g)
+    return np.array(out, dtype=object)
 
 
 def read_labels(path: str | Path) -> gpd.GeoDataFrame:
@@ -179,8 +190,8 @@ def prepare_images(
         crs = working_crs(info)
         area = footprint(info, crs)
         lab = labels.to_crs(crs)
-        lab["geometry"] = shapely.make_valid(lab.geometry.values, method="structure", keep_collapsed=False)  # reprojection can twist rings
-        lab = lab[lab.intersects(area)]
+        lab["geometry"] = polygonal(lab.geometry.values)  # reprojection can twist rings
+        lab = lab[lab.geometry.notna() & lab.intersects(area)]
         if background_within_m is not None:
             area = area.intersection(shapely.union_all(lab.geometry.buffer(background_within_m).values))
         out.append(LabelledImage(info, idx, crs.to_wkt(), area, lab))

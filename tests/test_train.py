@@ -152,3 +152,15 @@ def test_cli_trains_a_model_on_narrow_images(tmp_path, data):
     r = CliRunner().invoke(cli, ["train", *map(str, images), "--labels", str(labels), "--out", str(out), "--epochs", "1", "--steps", "1", "--batch-size", "2"])
     assert r.exit_code == 0, r.output
     assert "best validation IoU" in r.output and load_model(out).card.name == "cli-model"
+
+
+def test_polygonal_repairs_bowties_and_drops_lines():
+    from scout.train import polygonal
+
+    g = shapely.from_wkt(
+        ["POLYGON((0 0,2 2,2 0,0 2,0 0))", "GEOMETRYCOLLECTION(POLYGON((0 0,1 0,1 1,0 1,0 0)),LINESTRING(0 0,5 5))", "LINESTRING(0 0,1 1)"]
+    )
+    bowtie, mixed, line = polygonal(g)
+    assert bowtie.is_valid and bowtie.area == pytest.approx(2.0)
+    assert mixed.geom_type == "MultiPolygon" and mixed.area == pytest.approx(1.0)
+    assert line is None
