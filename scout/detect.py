@@ -21,7 +21,7 @@ import platform
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from scout import schema
 from scout.aoi import read_aoi
 from scout.blending import Assembler, finalize
 from scout.blocks import DetectPlan
-from scout.errors import AOIError, ImageryError, OutputError, ScoutError
+from scout.errors import AOIError, ImageryError, InputError, OutputError, ScoutError
 from scout.executor import run_blocks
 from scout.imagery import ImageInfo, band_indexes, footprint, open_image, working_crs
 from scout.inference import cached_model, configure_threads, pick_device
@@ -47,20 +47,23 @@ from scout.model.card import ModelCard
 from scout.model.io import find_model_files
 from scout.progress import bar
 from scout.tiling import TileSpec, make_grid, plan_blocks
-from scout.vectorize import Fragments, merge_fragments, to_crs_coords, trace_window
+from scout.vectorize import Fragments, PlotPixels, merge_fragments, to_crs_coords, trace_window
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class DetectSettings:
-    """Detection parameters.  ``thresholds``: per-class probability (0-1) a pixel must reach;
-    ``min_area_m2``: smaller plots are dropped; ``tile_size`` in pixels at model GSD (default:
-    the card's); ``block_tiles``: tiles per block side (memory ~ block area)."""
+    """Detection parameters.  ``thresholds``: probability (0-1) a pixel must reach, per class
+    or ``"*"`` for all; ``min_confidence``: mean probability a plot must reach, likewise;
+    ``min_area_m2``: smaller plots are dropped.  What is left unset comes from the model
+    card's calibrated ``detection`` defaults (:meth:`for_model`), else 0.5 / 0 / 1 m².
+    ``tile_size`` in pixels at model GSD (default: the card's); ``block_tiles``: tiles per
+    block side (memory ~ block area)."""
 
     thresholds: dict[str, float] = field(default_factory=dict)
-    default_threshold: float = 0.5
-    min_area_m2: float = 1.0
+    min_confidence: dict[str, float] = field(default_factory=dict)
+    min_area_m2: float | None = None
     simplify_px: float = 0.5
     tile_size: int | None = None
     block_tiles: int = 3
@@ -74,7 +77,29 @@ class DetectSettings:
     scheduler: str | None = None
 
     def threshold(self, cls: str) -> float:
-        return float(self.thresholds.get(cls, self.default_threshold))
+        return float(self.thresholds.get(cls, self.thresholds.get("*", 0.5)))
+
+    def plot_confidence(self, cls: str) -> float:
+        return float(self.min_confidence.get(cls, self.min_confidence.get("*", 0.0)))
+
+    def for_model(self, card: ModelCard) -> DetectSettings:
+        """These settings with every class's values filled in: the user's first, then the
+        model card's calibrated defaults, then 0.5 / 0 / 1 m²."""
+        cal = card.detection or {}
+        for given in (self.thresholds, self.min_confidence):
+            unknown = sorted(set(given) - {"*", *card.foreground})
+            if unknown:
+                raise InputError(f"model {card.name} has no class {', '.join(unknown)}; its classes are {', '.join(card.foreground)}")
+
+        def per_class(user: dict[str, float], calibrated: dict[str, float], fallback: float) -> dict[str, float]:
+            return {c: float(user.get(c, user.get("*", calibrated.get(c, fallback)))) for c in card.foreground}
+
+        return replace(
+            self,
+            thresholds=per_class(self.thresholds, cal.get("thresholds", {}), 0.5),
+            min_confidence=per_class(self.min_confidence, cal.get("min_confidence", {}), 0.0),
+            min_area_m2=float(self.min_area_m2 if self.min_area_m2 is not None else cal.get("min_area_m2", 1.0)),
+        )
 
 
 @dataclass(frozen=True)
@@ -166,6 +191,31 @@ def plot_id(cls: str, lon: float, lat: float) -> str:
     return f"{cls[0].upper()}{digest}"
 
 
+def plot_shapes(
+    merged: PlotPixels, affine: Any, crs: Any, aoi: shapely.Geometry, classes: Sequence[str], settings: DetectSettings
+) -> gpd.GeoDataFrame:
+    """Merged plots -> polygons in the working CRS, clipped to the AOI and simplified, with
+    class, confidence and area; those under the size or plot-confidence floors dropped.
+    ``settings`` must be filled in (:meth:`DetectSettings.for_model`)."""
+    geoms = shapely.make_valid(
+        shapely.simplify(shapely.intersection(to_crs_coords(merged.geoms, affine), aoi), affine.a * settings.simplify_px, preserve_topology=True)
+    )
+    area = shapely.area(geoms)
+    cls = np.asarray(classes, dtype=object)[merged.class_idx] if len(merged.geoms) else np.array([], dtype=object)
+    floor = np.array([settings.plot_confidence(c) for c in cls], dtype=float)
+    keep = (area >= settings.min_area_m2) & ~shapely.is_empty(geoms) & (merged.confidence >= floor)
+    return gpd.GeoDataFrame(
+        {
+            "class": cls[keep].astype(str),
+            "confidence": np.round(merged.confidence[keep], 4),
+            "max_confidence": np.round(merged.max_confidence[keep], 4),
+            "area_m2": np.round(area[keep], 2),
+        },
+        geometry=geoms[keep],
+        crs=crs,
+    )
+
+
 def build_plots(
     fragments: Fragments,
     plan: DetectPlan,
@@ -176,25 +226,7 @@ def build_plots(
 ) -> gpd.GeoDataFrame:
     """Merge fragments into plots with the full attribute contract (schema.PLOT_FIELDS)."""
     crs = plan.grid.crs
-    merged = merge_fragments(fragments)
-    if len(merged.geoms) == 0:
-        return typed_frame(None, schema.PLOT_FIELDS, crs)
-    gsd = plan.grid.affine.a
-    geoms = to_crs_coords(merged.geoms, plan.grid.affine)
-    geoms = shapely.intersection(geoms, shapely.union_all(aois.geometry.values))
-    geoms = shapely.make_valid(shapely.simplify(geoms, gsd * settings.simplify_px, preserve_topology=True))
-    area = shapely.area(geoms)
-    keep = (area >= settings.min_area_m2) & ~shapely.is_empty(geoms)
-    gdf = gpd.GeoDataFrame(
-        {
-            "class": np.asarray(classes)[merged.class_idx[keep]],
-            "confidence": np.round(merged.confidence[keep], 4),
-            "max_confidence": np.round(merged.max_confidence[keep], 4),
-            "area_m2": np.round(area[keep], 2),
-        },
-        geometry=geoms[keep],
-        crs=crs,
-    )
+    gdf = plot_shapes(merge_fragments(fragments), plan.grid.affine, crs, shapely.union_all(aois.geometry.values), classes, settings)
     if len(gdf) == 0:
         return typed_frame(None, schema.PLOT_FIELDS, crs)
     centroids = gdf.geometry.centroid.to_crs("EPSG:4326")
@@ -276,6 +308,12 @@ def detect(
     configure_threads(settings.threads)
     loaded = cached_model(str(model_path), device)
     card = loaded.card
+    settings = settings.for_model(card)
+    log.info(
+        "pixel thresholds %s, plot confidence floors %s, plots from %g m²%s",
+        _fmt(settings.thresholds), _fmt(settings.min_confidence), settings.min_area_m2,
+        " (model card's calibration where not set)" if card.detection else "",
+    )
     indexes = []
     for info in infos:
         _check_gsd(info, card)
@@ -339,6 +377,10 @@ def detect(
 
 
 CHECKPOINTS = "blocks"
+
+
+def _fmt(values: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v:g}" for k, v in values.items())
 
 
 def plan_fingerprint(plan: DetectPlan) -> str:

@@ -10,9 +10,12 @@
   the plot).  Truth plots are binned by their own area, predicted plots by theirs.
 * **Poppy/cannabis confusion**: of the truth plots of a class that any predicted plot
   found, the share found only by plots of the other class.
-* **False-alarm area**: area of predicted plots lying outside every truth plot, as a
-  fraction of the AOI (the run's ``aoi`` layer, or the valid area of its probability
-  raster).
+* **False-alarm area**: area of the false-alarm plots (predicted plots that are not
+  correct) lying outside every truth plot, as a fraction of the AOI (the run's ``aoi``
+  layer, or the valid area of its probability raster): ground teams sent where nothing
+  grows.  The area of *all* predicted plots outside truth, which adds the overshoot of
+  correct plots' outlines past the truth boundary, is reported beside it as
+  ``outside_truth_fraction``.
 
 Counts are kept next to ratios so that several runs can be pooled (:func:`pool`).
 """
@@ -97,7 +100,9 @@ def match_plots(truth: gpd.GeoDataFrame, pred: gpd.GeoDataFrame) -> dict[str, An
         counts["confusion"][c] = {"found_by_any": int((tc & found_any).sum()), "only_other_class": int((tc & found_any & ~found).sum())}
     truth_union = shapely.union_all(t_geom) if len(truth) else shapely.Polygon()
     pred_union = shapely.union_all(p_geom) if len(pred) else shapely.Polygon()
-    counts["false_alarm_area_m2"] = float(shapely.area(shapely.difference(pred_union, truth_union)))
+    false_union = shapely.union_all(p_geom[~correct]) if (~correct).any() else shapely.Polygon()
+    counts["false_alarm_area_m2"] = float(shapely.area(shapely.difference(false_union, truth_union)))
+    counts["outside_truth_area_m2"] = float(shapely.area(shapely.difference(pred_union, truth_union)))
     counts["false_alarm_plots"] = int((~correct).sum())
     return counts
 
@@ -197,6 +202,7 @@ def summarize(counts: dict[str, Any]) -> dict[str, Any]:
         "confusion": {c: _ratio(k["only_other_class"], k["found_by_any"]) for c, k in counts["confusion"].items()},
         "false_alarm_fraction": _ratio(counts["false_alarm_area_m2"], counts["aoi_area_m2"]),
         "false_alarm_area_m2": round(counts["false_alarm_area_m2"], 2),
+        "outside_truth_fraction": _ratio(counts.get("outside_truth_area_m2", 0.0), counts["aoi_area_m2"]),
         "aoi_area_m2": round(counts["aoi_area_m2"], 2),
     }
 
@@ -216,8 +222,8 @@ def pool(results: Iterable[dict[str, Any]]) -> dict[str, Any]:
         for cls, k in c["confusion"].items():
             for key, v in k.items():
                 total["confusion"][cls][key] += v
-        for key in ("false_alarm_area_m2", "aoi_area_m2", "false_alarm_plots"):
-            total[key] += c[key]
+        for key in ("false_alarm_area_m2", "outside_truth_area_m2", "aoi_area_m2", "false_alarm_plots"):
+            total[key] = total.get(key, 0) + c.get(key, 0)
         total["pixel_confusion"] = (np.asarray(total["pixel_confusion"]) + np.asarray(c["pixel_confusion"])).tolist()
     if total is None:
         raise InputError("nothing to pool: no runs")
@@ -241,7 +247,13 @@ def format_table(metrics: dict[str, Any]) -> str:
     lines.append(f"pixel IoU: {iou}")
     lines.append(f"confused with the other class: {conf}")
     lines.append(f"false-alarm area: {metrics['false_alarm_area_m2']:.1f} m2 = {100 * (fa or 0):.3f}% of {metrics['aoi_area_m2'] / 1e4:.2f} ha AOI")
+    lines.append(f"all predicted area outside truth (with outline overshoot): {100 * (metrics.get('outside_truth_fraction') or 0):.3f}% of the AOI")
     return "\n".join(lines)
+
+
+def scene_size(sensor: str) -> int:
+    """Side in pixels of the synthetic scenes models are calibrated and evaluated on."""
+    return 2048 if sensor == "drone" else 1024
 
 
 def evaluate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, size_px: int | None = None) -> dict[str, Any]:
@@ -253,13 +265,13 @@ def evaluate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: 
     (work / "metrics").mkdir(parents=True, exist_ok=True)
     per_run = []
     for seed in seeds:
-        size = size_px or (2048 if sensor == "drone" else 1024)
+        size = size_px or scene_size(sensor)
         scene = make_scene(work / "scenes", seed, kind=sensor, size_px=size, boundary=sensor == "drone")
         run = work / "runs" / f"{sensor}-{seed:04d}"
         detect([scene.image_path], run, model=model, overwrite=True)
         per_run.append(evaluate_run(run, scene.truth_path, work / "metrics" / f"{sensor}-{seed:04d}.json"))
     pooled = pool(per_run)
-    pooled["scenes"] = {"sensor": sensor, "seeds": [int(s) for s in seeds], "size_px": size_px or (2048 if sensor == "drone" else 1024)}
+    pooled["scenes"] = {"sensor": sensor, "seeds": [int(s) for s in seeds], "size_px": size_px or scene_size(sensor)}
     pooled.pop("counts", None)
     return pooled
 

@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 
 KINDS = ("drone", "satellite")
 DEFAULT_GSD_M = {"drone": 0.05, "satellite": 0.5}
-LOOKALIKE_COVERS = ("rapeseed", "cabbage")
+# rapeseed/cabbage resemble poppy in bloom/foliage; weedy fallow, grass and pasture with
+# soil showing through were the largest poppy false alarms of scout-drone-v1 (held-out scenes)
+LOOKALIKE_COVERS = ("rapeseed", "cabbage", "fallow", "grass", "pasture")
 LABEL_NODATA = 255  # label raster value outside the valid footprint (drone flight boundary)
 
 

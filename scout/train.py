@@ -12,7 +12,8 @@ Patches are read from the imagery exactly as detection reads it (through the wor
 grid at the model's GSD, :func:`scout.imagery.read_block`), with scale jitter done by
 reading at a slightly different GSD.  Patches are sampled with class balance: a share
 centred on plots (each plot equally likely, so small plots are not drowned out by big
-fields), a share on hard negatives, the rest anywhere in the footprint.
+fields), a share on hard negatives (weighted by the square root of their area), the rest
+anywhere in the footprint.
 
 Validation is split by location, never by tile: with four or more images whole images
 are held out; with fewer, the eastern strip of each image (``val_fraction`` of its width)
@@ -250,6 +251,10 @@ class PatchSampler:
         self.s, self.gsd_m = settings, gsd_m
         self.plots = [(i, g) for i, im in enumerate(self.images) for v in range(1, len(LABEL_CLASSES)) for g in im.polygons(v)]
         self.negatives = [(i, g) for i, im in enumerate(self.images) for g in im.polygons(0)]
+        # a large false-alarm field gets more patches than a small one, but not in proportion
+        # to its area, so small look-alikes (tree crowns, flower beds) are still seen often
+        weight = np.sqrt([max(g.area, 1e-6) for _, g in self.negatives])
+        self.negative_p = weight / weight.sum() if len(weight) else weight
         areas = np.array([im.area.area for im in self.images])
         self.image_p = areas / areas.sum()
         self.cache: dict[int, tuple[np.ndarray, np.ndarray, Affine]] = {}
@@ -274,7 +279,7 @@ class PatchSampler:
             half = self.s.patch_px * self.gsd_m * 0.35
             return i, x + rng.uniform(-half, half), y + rng.uniform(-half, half)
         if u < self.s.plot_share + self.s.negative_share and self.negatives:
-            i, g = self.negatives[int(rng.integers(len(self.negatives)))]
+            i, g = self.negatives[int(rng.choice(len(self.negatives), p=self.negative_p))]
             return (i, *_random_point(rng, g))
         i = int(rng.choice(len(self.images), p=self.image_p))
         return (i, *_random_point(rng, self.images[i].area))

@@ -4,10 +4,12 @@
     .venv/bin/python scripts/train_shipped.py drone      # models/scout-drone-v1
     .venv/bin/python scripts/train_shipped.py satellite  # models/scout-satellite-v1
 
-Training scenes use seeds from TRAIN_SEEDS; evaluation runs ``scout detect`` on 20
-held-out scenes whose seeds (EVAL_SEEDS) never appear in training, then
-``scout evaluate`` on each run, and writes the pooled metrics and the measured CPU
-throughput into the model card.  Everything is deterministic by seed except wall-clock
+Training scenes use seeds from TRAIN_SEEDS.  Calibration detects on 30 more scenes
+(CALIBRATION_SEEDS) and picks each class's pixel threshold and plot confidence floor
+(scout.calibrate), written to the card's ``detection`` defaults.  Evaluation then runs
+``scout detect`` with those defaults on 20 held-out scenes whose seeds (EVAL_SEEDS) are
+used for nothing else, then ``scout evaluate`` on each run, and writes the pooled
+metrics and the measured CPU throughput into the model card.  Everything is deterministic by seed except wall-clock
 time budgets (``--max-minutes``), which can end training at a different epoch on a
 different machine.
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from scout.calibrate import calibrate_scenes
 from scout.evaluate import evaluate_scenes, measure_throughput
 from scout.io import write_gpkg_layer, write_json
 from scout.model import ModelCard
@@ -33,6 +36,7 @@ from scout.train import TrainSettings, train
 log = logging.getLogger("scout.train_shipped")
 
 TRAIN_SEEDS = {"drone": range(1000, 1000 + 400), "satellite": range(3000, 3000 + 400)}
+CALIBRATION_SEEDS = {"drone": range(8000, 8030), "satellite": range(8500, 8530)}
 EVAL_SEEDS = {"drone": range(9000, 9020), "satellite": range(9500, 9520)}
 # Training scenes span GSDs around the model's, so it sees imagery resampled on read.
 # Drone flights are usually 2-5 cm: most scenes are rendered that fine and averaged on
@@ -79,7 +83,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--depth", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", type=Path, help="fine-tune this model instead of starting from random weights")
+    ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--skip-train", action="store_true", help="only evaluate the existing model")
+    ap.add_argument("--skip-calibration", action="store_true", help="keep the card's detection defaults")
     ap.add_argument("--skip-eval", action="store_true")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -101,11 +108,17 @@ def main(argv: list[str] | None = None) -> int:
             val_patches=96,
             threads=args.threads,
             max_minutes=args.max_minutes,
+            lr=args.lr,
             description=DESCRIPTION.format(sensor=sensor),
             **MODEL[sensor],
         )
-        result = train(images, labels, out, settings, resume=args.resume)
+        result = train(images, labels, out, settings, init=args.init, resume=args.resume)
         log.info("trained %s: %d epochs, best %.3f at epoch %d (%s)", out, result.epochs_run, result.best_score, result.best_epoch, result.stopped)
+    if not args.skip_calibration:
+        detection = calibrate_scenes(out, sensor, CALIBRATION_SEEDS[sensor], work / "calibration")
+        _, card_path = find_model_files(out)
+        write_json(card_path, replace(ModelCard.read(card_path), detection=detection).to_dict())
+        log.info("detection defaults written to %s: thresholds %s, plot confidence floors %s", card_path, detection["thresholds"], detection["min_confidence"])
     if not args.skip_eval:
         metrics = evaluate_scenes(out, sensor, EVAL_SEEDS[sensor], work / "eval")
         _, card_path = find_model_files(out)

@@ -56,6 +56,31 @@ def test_thresholds_and_min_area_apply(tmp_path, image, rgb_model):
     assert "1 poppy" in result.output, result.output
 
 
+def test_plot_confidence_floor_and_calibrated_card_defaults(tmp_path, rgb_model):
+    import json
+
+    pale = painted_scene(400, 400, [])
+    pale[:, 50:150, 50:150] = np.array([160, 90, 60], np.uint8)[:, None, None]  # p ~ 0.4 for the test model
+    pale_path = write_raster(tmp_path / "pale.tif", pale)
+    low = ("--threshold", "poppy=0.3")
+    assert "0 plots" in run("detect", pale_path, "--out", tmp_path / "a", "--model", rgb_model, "-q", *low, "--min-confidence", "poppy=0.5").output
+    assert "1 poppy" in run("detect", pale_path, "--out", tmp_path / "b", "--model", rgb_model, "-q", *low, "--min-confidence", "0.35").output
+    # a card's calibrated defaults apply when the user sets nothing, and the user's values win
+    card_path = rgb_model.parent / f"{rgb_model.name}.json"
+    card = json.loads(card_path.read_text())
+    card["detection"] = {"thresholds": {"poppy": 0.3, "cannabis": 0.5}, "min_confidence": {"poppy": 0.0}, "min_area_m2": 2.0}
+    card_path.write_text(json.dumps(card))
+    assert "1 poppy" in run("detect", pale_path, "--out", tmp_path / "c", "--model", rgb_model, "-q").output
+    params = json.loads((tmp_path / "c" / "run.json").read_text())["parameters"]
+    assert params["thresholds"] == {"poppy": 0.3, "cannabis": 0.5} and params["min_area_m2"] == 2.0
+    assert "0 plots" in run("detect", pale_path, "--out", tmp_path / "d", "--model", rgb_model, "-q", "--threshold", "0.5").output
+    assert "0 plots" in run("detect", pale_path, "--out", tmp_path / "e", "--model", rgb_model, "-q", "--min-area", "200").output
+    assert_clean_error(run("detect", pale_path, "--out", tmp_path / "f", "--model", rgb_model, "--threshold", "popy=0.3"), "no class popy")
+    card["detection"] = {"thresholds": {"poppy": 1.5}}
+    card_path.write_text(json.dumps(card))
+    assert_clean_error(run("detect", pale_path, "--out", tmp_path / "g", "--model", rgb_model), "detection thresholds")
+
+
 def test_not_a_raster(tmp_path, rgb_model):
     bad = tmp_path / "notes.tif"
     bad.write_text("not an image")

@@ -88,6 +88,7 @@ def test_pixel_iou_plot_scores_and_false_alarm(run, truth_file, tmp_path):
     assert poppy["all"]["f1"] == pytest.approx(2 * 0.5 / 1.5, abs=1e-3)
     assert m["false_alarm_area_m2"] == pytest.approx(1.0, abs=1e-6)
     assert m["false_alarm_fraction"] == pytest.approx(0.01, abs=1e-6)
+    assert m["outside_truth_fraction"] == pytest.approx(0.01, abs=1e-6)
     assert m["confusion"] == {"poppy": 0.0, "cannabis": 0.0}
     assert json.loads(out.read_text())["plots"]["poppy"]["all"]["precision"] == 0.5
 
@@ -100,6 +101,9 @@ def test_match_rule_low_iou_without_centroid_is_missed():
     assert c["plots"]["poppy"]["all"]["found"] == 1  # the 36 m2 piece has IoU 0.36
     assert c["plots"]["poppy"]["all"]["correct"] == 2
     assert c["false_alarm_area_m2"] == 0.0
+    # a correct plot overshooting the truth outline is not a false alarm, but its overshoot is outside truth
+    over = match_plots(truth, gpd.GeoDataFrame({"class": ["poppy"]}, geometry=[_sq(0, 0, 11)], crs=CRS))
+    assert over["false_alarm_area_m2"] == 0.0 and over["outside_truth_area_m2"] == pytest.approx(21.0)
     only_small = match_plots(truth, pred.iloc[:1])
     assert only_small["plots"]["poppy"]["all"]["found"] == 0
 

@@ -28,8 +28,8 @@ class Threshold(click.ParamType):
             prob = float(p)
         except ValueError:
             self.fail(f"{value!r}: expected a probability like 0.6 or poppy=0.6", param, ctx)
-        if not 0 < prob < 1:
-            self.fail(f"{value!r}: probability must be between 0 and 1", param, ctx)
+        if not 0 <= prob <= 1:
+            self.fail(f"{value!r}: probability must be from 0 to 1", param, ctx)
         return (cls.strip() or "*", prob)
 
 
@@ -73,8 +73,9 @@ def expand_images(items: tuple[str, ...]) -> list[Path]:
 @click.option("--aoi-layer", help="Layer of a multi-layer AOI file.")
 @click.option("--model", type=click.Path(path_type=Path), help="Model (NAME.safetensors + NAME.json). Default: the shipped model fitting the imagery.")
 @click.option("--bands", type=BandList(), help="Image band numbers for the model's bands, in the model's order (e.g. 3,2,1).")
-@click.option("--threshold", "thresholds", type=Threshold(), multiple=True, help="Probability a pixel needs: 0.5, or per class poppy=0.6 (repeatable).")
-@click.option("--min-area", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Smallest plot kept, m².")
+@click.option("--threshold", "thresholds", type=Threshold(), multiple=True, help="Probability a pixel needs: 0.5, or per class poppy=0.6 (repeatable). Default: the model's calibrated value.")
+@click.option("--min-confidence", "min_confidence", type=Threshold(), multiple=True, help="Mean probability a plot needs, like --threshold. Default: the model's calibrated value.")
+@click.option("--min-area", type=click.FloatRange(min=0), help="Smallest plot kept, m². Default: the model's calibrated value, else 1.")
 @click.option("--tile-size", type=click.IntRange(64, 4096), help="Tile size in pixels at model GSD (default: the model's).")
 @click.option("--block-tiles", type=click.IntRange(min=1), default=3, show_default=True, help="Tiles per block side; memory grows with its square.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Tiles per forward pass (default: 1 of 512 px on CPU, 16 on CUDA).")
@@ -84,14 +85,12 @@ def expand_images(items: tuple[str, ...]) -> list[Path]:
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in --out, reusing its finished blocks.")
 @overwrite_option
 @quiet_option
-def detect(images, out_dir, aoi, aoi_name_field, aoi_layer, model, bands, thresholds, min_area, tile_size, block_tiles, batch_size, device, workers, scheduler, resume, overwrite):  # noqa: ANN001, PLR0913
+def detect(images, out_dir, aoi, aoi_name_field, aoi_layer, model, bands, thresholds, min_confidence, min_area, tile_size, block_tiles, batch_size, device, workers, scheduler, resume, overwrite):  # noqa: ANN001, PLR0913
     """Detect suspected poppy and cannabis plots in IMAGES (files, folders or .txt lists)."""
     from scout.detect import DetectSettings, detect as run_detect
 
-    per_class = {c: p for c, p in thresholds if c != "*"}
-    default = next((p for c, p in thresholds if c == "*"), 0.5)
     settings = DetectSettings(
-        thresholds=per_class, default_threshold=default, min_area_m2=min_area, tile_size=tile_size, block_tiles=block_tiles,
+        thresholds=dict(thresholds), min_confidence=dict(min_confidence), min_area_m2=min_area, tile_size=tile_size, block_tiles=block_tiles,
         batch_size=batch_size, device=device, bands=bands, aoi_name_field=aoi_name_field, aoi_layer=aoi_layer,
         workers=workers, scheduler=scheduler,
     )

@@ -40,6 +40,9 @@ class ModelCard:
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     throughput_mp_s: float | None = None
+    # calibrated detection defaults (scout.calibrate): "thresholds" and "min_confidence"
+    # per class, "min_area_m2"; detect uses them where the user sets nothing
+    detection: dict[str, Any] = field(default_factory=dict)
 
     @property
     def foreground(self) -> tuple[str, ...]:
@@ -125,6 +128,15 @@ def _check_fields(data: dict[str, Any], source: str) -> None:
         raise bad(f"receptive_field_px {data['receptive_field_px']} must be smaller than tile_size {data['tile_size']}")
     if not isinstance(data["architecture"], dict) or not isinstance(data["architecture"].get("name"), str):
         raise bad(f"architecture must be an object with a 'name', got {data['architecture']!r}")
+    detection = data.get("detection", {})
+    if not isinstance(detection, dict):
+        raise bad(f"detection must be an object, got {detection!r}")
+    for key in ("thresholds", "min_confidence"):
+        values = detection.get(key, {})
+        if not isinstance(values, dict) or not all(_is_number(v, 0.0, 1.0) for v in values.values()):
+            raise bad(f"detection {key} must map class names to probabilities 0-1, got {values!r}")
+    if "min_area_m2" in detection and not _is_number(detection["min_area_m2"], 0.0, 1e6):
+        raise bad(f"detection min_area_m2 must be a number of m² from 0, got {detection['min_area_m2']!r}")
     norm = data["normalization"]
     if not isinstance(norm, dict) or not isinstance(norm.get("scale", {}), dict):
         raise bad(f"normalization must be an object with mean, std and scale, got {norm!r}")

@@ -1,0 +1,146 @@
+"""Calibrate a model's detection defaults on runs over scenes with known plots.
+
+A segmentation model's 0.5 is not a decision rule: whether a pixel should count, and
+whether a whole plot is believable, depends on the model.  :func:`calibrate` picks, per
+class, the pixel threshold and the plot confidence floor (mean probability over the
+plot) that give the best plot-level precision for plots >= 10 m² while keeping recall
+at or above the given floors, on calibration scenes that are neither training nor
+held-out evaluation scenes.  The result goes into the model card's ``detection`` field,
+which :meth:`scout.detect.DetectSettings.for_model` applies whenever the user sets nothing.
+
+Runs are detected once at the lowest threshold tried; every setting is then scored by
+re-tracing the run's ``probability.tif`` (:func:`plots_from_run`), so no model is run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import rasterio
+import shapely
+from rasterio.windows import Window
+
+from scout.detect import DetectSettings, plot_shapes
+from scout.errors import RunFolderError
+from scout.evaluate import match_plots, read_truth
+from scout.schema import CLASSES, PLOTS_GPKG, PROBABILITY_TIF
+from scout.vectorize import Fragments, merge_fragments, trace_window
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+CONFIDENCES = (0.0, *np.round(np.arange(0.5, 0.96, 0.01), 2))
+
+
+def plots_from_run(run: str | Path, settings: DetectSettings) -> gpd.GeoDataFrame:
+    """Plots of a finished run re-traced from its probability raster with other thresholds,
+    floors or minimum area (``settings`` filled in), clipped to the run's AOI.  Reads the
+    whole raster: meant for scene-sized runs."""
+    run = Path(run)
+    path = run / PROBABILITY_TIF
+    try:
+        with rasterio.open(path) as src:
+            classes = [d or "" for d in src.descriptions]
+            probs, valid = src.read(), src.dataset_mask() > 0
+            affine, crs = src.transform, src.crs
+        aoi = gpd.read_file(run / PLOTS_GPKG, layer="aoi", engine="pyogrio").to_crs(crs)
+    except (rasterio.errors.RasterioError, OSError, ValueError) as exc:
+        raise RunFolderError(f"{run}: cannot read its probability raster or AOI ({str(exc).splitlines()[0]})") from None
+    thresholds_u8 = np.array([math.ceil(settings.threshold(c) * 255) for c in classes], np.uint8)
+    fragments = Fragments()
+    trace_window(fragments, probs, valid, Window(0, 0, probs.shape[2], probs.shape[1]), thresholds_u8, 0)
+    return plot_shapes(merge_fragments(fragments), affine, crs, shapely.union_all(aoi.geometry.values), classes, settings)
+
+
+def _class_counts(truth: gpd.GeoDataFrame, plots: gpd.GeoDataFrame, cls: str) -> np.ndarray:
+    """(found, truth, correct, predicted) for plots >= 10 m², then (found, truth) under 10 m²."""
+    k = match_plots(truth, plots[["class", "geometry"]])["plots"][cls]
+    big, small = k[">=10"], k["<10"]
+    return np.array([big["found"], big["truth"], big["correct"], big["predicted"], small["found"], small["truth"]], float)
+
+
+def calibrate(
+    runs: Sequence[tuple[str | Path, str | Path]],
+    recall_min: float = 0.97,
+    small_recall_min: float = 0.85,
+    thresholds: Sequence[float] = THRESHOLDS,
+    confidences: Sequence[float] = CONFIDENCES,
+    min_area_m2: float = 1.0,
+) -> dict[str, Any]:
+    """Per class, the (pixel threshold, plot confidence floor) with the best precision for
+    plots >= 10 m² among those whose recall reaches ``recall_min`` (>= 10 m²) and
+    ``small_recall_min`` (< 10 m²), pooled over ``runs`` ((run folder, truth file) pairs,
+    detected at or below the lowest threshold).  When none reaches both floors, the best
+    F1 for plots >= 10 m² wins, and the result says so."""
+    truths = []
+    for run, truth in runs:
+        with rasterio.open(Path(run) / PROBABILITY_TIF) as src:
+            truths.append(read_truth(truth, src.crs))
+    # counts[class][t, m] pooled over runs
+    counts = {c: np.zeros((len(thresholds), len(confidences), 6)) for c in CLASSES}
+    for ti, t in enumerate(thresholds):
+        settings = DetectSettings(thresholds={"*": t}, min_confidence={"*": 0.0}, min_area_m2=min_area_m2)
+        for (run, _), truth in zip(runs, truths):
+            plots = plots_from_run(run, settings)
+            for c in CLASSES:
+                mine = plots[plots["class"] == c]
+                for mi, m in enumerate(confidences):
+                    counts[c][ti, mi] += _class_counts(truth, mine[mine["confidence"] >= m], c)
+        log.info("calibration: threshold %.2f scored on %d run(s)", t, len(runs))
+
+    out: dict[str, Any] = {"thresholds": {}, "min_confidence": {}, "min_area_m2": min_area_m2, "calibration": {}}
+    for c in CLASSES:
+        k = counts[c]
+        if not k[0, 0, 1] and not k[0, 0, 5]:
+            log.warning("calibration: no %s plots in the truth; %s keeps the defaults", c, c)
+            continue
+        recall = np.divide(k[..., 0], k[..., 1], out=np.zeros(k.shape[:2]), where=k[..., 1] > 0)
+        precision = np.divide(k[..., 2], k[..., 3], out=np.zeros(k.shape[:2]), where=k[..., 3] > 0)
+        small = np.divide(k[..., 4], k[..., 5], out=np.ones(k.shape[:2]), where=k[..., 5] > 0)
+        f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k.shape[:2]), where=precision + recall > 0)
+        ok = (recall >= recall_min) & (small >= small_recall_min)
+        # best precision among settings meeting both recall floors; ties: more recall, then the gentler setting
+        score = np.where(ok, precision + 1e-3 * (recall + small), -1.0) if ok.any() else f1
+        ti, mi = np.unravel_index(int(np.argmax(score)), score.shape)
+        out["thresholds"][c] = float(thresholds[ti])
+        out["min_confidence"][c] = float(confidences[mi])
+        out["calibration"][c] = {
+            "precision_ge10": round(float(precision[ti, mi]), 4),
+            "recall_ge10": round(float(recall[ti, mi]), 4),
+            "recall_lt10": round(float(small[ti, mi]), 4),
+            "recall_floors_met": bool(ok.any()),
+        }
+    out["calibration"]["runs"] = len(runs)
+    out["calibration"]["recall_floors"] = {"ge10": recall_min, "lt10": small_recall_min}
+    return out
+
+
+def calibration_settings(thresholds: Sequence[float] = THRESHOLDS) -> DetectSettings:
+    """Settings for the calibration runs: everything a later re-trace might keep."""
+    return replace(DetectSettings(), thresholds={"*": min(thresholds)}, min_confidence={"*": 0.0}, min_area_m2=0.0)
+
+
+def calibrate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, **goals: float) -> dict[str, Any]:
+    """Detect on synthetic scenes made with ``seeds`` (neither training nor held-out ones)
+    and calibrate on them; the result is a model card's ``detection`` field."""
+    from scout.detect import detect
+    from scout.evaluate import scene_size
+    from scout.synth import make_scene
+
+    work = Path(work)
+    pairs = []
+    for seed in seeds:
+        scene = make_scene(work / "scenes", seed, kind=sensor, size_px=scene_size(sensor), boundary=sensor == "drone")
+        run = work / "runs" / f"{sensor}-{seed:04d}"
+        detect([scene.image_path], run, model=model, settings=calibration_settings(), overwrite=True)
+        pairs.append((run, scene.truth_path))
+    result = calibrate(pairs, **goals)
+    result["calibration"]["scenes"] = {"sensor": sensor, "seeds": [int(s) for s in seeds], "size_px": scene_size(sensor)}
+    return result
