@@ -427,7 +427,7 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
     tmp_tif = staging / "probability.raw.tif"
     profile = dict(
         driver="GTiff", width=grid.width, height=grid.height, count=len(classes), dtype="uint8",
-        crs=grid.crs, transform=grid.affine, tiled=True, blockxsize=512, blockysize=512, compress="deflate", BIGTIFF="IF_SAFER",
+        crs=grid.crs, transform=grid.affine, tiled=True, blockxsize=512, blockysize=512, compress="deflate", zlevel=1, BIGTIFF="IF_SAFER",
     )
     fragments = Fragments()
     timings = {"read_s": 0.0, "infer_s": 0.0}
@@ -467,7 +467,9 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
     t0 = time.perf_counter()
     prob_path = staging / schema.PROBABILITY_TIF
     # GDAL's COG driver keeps the internal mask (rio-cogeo's translate drops a per-dataset mask)
-    rio_copy(tmp_tif, prob_path, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=512, OVERVIEW_RESAMPLING="AVERAGE", BIGTIFF="IF_SAFER")
+    # fast deflate for both the staging raster and the COG: half the time of the default
+    # level for 13% more bytes (measured on a 134 MB probability raster: 2.6 s vs 5.0 s)
+    rio_copy(tmp_tif, prob_path, driver="COG", COMPRESS="DEFLATE", LEVEL=1, BLOCKSIZE=512, OVERVIEW_RESAMPLING="AVERAGE", BIGTIFF="IF_SAFER")
     tmp_tif.unlink()
     timings["cog_s"] = time.perf_counter() - t0
 

@@ -63,12 +63,15 @@ def trace_window(
         comp, n = ndimage.label(labels == k + 1)
         if n == 0:
             continue
-        ids = np.arange(1, n + 1)
-        sums = ndimage.sum_labels(probs_u8[k], comp, ids)
-        counts = ndimage.sum_labels(np.ones_like(comp, np.int32), comp, ids)
-        maxima = ndimage.maximum(probs_u8[k], comp, ids)
-        for geom, value in shapes(comp.astype(np.int32), mask=comp > 0, transform=to_grid):
-            i = int(value) - 1
+        # statistics over the labelled pixels only: plots are sparse, whole-window passes are not
+        inside = comp > 0
+        ids, values = comp[inside], probs_u8[k][inside]
+        sums = np.bincount(ids, weights=values, minlength=n + 1)
+        counts = np.bincount(ids, minlength=n + 1)
+        maxima = np.zeros(n + 1, np.uint8)
+        np.maximum.at(maxima, ids, values)
+        for geom, value in shapes(comp.astype(np.int32), mask=inside, transform=to_grid):
+            i = int(value)
             fragments.geoms.append(shape(geom))
             fragments.class_idx.append(k)
             fragments.prob_sum.append(float(sums[i]))
