@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init", type=Path, help="fine-tune this model instead of starting from random weights")
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--version", default="1", help="version written to the card")
     ap.add_argument("--skip-train", action="store_true", help="only evaluate the existing model")
     ap.add_argument("--skip-calibration", action="store_true", help="keep the card's detection defaults")
     ap.add_argument("--skip-eval", action="store_true")
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         images, labels = make_training_set(sensor, args.scenes, work)
         settings = TrainSettings(
             name=out.name,
-            version="1",
+            version=args.version,
             sensor=sensor,
             base_channels=args.base_channels,
             depth=args.depth,
