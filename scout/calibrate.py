@@ -78,7 +78,7 @@ def calibrate(
     plots >= 10 m² among those whose recall reaches ``recall_min`` (>= 10 m²) and
     ``small_recall_min`` (< 10 m²), pooled over ``runs`` ((run folder, truth file) pairs,
     detected at or below the lowest threshold).  When none reaches both floors, the best
-    F1 for plots >= 10 m² wins, and the result says so."""
+    F2 score (recall weighted twice) for plots >= 10 m² wins, and the result says so."""
     truths = []
     for run, truth in runs:
         with rasterio.open(Path(run) / PROBABILITY_TIF) as src:
@@ -104,10 +104,11 @@ def calibrate(
         recall = np.divide(k[..., 0], k[..., 1], out=np.zeros(k.shape[:2]), where=k[..., 1] > 0)
         precision = np.divide(k[..., 2], k[..., 3], out=np.zeros(k.shape[:2]), where=k[..., 3] > 0)
         small = np.divide(k[..., 4], k[..., 5], out=np.ones(k.shape[:2]), where=k[..., 5] > 0)
-        f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(k.shape[:2]), where=precision + recall > 0)
+        # F2: recall weighs twice precision -- a ground team checks every flag, a missed plot grows on
+        f2 = np.divide(5 * precision * recall, 4 * precision + recall, out=np.zeros(k.shape[:2]), where=4 * precision + recall > 0)
         ok = (recall >= recall_min) & (small >= small_recall_min)
         # best precision among settings meeting both recall floors; ties: more recall, then the gentler setting
-        score = np.where(ok, precision + 1e-3 * (recall + small), -1.0) if ok.any() else f1
+        score = np.where(ok, precision + 1e-3 * (recall + small), -1.0) if ok.any() else f2
         ti, mi = np.unravel_index(int(np.argmax(score)), score.shape)
         out["thresholds"][c] = float(thresholds[ti])
         out["min_confidence"][c] = float(confidences[mi])

@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", type=Path, help="fine-tune this model instead of starting from random weights")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--version", default="1", help="version written to the card")
+    ap.add_argument("--negative-share", type=float, default=0.25, help="share of patches centred on hard negatives")
     ap.add_argument("--skip-train", action="store_true", help="only evaluate the existing model")
     ap.add_argument("--skip-calibration", action="store_true", help="keep the card's detection defaults")
     ap.add_argument("--skip-eval", action="store_true")
@@ -110,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
             threads=args.threads,
             max_minutes=args.max_minutes,
             lr=args.lr,
+            negative_share=args.negative_share,
             description=DESCRIPTION.format(sensor=sensor),
             **MODEL[sensor],
         )

@@ -61,3 +61,14 @@ def test_calibration_keeps_real_plots_and_drops_the_look_alike(tmp_path):
     assert sorted(np.round(kept["area_m2"])) == [4, 16]
     # at 0.5 with no floor the look-alike is a plot: calibration made a difference
     assert len(plots_from_run(run, DetectSettings(thresholds={"*": 0.5}, min_area_m2=1.0))) == 3
+
+
+def test_unreachable_recall_floors_fall_back_to_recall_weighted_score(tmp_path):
+    real, faint = _sq(1, 1, 4), _sq(1, 12, 2)  # the 4 m² plot is under every threshold tried
+    look_alike = _sq(10, 10, 6)
+    run = make_run(tmp_path / "run", [(real, 0.9), (faint, 0.2), (look_alike, 0.56)])
+    truth = tmp_path / "truth.gpkg"
+    write_gpkg_layer(gpd.GeoDataFrame({"class": ["poppy", "poppy"]}, geometry=[real, faint], crs=CRS), truth, "truth")
+    cal = calibrate([(run, truth)])
+    assert cal["calibration"]["poppy"]["recall_floors_met"] is False
+    assert cal["calibration"]["poppy"]["recall_ge10"] == 1.0 and cal["calibration"]["poppy"]["precision_ge10"] == 1.0
