@@ -3,8 +3,8 @@
 A segmentation model's 0.5 is not a decision rule: whether a pixel should count, and
 whether a whole plot is believable, depends on the model.  :func:`calibrate` picks, per
 class, the pixel threshold and the plot confidence floor (mean probability over the
-plot) that give the best plot-level precision for plots >= 10 m² while keeping recall
-at or above the given floors, on calibration scenes that are neither training nor
+plot) that give the best plot-level precision for plots >= 10 m² (then over all sizes)
+while keeping recall at or above the given floors, on calibration scenes that are neither training nor
 held-out evaluation scenes.  The result goes into the model card's ``detection`` field,
 which :meth:`scout.detect.DetectSettings.for_model` applies whenever the user sets nothing.
 
@@ -60,10 +60,11 @@ def plots_from_run(run: str | Path, settings: DetectSettings) -> gpd.GeoDataFram
 
 
 def _class_counts(truth: gpd.GeoDataFrame, plots: gpd.GeoDataFrame, cls: str) -> np.ndarray:
-    """(found, truth, correct, predicted) for plots >= 10 m², then (found, truth) under 10 m²."""
+    """(found, truth, correct, predicted) for plots >= 10 m², (found, truth) under 10 m²,
+    then (correct, predicted) over all sizes."""
     k = match_plots(truth, plots[["class", "geometry"]])["plots"][cls]
-    big, small = k[">=10"], k["<10"]
-    return np.array([big["found"], big["truth"], big["correct"], big["predicted"], small["found"], small["truth"]], float)
+    big, small, every = k[">=10"], k["<10"], k["all"]
+    return np.array([big["found"], big["truth"], big["correct"], big["predicted"], small["found"], small["truth"], every["correct"], every["predicted"]], float)
 
 
 def calibrate(
@@ -84,7 +85,7 @@ def calibrate(
         with rasterio.open(Path(run) / PROBABILITY_TIF) as src:
             truths.append(read_truth(truth, src.crs))
     # counts[class][t, m] pooled over runs
-    counts = {c: np.zeros((len(thresholds), len(confidences), 6)) for c in CLASSES}
+    counts = {c: np.zeros((len(thresholds), len(confidences), 8)) for c in CLASSES}
     for ti, t in enumerate(thresholds):
         settings = DetectSettings(thresholds={"*": t}, min_confidence={"*": 0.0}, min_area_m2=min_area_m2)
         for (run, _), truth in zip(runs, truths):
@@ -106,9 +107,11 @@ def calibrate(
         small = np.divide(k[..., 4], k[..., 5], out=np.ones(k.shape[:2]), where=k[..., 5] > 0)
         # F2: recall weighs twice precision -- a ground team checks every flag, a missed plot grows on
         f2 = np.divide(5 * precision * recall, 4 * precision + recall, out=np.zeros(k.shape[:2]), where=4 * precision + recall > 0)
+        overall = np.divide(k[..., 6], k[..., 7], out=np.zeros(k.shape[:2]), where=k[..., 7] > 0)
         ok = (recall >= recall_min) & (small >= small_recall_min)
-        # best precision among settings meeting both recall floors; ties: more recall, then the gentler setting
-        score = np.where(ok, precision + 1e-3 * (recall + small), -1.0) if ok.any() else f2
+        # best precision among settings meeting both recall floors; ties: better precision over all
+        # sizes (fewer wasted visits to small false alarms), then more recall, then the gentler setting
+        score = np.where(ok, precision + 1e-3 * overall + 1e-6 * (recall + small), -1.0) if ok.any() else f2
         ti, mi = np.unravel_index(int(np.argmax(score)), score.shape)
         out["thresholds"][c] = float(thresholds[ti])
         out["min_confidence"][c] = float(confidences[mi])
@@ -116,6 +119,7 @@ def calibrate(
             "precision_ge10": round(float(precision[ti, mi]), 4),
             "recall_ge10": round(float(recall[ti, mi]), 4),
             "recall_lt10": round(float(small[ti, mi]), 4),
+            "precision_all": round(float(overall[ti, mi]), 4),
             "recall_floors_met": bool(ok.any()),
         }
     out["calibration"]["runs"] = len(runs)

@@ -55,7 +55,7 @@ def test_calibration_keeps_real_plots_and_drops_the_look_alike(tmp_path):
     write_gpkg_layer(gpd.GeoDataFrame({"class": ["poppy", "poppy"]}, geometry=[real, small], crs=CRS), truth, "truth")
     cal = calibrate([(run, truth)])
     assert "cannabis" not in cal["thresholds"]  # no cannabis truth: left to the defaults
-    assert cal["calibration"]["poppy"] == {"precision_ge10": 1.0, "recall_ge10": 1.0, "recall_lt10": 1.0, "recall_floors_met": True}
+    assert cal["calibration"]["poppy"] == {"precision_ge10": 1.0, "recall_ge10": 1.0, "recall_lt10": 1.0, "precision_all": 1.0, "recall_floors_met": True}
     settings = DetectSettings(thresholds=cal["thresholds"], min_confidence=cal["min_confidence"], min_area_m2=cal["min_area_m2"])
     kept = plots_from_run(run, settings)
     assert sorted(np.round(kept["area_m2"])) == [4, 16]
