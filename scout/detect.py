@@ -440,7 +440,8 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
             probs, valid = finalize(sums, wsum)
             if not valid.any():
                 return
-            u8 = np.rint(probs * 255).astype(np.uint8)
+            np.multiply(probs, 255, out=probs)  # in place: a third of the time of rint(probs * 255)
+            u8 = np.rint(probs, out=probs).astype(np.uint8)
             dst.write(u8, window=window)
             dst.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=window)
             trace_window(fragments, u8, valid, window, thresholds_u8, cell_count)

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 Z95 = 1.959963984540054
 
@@ -82,6 +81,8 @@ def ratio_estimate(strata: Sequence[Stratum], observed_real_m2: float) -> AreaEs
         return AreaEstimate(total, None, None, reason)
     se = math.sqrt(variance)
     df = max(n_all - len([s for s in strata if len(s.all_areas)]), 1)
+    from scipy import stats  # 0.5 s to import: only when an estimate is asked for
+
     half = float(stats.t.ppf(0.975, df)) * se
     lo = min(max(total - half, observed_real_m2), flagged)
     hi = max(min(total + half, flagged), lo)
