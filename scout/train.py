@@ -529,6 +529,10 @@ def train(
                 + (f" within {s.background_within_m} m of a label" if s.background_within_m is not None else "")
                 + "; nodata ignored",
             }
+            if init_card is not None:  # provenance survives fine-tuning in place (out == init)
+                init_images = init_card.training.get("images")
+                training["init"] = f"{init} ({init_card.name} version {init_card.version})"
+                training["init_training"] = {**init_card.training, "images": f"{len(init_images)} image(s)" if isinstance(init_images, list) else init_images}
             card = save_model(net, replace(card, training=training), out)
         state["elapsed_s"] = elapsed0 + time.perf_counter() - t0
         _save_checkpoint(out, net, opt, state)

@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Reproduce a shipped model end to end: synthetic scenes -> train -> evaluate -> card metrics.
 
-    .venv/bin/python scripts/train_shipped.py drone      # models/scout-drone-v1
-    .venv/bin/python scripts/train_shipped.py satellite  # models/scout-satellite-v1
+    .venv/bin/python scripts/train_shipped.py drone --shipped      # models/scout-drone-v1, every round
+    .venv/bin/python scripts/train_shipped.py satellite --shipped  # models/scout-satellite-v1
+    .venv/bin/python scripts/train_shipped.py drone --skip-train   # calibrate and evaluate only
 
 Training scenes use seeds from TRAIN_SEEDS.  Calibration detects on 30 more scenes
 (CALIBRATION_SEEDS) and picks each class's pixel threshold and plot confidence floor
@@ -47,6 +48,19 @@ MODEL = {
     "drone": dict(gsd_m=0.1, bands=("red", "green", "blue")),
     "satellite": dict(gsd_m=0.5, bands=("blue", "green", "red", "nir")),
 }
+# The training rounds behind the shipped models (``--shipped``): each round after the first
+# fine-tunes the previous one; only the last is calibrated and evaluated.
+SHIPPED_ROUNDS = {
+    "drone": [
+        "--version 1 --scenes 160 --epochs 50 --steps 80 --patience 15 --lr 3e-3 --max-minutes 110",
+        "--version 1.1 --init {out} --scenes 120 --epochs 30 --patience 10 --lr 1e-3 --max-minutes 50",
+        "--version 1.2 --init {out} --scenes 160 --epochs 30 --patience 10 --lr 7e-4 --negative-share 0.35 --max-minutes 30",
+    ],
+    "satellite": [
+        "--version 1 --scenes 120 --epochs 40 --steps 60 --patience 15 --lr 3e-3 --max-minutes 90",
+        "--version 1.1 --init {out} --scenes 120 --epochs 30 --patience 10 --lr 1e-3 --max-minutes 35",
+    ],
+}
 DESCRIPTION = (
     "Learned from synthetic {sensor} scenes only (scout.synth). It has never seen real poppy or cannabis: "
     "fine-tune it on reviewed real flights (scout detect -> review in QGIS -> scout train --init) before operational use."
@@ -90,11 +104,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--skip-train", action="store_true", help="only evaluate the existing model")
     ap.add_argument("--skip-calibration", action="store_true", help="keep the card's detection defaults")
     ap.add_argument("--skip-eval", action="store_true")
+    ap.add_argument("--shipped", action="store_true", help="run every training round behind the shipped model (SHIPPED_ROUNDS)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
     sensor = args.sensor
     out = args.out or Path(f"models/scout-{sensor}-v1")
+    if args.shipped:
+        rounds = SHIPPED_ROUNDS[sensor]
+        for k, extra in enumerate(rounds):
+            skips = ["--skip-calibration"] * (args.skip_calibration or k < len(rounds) - 1) + ["--skip-eval"] * (args.skip_eval or k < len(rounds) - 1)
+            main([sensor, "--work", str(args.work), "--out", str(out), *extra.format(out=out).split(), *skips])
+        return 0
     work = args.work / sensor
     if not args.skip_train:
         images, labels = make_training_set(sensor, args.scenes, work)

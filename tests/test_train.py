@@ -56,7 +56,8 @@ def test_fine_tune_keeps_bands_and_gsd(data, tmp_path):
     train(images, labels, base, TINY)
     tuned = train(images, labels, tmp_path / "tuned", TrainSettings(**{**TINY.__dict__, "epochs": 1}), init=base)
     assert tuned.card.normalization == load_model(base).card.normalization
-    assert tuned.card.training["init"] == str(base)
+    assert tuned.card.training["init"].startswith(str(base)) and "version" in tuned.card.training["init"]
+    assert tuned.card.training["init_training"]["settings"] == load_model(base).card.training["settings"]
     with pytest.raises(ModelError, match="keeps the model's bands"):
         train(images, labels, tmp_path / "bad", TrainSettings(**{**TINY.__dict__, "gsd_m": 0.2}), init=base)
 
