@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,8 +77,8 @@ def calibrate(
     """Per class, the (pixel threshold, plot confidence floor) with the best precision for
     plots >= 10 m² among those whose recall reaches ``recall_min`` (>= 10 m²) and
     ``small_recall_min`` (< 10 m²), pooled over ``runs`` ((run folder, truth file) pairs,
-    detected at or below the lowest threshold).  When none reaches both floors, the best
-    F2 score (recall weighted twice) for plots >= 10 m² wins, and the result says so."""
+    detected at or below the lowest threshold); ties go to precision over all sizes.  When
+    none reaches both floors, the best F2 score (recall weighted twice) for plots >= 10 m² wins, and the result says so."""
     truths = []
     for run, truth in runs:
         with rasterio.open(Path(run) / PROBABILITY_TIF) as src:
@@ -129,7 +128,7 @@ def calibrate(
 
 def calibration_settings(thresholds: Sequence[float] = THRESHOLDS) -> DetectSettings:
     """Settings for the calibration runs: everything a later re-trace might keep."""
-    return replace(DetectSettings(), thresholds={"*": min(thresholds)}, min_confidence={"*": 0.0}, min_area_m2=0.0)
+    return DetectSettings(thresholds={"*": min(thresholds)}, min_confidence={"*": 0.0}, min_area_m2=0.0)
 
 
 def calibrate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, **goals: float) -> dict[str, Any]:

@@ -10,9 +10,9 @@ Training scenes use seeds from TRAIN_SEEDS.  Calibration detects on 30 more scen
 (scout.calibrate), written to the card's ``detection`` defaults.  Evaluation then runs
 ``scout detect`` with those defaults on 20 held-out scenes whose seeds (EVAL_SEEDS) are
 used for nothing else, then ``scout evaluate`` on each run, and writes the pooled
-metrics and the measured CPU throughput into the model card.  Everything is deterministic by seed except wall-clock
-time budgets (``--max-minutes``), which can end training at a different epoch on a
-different machine.
+metrics and the measured CPU throughput into the model card.  Everything is
+deterministic by seed except wall-clock time budgets (``--max-minutes``), which can end
+training at a different epoch on a different machine.
 """
 
 from __future__ import annotations
