@@ -21,6 +21,7 @@ import platform
 import shutil
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -457,12 +458,24 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
                 assembler.add(block_id, saved["sums"], saved["wsum"])
             progress.update(len(blocks[block_id].tiles))
         todo = [b for b in blocks if b.block_id not in done]
-        for result in run_blocks(plan, todo, settings.workers, settings.scheduler):
+
+        def finish(result) -> None:  # noqa: ANN001
             _save_checkpoint(checkpoints, result)
             assembler.add(result.block_id, result.sums, result.wsum)
             timings["read_s"] += result.read_s
             timings["infer_s"] += result.infer_s
             progress.update(len(blocks[result.block_id].tiles))
+
+        # One finishing thread checkpoints, blends, writes and traces block i while the
+        # model runs block i+1; results are finished in arrival order, as before.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scout-finish") as finisher:
+            pending = None
+            for result in run_blocks(plan, todo, settings.workers, settings.scheduler):
+                if pending is not None:
+                    pending.result()  # at most one block waits: memory stays one block deep
+                pending = finisher.submit(finish, result)
+            if pending is not None:
+                pending.result()
         progress.close()
         timings["blocks_s"] = time.perf_counter() - t_blocks
     t0 = time.perf_counter()
