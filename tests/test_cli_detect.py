@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import geopandas as gpd
@@ -57,8 +58,6 @@ def test_thresholds_and_min_area_apply(tmp_path, image, rgb_model):
 
 
 def test_plot_confidence_floor_and_calibrated_card_defaults(tmp_path, rgb_model):
-    import json
-
     pale = painted_scene(400, 400, [])
     pale[:, 50:150, 50:150] = np.array([160, 90, 60], np.uint8)[:, None, None]  # p ~ 0.4 for the test model
     pale_path = write_raster(tmp_path / "pale.tif", pale)
