@@ -42,10 +42,10 @@ from scout.blocks import DetectPlan
 from scout.errors import AOIError, ImageryError, InputError, OutputError, ScoutError
 from scout.executor import run_blocks
 from scout.imagery import ImageInfo, band_indexes, footprint, open_image, working_crs
-from scout.inference import cached_model, configure_threads, pick_device
+from scout.inference import backend, cached_model, configure_threads, pick_device
 from scout.io import atomic_path, sha256_file, typed_frame, write_gpkg_layer, write_json
 from scout.model.card import ModelCard
-from scout.model.io import find_model_files
+from scout.model.files import find_model_files
 from scout.progress import bar
 from scout.tiling import TileSpec, make_grid, plan_blocks
 from scout.vectorize import Fragments, PlotPixels, merge_fragments, to_crs_coords, trace_window
@@ -141,14 +141,14 @@ class RunSummary:
         )
 
 
-BATCH_PIXELS = {"cpu": 512 * 512, "cuda": 512 * 512 * 16}
-"""Pixels per forward pass: on a CPU a 512 px tile of a small U-Net holds ~100 MB of
-activations and bigger batches are no faster, so one tile at a time keeps a 10,000 px orthomosaic
-well under 1.5 GB."""
+BATCH_PIXELS = 16 * 512 * 512
+"""Pixels per ``predict`` call: a whole block of tiles.  On a CPU its tiles run one per core
+(one tile holds ~100 MB of activations of a small U-Net, so memory follows the core count,
+not the batch)."""
 
 
-def auto_batch_size(tile_size: int, device: str) -> int:
-    return max(1, BATCH_PIXELS["cuda" if device.startswith("cuda") else "cpu"] // (tile_size * tile_size))
+def auto_batch_size(tile_size: int) -> int:
+    return max(1, BATCH_PIXELS // (tile_size * tile_size))
 
 
 def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
@@ -346,7 +346,7 @@ def detect(
         grid=grid,
         spec=spec,
         model_path=str(model_path),
-        batch_size=settings.batch_size or auto_batch_size(spec.size, device),
+        batch_size=settings.batch_size or auto_batch_size(spec.size),
         device=device,
     )
     n_tiles = sum(len(b.tiles) for b in blocks)
@@ -551,25 +551,31 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
         "counts": {"blocks": len(blocks), "tiles": n_tiles, "plots": summary.n_plots, "plots_by_class": by_class, "megapixels": round(megapixels, 2)},
         "areas_m2": {"flagged": round(summary.flagged_area_m2, 2), "aoi": round(summary.aoi_area_m2, 1)},
         "timings": {k: round(v, 3) for k, v in timings.items()},
-        "versions": _versions(),
+        "versions": _versions(plan.device),
     }
     write_json(staging / schema.RUN_JSON, run)
     return summary
 
 
-def _versions() -> dict[str, Any]:
-    import geopandas
-    import rio_cogeo
-    import torch
+def _versions(device: str) -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(package: str) -> str | None:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return None
 
     return {
         "python": platform.python_version(),
-        "torch": torch.__version__,
+        "backend": backend(device),
+        "torch": installed("torch"),  # read from metadata: a CPU run on ONNX Runtime never imports torch
+        "onnxruntime": installed("onnxruntime"),
         "rasterio": rasterio.__version__,
         "gdal": rasterio.__gdal_version__,
-        "geopandas": geopandas.__version__,
+        "geopandas": installed("geopandas"),
         "shapely": shapely.__version__,
-        "rio_cogeo": rio_cogeo.__version__,
+        "rio_cogeo": installed("rio-cogeo"),
         "numpy": np.__version__,
         "pandas": pd.__version__,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,14 @@ from scout.model import ModelCard, build_network, save_model
 
 UTM = "EPSG:32647"  # northern Thailand / Myanmar / Yunnan
 X0, Y0 = 600_000.0, 2_200_000.0
+
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _onnx_cache(tmp_path_factory) -> None:  # noqa: ANN001
+    """Exported ONNX graphs go to a folder of this test session, never the user's cache."""
+    os.environ["SCOUT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
 
 BACKGROUND_RGB = (70, 120, 50)  # grass-green
 POPPY_RGB = (230, 40, 40)  # painted red: the linear test model calls it poppy

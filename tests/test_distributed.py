@@ -146,12 +146,12 @@ def test_cluster_unet_is_bit_identical_with_onnxruntime(cluster, scene, models, 
 
 
 def test_workers_share_the_host_cores(cluster, scene, models, tmp_path):
-    from scout.inference import _dask_host_task_threads
+    from scout.inference import _dask_host_task_threads, inference_threads
 
     detect_cli(scene, tmp_path / "run", models["linear"], "--scheduler", cluster.address)
     with cluster.client() as client:
         assert client.submit(_dask_host_task_threads, pure=False).result() == 2  # two 1-thread workers on 127.0.0.1
-        threads = client.run(torch.get_num_threads)
+        threads = client.run(inference_threads)
     assert sorted(threads.values()) == [worker_threads(cpu_count(), 2)] * 2
 
 

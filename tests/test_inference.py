@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -47,18 +51,33 @@ def test_onnxruntime_matches_torch_and_ignores_thread_count(unet, monkeypatch):
     monkeypatch.setenv(inference.BACKEND_ENV, "torch")
     ref = predict(cached_model(unet, "cpu"), x, "cpu")
     monkeypatch.delenv(inference.BACKEND_ENV)
-    before = torch.get_num_threads()
     outs = []
     try:
-        for threads in (1, 2):
-            torch.set_num_threads(threads)
-            inference._SESSIONS.clear()  # a session takes its thread count when made
+        for threads in (1, 2, 3):
+            inference.configure_threads(threads)  # tiles side by side on 1, 2 or 3 threads
             outs.append(predict(cached_model(unet, "cpu"), x, "cpu"))
     finally:
-        torch.set_num_threads(before)
-        inference._SESSIONS.clear()
+        inference.configure_threads(None)
     assert np.abs(outs[0] - ref).max() < 1e-5
     np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_array_equal(outs[0], outs[2])
+
+
+@needs_ort
+def test_cpu_inference_with_a_cached_onnx_graph_never_imports_torch(unet, tmp_path):
+    """The first run exports the ONNX graph into the cache; the next process runs from it
+    without importing torch (~700 MB of RSS for a CUDA build)."""
+    env = {**os.environ, inference.CACHE_ENV: str(tmp_path / "cache")}
+    code = (
+        "import sys, numpy as np; from scout.inference import cached_model, predict; "
+        f"p = predict(cached_model({unet!r}, 'cpu'), np.ones((2, 3, 64, 64), np.float32), 'cpu'); "
+        "print(p.shape, 'torch' in sys.modules)"
+    )
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ["(2,", "2,", "64,", "64)", "True"]  # exported with torch
+    assert len(list((tmp_path / "cache" / "onnx").glob("unet-*.onnx"))) == 1
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert second.stdout.split() == ["(2,", "2,", "64,", "64)", "False"]
 
 
 def test_backend_choice(monkeypatch):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import struct
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -15,11 +14,10 @@ from safetensors.torch import load_file, save_file
 from scout.errors import ModelError
 from scout.io import atomic_path, sha256_file, write_json
 from scout.model.card import ModelCard
+from scout.model.files import find_model_files, read_checked
 from scout.model.nets import build_network, receptive_field_px
 
 log = logging.getLogger(__name__)
-
-PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin"}
 
 
 @dataclass
@@ -29,47 +27,9 @@ class LoadedModel:
     weights_path: Path
 
 
-def find_model_files(path: str | Path) -> tuple[Path, Path]:
-    """Resolve ``models/NAME``, ``NAME.safetensors`` or ``NAME.json`` to (weights, card)."""
-    path = Path(path)
-    if path.suffix.lower() in PICKLE_SUFFIXES:
-        raise ModelError(
-            f"{path}: pickle/torch.save model files are refused (they can run code when loaded); "
-            "convert it to safetensors with a card JSON"
-        )
-    stem = path.with_suffix("") if path.suffix.lower() in {".safetensors", ".json"} else path
-    weights, card = stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
-    if not weights.exists():
-        raise ModelError(f"{path}: model weights not found (expected {weights})")
-    if not card.exists():
-        raise ModelError(f"{path}: model card not found (expected {card}); a model never travels without its card")
-    return weights, card
-
-
-def _check_safetensors_header(path: Path) -> None:
-    """Refuse anything that is not a safetensors file before any parser touches it."""
-    with open(path, "rb") as f:
-        head = f.read(9)
-    if head[:2] == b"PK" or head[:1] == b"\x80":
-        raise ModelError(f"{path}: this is a pickle/torch.save file, not safetensors; refused without unpickling")
-    if len(head) < 9 or head[8:9] != b"{":
-        raise ModelError(f"{path}: not a safetensors file (bad header)")
-    (n,) = struct.unpack("<Q", head[:8])
-    if n > path.stat().st_size:
-        raise ModelError(f"{path}: truncated safetensors file")
-
-
 def load_model(path: str | Path, device: str | torch.device = "cpu", verify: bool = True) -> LoadedModel:
     """Load weights and card, checking the weights' sha256 against the card."""
-    weights, card_path = find_model_files(path)
-    card = ModelCard.read(card_path)
-    _check_safetensors_header(weights)
-    if verify:
-        digest = sha256_file(weights)
-        if card.sha256 and digest != card.sha256:
-            raise ModelError(f"{weights}: sha256 {digest[:12]}… does not match its card ({card.sha256[:12]}…); wrong or corrupted weights")
-        if not card.sha256:
-            raise ModelError(f"{card_path}: card has no sha256 of the weights")
+    card, weights = read_checked(path, verify)
     try:
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, json.JSONDecodeError) as exc:
