@@ -38,13 +38,13 @@ def test_kill_then_resume_matches_uninterrupted_run(tmp_path):
     proc = subprocess.Popen(detect_cmd(image, model, out), env=env)
     checkpoints = tmp_path / ".run.partial" / "blocks"
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(checkpoints.glob("*.npz"))) < 3 and proc.poll() is None:
+    while time.time() < deadline and len(list(checkpoints.glob("block-*.npz"))) < 3 and proc.poll() is None:
         time.sleep(0.05)
     assert proc.poll() is None, "run finished before it could be killed; make the scene bigger"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists()  # nothing that looks complete
-    n_done = len(list(checkpoints.glob("*.npz")))
+    n_done = len(list(checkpoints.glob("block-*.npz")))  # not the hidden temp file of a block being written
 
     # without --resume an existing partial run is not silently reused, but a fresh run is fine;
     # with --resume the finished blocks are reused
