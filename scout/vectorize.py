@@ -64,26 +64,34 @@ def trace_window(
     labels = label_classes(probs_u8, valid, thresholds_u8)
     if not labels.any():
         return
-    to_grid = Affine.translation(int(window.col_off), int(window.row_off))
+    ids = np.zeros(labels.shape, np.int32)  # components of every class, numbered on from each other
+    stats = [(-1, 0.0, 0, 0)]  # per id: class, probability sum, pixel count, max probability
     for k in range(probs_u8.shape[0]):
         comp, n = ndimage.label(labels == k + 1)
         if n == 0:
             continue
         # statistics over the labelled pixels only: plots are sparse, whole-window passes are not
         inside = comp > 0
-        ids, values = comp[inside], probs_u8[k][inside]
-        sums = np.bincount(ids, weights=values, minlength=n + 1)
-        counts = np.bincount(ids, minlength=n + 1)
+        cid, values = comp[inside], probs_u8[k][inside]
+        sums = np.bincount(cid, weights=values, minlength=n + 1)
+        counts = np.bincount(cid, minlength=n + 1)
         maxima = np.zeros(n + 1, np.uint8)
-        np.maximum.at(maxima, ids, values)
-        for geom, value in shapes(comp.astype(np.int32), mask=inside, transform=to_grid):
-            i = int(value)
-            fragments.geoms.append(shape(geom))
-            fragments.class_idx.append(k)
-            fragments.prob_sum.append(float(sums[i]))
-            fragments.count.append(int(counts[i]))
-            fragments.prob_max.append(int(maxima[i]))
-            fragments.window_id.append(window_id)
+        np.maximum.at(maxima, cid, values)
+        ids[inside] = cid + (len(stats) - 1)
+        stats.extend((k, float(sums[i]), int(counts[i]), int(maxima[i])) for i in range(1, n + 1))
+    # one polygonization for all classes, over the rows and columns holding plots (it scans
+    # every pixel it is given, however sparse the plots)
+    rows, cols = np.flatnonzero(labels.any(axis=1)), np.flatnonzero(labels.any(axis=0))
+    ids = ids[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    to_grid = Affine.translation(int(window.col_off) + int(cols[0]), int(window.row_off) + int(rows[0]))
+    for geom, value in shapes(ids, mask=ids > 0, transform=to_grid):
+        k, prob_sum, count, prob_max = stats[int(value)]
+        fragments.geoms.append(shape(geom))
+        fragments.class_idx.append(k)
+        fragments.prob_sum.append(prob_sum)
+        fragments.count.append(count)
+        fragments.prob_max.append(prob_max)
+        fragments.window_id.append(window_id)
 
 
 @dataclass(frozen=True)
