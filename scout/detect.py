@@ -482,8 +482,12 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
     prob_path = staging / schema.PROBABILITY_TIF
     # GDAL's COG driver keeps the internal mask (rio-cogeo's translate drops a per-dataset mask)
     # fast deflate for both the staging raster and the COG: half the time of the default
-    # level for 13% more bytes (measured on a 134 MB probability raster: 2.6 s vs 5.0 s)
-    rio_copy(tmp_tif, prob_path, driver="COG", COMPRESS="DEFLATE", LEVEL=1, BLOCKSIZE=512, OVERVIEW_RESAMPLING="AVERAGE", BIGTIFF="IF_SAFER")
+    # level for 13% more bytes (measured on a 134 MB probability raster: 2.6 s vs 5.0 s);
+    # nothing else runs now, so every core compresses (3.2 s -> 2.2 s on 2 cores, same bytes)
+    rio_copy(
+        tmp_tif, prob_path, driver="COG", COMPRESS="DEFLATE", LEVEL=1, BLOCKSIZE=512, OVERVIEW_RESAMPLING="AVERAGE", BIGTIFF="IF_SAFER",
+        NUM_THREADS="ALL_CPUS",
+    )
     tmp_tif.unlink()
     timings["cog_s"] = time.perf_counter() - t0
 
