@@ -2,11 +2,13 @@
 
 On CPU the network runs on ONNX Runtime when ``onnx`` and ``onnxruntime`` are installed
 (``pip install 'scout[onnx]'``): on the shipped U-Net it takes about 2.2x less CPU time per
-megapixel than torch eager in channels-last.  Each tile runs on one thread, and a batch's
-tiles run side by side on all cores: on 2 cores that is 1.35x the throughput of ONNX
-Runtime's own two-thread kernels (43 vs 58 ms per 512 px tile) for 13% less CPU, and a
-tile's output never depends on the core count, so a cluster run equals an in-process run
-to the bit.
+megapixel than torch eager in channels-last.  A batch's tiles run side by side, one
+thread each: on 2 cores that is 1.35x the throughput of ONNX Runtime's own two-thread
+kernels (43 vs 58 ms per 512 px tile) for 13% less CPU.  Each tile in flight holds its
+activations (~100 MB for a 512 px tile of the shipped U-Net), so at most
+:data:`MAX_TILES_AT_ONCE` run at once and more cores go to each tile's kernels: memory
+stays bounded on a many-core host.  A tile's output does not depend on the thread count,
+so a cluster run equals an in-process run to the bit.
 
 The ONNX graph is exported from the safetensors weights once and kept in a cache folder
 (:func:`cache_dir`), keyed by the weights' sha256, so later runs never import torch: a CUDA
@@ -44,6 +46,7 @@ BACKEND_ENV = "SCOUT_BACKEND"  # "torch" forces torch eager on CPU
 CACHE_ENV = "SCOUT_CACHE_DIR"
 CPU_CHUNK_PX = 2**18  # pixels per CPU forward pass (one 512 px tile): a bigger pass is no faster
 ONNX_OPSET = 17
+MAX_TILES_AT_ONCE = 4  # CPU tiles in flight: peak RSS +110 MB each (1 tile: 371 MB, 4: 692, 8: 1040)
 _threads: int | None = None  # set by configure_threads
 _pool: tuple[int, ThreadPoolExecutor] | None = None  # (threads, pool)
 _pool_lock = threading.Lock()
@@ -86,8 +89,13 @@ def configure_threads(threads: int | None = None) -> int:
 
 
 def inference_threads() -> int:
-    """Tiles run at once on CPU (ONNX Runtime) or torch's intra-op threads."""
+    """CPU threads for inference: ONNX Runtime's over all tiles in flight, or torch's intra-op threads."""
     return _threads or cpu_count()
+
+
+def tiles_at_once() -> int:
+    """ONNX Runtime tiles run side by side on CPU; each gets ``inference_threads() // tiles_at_once()`` threads."""
+    return min(inference_threads(), MAX_TILES_AT_ONCE)
 
 
 def worker_threads(cores: int, host_task_threads: int) -> int:
@@ -131,7 +139,7 @@ class Model:
     weights_path: Path
     device: str
     _net: Any = field(default=None, repr=False)
-    _session: Any = field(default=None, repr=False)
+    _sessions: dict[int, Any] = field(default_factory=dict, repr=False)  # by intra-op threads
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @property
@@ -149,17 +157,19 @@ class Model:
             return self._net
 
     def session(self) -> Any:
-        """The ONNX Runtime session: one thread per run, runs may overlap."""
+        """The ONNX Runtime session for the current thread setting; runs may overlap."""
+        threads = max(1, inference_threads() // tiles_at_once())
         with self._lock:
-            if self._session is None:
+            if threads not in self._sessions:
                 import onnxruntime as ort
 
                 options = ort.SessionOptions()
-                options.intra_op_num_threads = 1
+                options.intra_op_num_threads = threads
                 options.inter_op_num_threads = 1
                 options.log_severity_level = 4  # failures arrive as exceptions; keep ONNX Runtime's C++ log off stderr
-                self._session = ort.InferenceSession(self._onnx_graph(), options, providers=["CPUExecutionProvider"])
-            return self._session
+                options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle kernel threads leave the cores to the reader
+                self._sessions[threads] = ort.InferenceSession(self._onnx_graph(), options, providers=["CPUExecutionProvider"])
+            return self._sessions[threads]
 
     def _onnx_graph(self) -> bytes:
         card = self.card
@@ -284,8 +294,8 @@ def predict(model: Model, batch: np.ndarray, device: str) -> np.ndarray:
 def _tile_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
-        if _pool is None or _pool[0] != inference_threads():
-            _pool = (inference_threads(), ThreadPoolExecutor(max_workers=inference_threads(), thread_name_prefix="scout-infer"))
+        if _pool is None or _pool[0] != tiles_at_once():
+            _pool = (tiles_at_once(), ThreadPoolExecutor(max_workers=tiles_at_once(), thread_name_prefix="scout-infer"))
         return _pool[1]
 
 
@@ -301,7 +311,7 @@ def _predict(model: Model, batch: np.ndarray, device: str) -> np.ndarray:
     if backend(device) == "onnxruntime":
         session = model.session()
         run = lambda i: session.run(None, {"x": batch[i : i + chunk]})[0]  # noqa: E731
-        parts = list(_tile_pool().map(run, starts)) if len(starts) > 1 and inference_threads() > 1 else [run(i) for i in starts]
+        parts = list(_tile_pool().map(run, starts)) if len(starts) > 1 and tiles_at_once() > 1 else [run(i) for i in starts]
     else:
         import torch
 

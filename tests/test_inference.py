@@ -47,20 +47,22 @@ def test_chunked_cpu_passes_equal_tile_by_tile(unet, name, monkeypatch):
 
 @needs_ort
 def test_onnxruntime_matches_torch_and_ignores_thread_count(unet, monkeypatch):
+    monkeypatch.setattr(inference, "CPU_CHUNK_PX", 64 * 64)  # one tile per pass: the 3 tiles run side by side
     x = tiles(3)
     monkeypatch.setenv(inference.BACKEND_ENV, "torch")
     ref = predict(cached_model(unet, "cpu"), x, "cpu")
     monkeypatch.delenv(inference.BACKEND_ENV)
     outs = []
     try:
-        for threads in (1, 2, 3):
-            inference.configure_threads(threads)  # tiles side by side on 1, 2 or 3 threads
+        for threads in (1, 2, 3, 2 * inference.MAX_TILES_AT_ONCE):
+            inference.configure_threads(threads)  # 1, 2 or 3 tiles side by side; the most at once, 2 threads each
             outs.append(predict(cached_model(unet, "cpu"), x, "cpu"))
     finally:
         inference.configure_threads(None)
     assert np.abs(outs[0] - ref).max() < 1e-5
     np.testing.assert_array_equal(outs[0], outs[1])
     np.testing.assert_array_equal(outs[0], outs[2])
+    np.testing.assert_array_equal(outs[0], outs[3])
 
 
 @needs_ort
