@@ -48,7 +48,7 @@ CPU_CHUNK_PX = 2**18  # pixels per CPU forward pass (one 512 px tile): a bigger 
 ONNX_OPSET = 17
 MAX_TILES_AT_ONCE = 4  # CPU tiles in flight: peak RSS +110 MB each (1 tile: 371 MB, 4: 692, 8: 1040)
 _threads: int | None = None  # set by configure_threads
-_pool: tuple[int, ThreadPoolExecutor] | None = None  # (threads, pool)
+_pool: tuple[int, ThreadPoolExecutor] | None = None  # (tiles_at_once(), pool)
 _pool_lock = threading.Lock()
 
 
