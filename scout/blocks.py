@@ -16,7 +16,7 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 from shapely.geometry import box
 
-from scout.blending import accumulate, weight_window
+from scout.blending import accumulate, pack, weight_window
 from scout.imagery import Grid, ImageInfo, read_block
 from scout.inference import cached_model, normalize, predict
 from scout.tiling import Block, TileSpec
@@ -46,12 +46,12 @@ class BlockInput:
 
 @dataclass(frozen=True)
 class BlockResult:
-    """A blended block.  Stored as float16 (half the traffic and checkpoint size; ample for
-    probabilities written as uint8), and always so, so a resumed run equals an uninterrupted one."""
+    """A blended block, :func:`~scout.blending.pack`-ed: the same values travel, are
+    checkpointed and are assembled, so a resumed run equals an uninterrupted one."""
 
     block_id: int
-    sums: np.ndarray  # (C_fg, h, w) float16 weighted probability sums
-    wsum: np.ndarray  # (h, w) float16 weight sums; 0 = nodata / outside AOI
+    probs: np.ndarray  # (C_fg, h, w) uint16 blended probabilities in steps of 1 / P_STEPS
+    wsum: np.ndarray  # (h, w) float32 weight sums; 0 = nodata / outside AOI
     tiles_run: int
     read_s: float
     infer_s: float
@@ -106,8 +106,8 @@ def infer(plan: DetectPlan, block: Block, inp: BlockInput) -> BlockResult:
     if batch:
         out.append(predict(model, np.stack(batch), plan.device))
     probs = np.concatenate(out) if out else np.zeros((0, n_fg, size, size), np.float32)
-    sums, wsum = accumulate(win, tiles, probs, weight_window(size, plan.spec.overlap), inp.valid)
-    return BlockResult(block.block_id, sums.astype(np.float16), wsum.astype(np.float16), len(tiles), inp.read_s, time.perf_counter() - t0)
+    packed = pack(*accumulate(win, tiles, probs, weight_window(size, plan.spec.overlap), inp.valid))
+    return BlockResult(block.block_id, *packed, len(tiles), inp.read_s, time.perf_counter() - t0)
 
 
 def compute_block(plan: DetectPlan, block: Block) -> BlockResult:

@@ -37,7 +37,7 @@ from rasterio.shutil import copy as rio_copy
 import scout
 from scout import schema
 from scout.aoi import read_aoi
-from scout.blending import Assembler, finalize
+from scout.blending import Assembler
 from scout.blocks import DetectPlan
 from scout.errors import AOIError, ImageryError, InputError, OutputError, ScoutError
 from scout.executor import run_blocks
@@ -378,6 +378,7 @@ def detect(
 
 
 CHECKPOINTS = "blocks"
+CHECKPOINT_FORMAT = "probs-uint16/wsum-float32"  # what a block-*.npz holds (scout.blending.pack)
 
 
 def _fmt(values: dict[str, float]) -> str:
@@ -385,8 +386,8 @@ def _fmt(values: dict[str, float]) -> str:
 
 
 def plan_fingerprint(plan: DetectPlan) -> str:
-    """What block results depend on: imagery, bands, AOI, grid, tiling and model weights."""
-    h = hashlib.sha256()
+    """What block results depend on: imagery, bands, AOI, grid, tiling, model weights and the checkpoint format."""
+    h = hashlib.sha256(CHECKPOINT_FORMAT.encode())
     for info in plan.images:
         h.update(f"{info.path}|{info.size_bytes}|{os.stat(info.path).st_mtime_ns}".encode())
     h.update(repr((plan.indexes, plan.grid, plan.spec)).encode())
@@ -402,7 +403,7 @@ def _prepare_staging(out_dir: Path, plan: DetectPlan, resume: bool) -> Path:
     if resume and marker.exists():
         previous = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
         if previous != fingerprint:
-            raise OutputError(f"{out_dir}: the interrupted run used other imagery, AOI, model or tiling; start it again with --overwrite")
+            raise OutputError(f"{out_dir}: the interrupted run used other imagery, AOI, model, tiling or checkpoint format; start it again with --overwrite")
         log.info("resuming %s: %d finished block(s) kept", out_dir, len(list((staging / CHECKPOINTS).glob("*.npz"))))
         return staging
     shutil.rmtree(staging, ignore_errors=True)
@@ -418,7 +419,7 @@ def _load_checkpoints(folder: Path) -> dict[int, Path]:
 def _save_checkpoint(folder: Path, result) -> None:  # noqa: ANN001
     with atomic_path(folder / f"block-{result.block_id:06d}.npz") as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, sums=result.sums, wsum=result.wsum)
+            np.savez(f, probs=result.probs, wsum=result.wsum)
 
 
 def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir) -> RunSummary:  # noqa: ANN001, PLR0913
@@ -436,9 +437,8 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
     with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(tmp_tif, "w", **profile) as dst:
         dst.descriptions = classes
 
-        def emit(window: Window, sums: np.ndarray, wsum: np.ndarray) -> None:
+        def emit(window: Window, probs: np.ndarray, valid: np.ndarray) -> None:
             nonlocal cell_count
-            probs, valid = finalize(sums, wsum)
             if not valid.any():
                 return
             np.multiply(probs, 255, out=probs)  # in place: a third of the time of rint(probs * 255)
@@ -455,13 +455,13 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
         done = _load_checkpoints(checkpoints)
         for block_id in sorted(done):
             with np.load(done[block_id]) as saved:
-                assembler.add(block_id, saved["sums"], saved["wsum"])
+                assembler.add(block_id, saved["probs"], saved["wsum"])
             progress.update(len(blocks[block_id].tiles))
         todo = [b for b in blocks if b.block_id not in done]
 
         def finish(result) -> None:  # noqa: ANN001
             _save_checkpoint(checkpoints, result)
-            assembler.add(result.block_id, result.sums, result.wsum)
+            assembler.add(result.block_id, result.probs, result.wsum)
             timings["read_s"] += result.read_s
             timings["infer_s"] += result.infer_s
             progress.update(len(blocks[result.block_id].tiles))

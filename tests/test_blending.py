@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from rasterio.windows import Window
 
-from scout.blending import Assembler, accumulate, finalize, ramp, weight_window
+from scout.blending import P_STEPS, Assembler, accumulate, finalize, pack, ramp, unpack, weight_window
 from scout.tiling import TileSpec, make_grid, plan_blocks
 import shapely
 
@@ -42,7 +42,7 @@ def _random_block_results(seed: int, block_tiles: int):
     for b in blocks:
         w = b.window
         v = valid[w.row_off : w.row_off + w.height, w.col_off : w.col_off + w.width]
-        results[b.block_id] = accumulate(w, [t.window for t in b.tiles], np.stack([tile_probs[t.tile_id] for t in b.tiles]), weights, v)
+        results[b.block_id] = pack(*accumulate(w, [t.window for t in b.tiles], np.stack([tile_probs[t.tile_id] for t in b.tiles]), weights, v))
     # the whole raster blended at once, as reference
     whole = accumulate(Window(0, 0, grid.width, grid.height), [t.window for b in blocks for t in b.tiles],
                        np.stack([tile_probs[t.tile_id] for b in blocks for t in b.tiles]), weights, valid)
@@ -56,8 +56,7 @@ def test_assembler_equals_whole_raster_blend_in_any_order(block_tiles):
     out = np.full((2, grid.height, grid.width), -1.0, np.float32)
     written = np.zeros((grid.height, grid.width), int)
 
-    def emit(win, sums, wsum):
-        probs, valid = finalize(sums, wsum)
+    def emit(win, probs, valid):
         r, c, h, w = int(win.row_off), int(win.col_off), int(win.height), int(win.width)
         out[:, r : r + h, c : c + w] = np.where(valid, probs, -1)
         written[r : r + h, c : c + w] += 1
@@ -69,14 +68,14 @@ def test_assembler_equals_whole_raster_blend_in_any_order(block_tiles):
     assert asm.complete
     assert (written == 1).all()  # every pixel emitted exactly once
     expected = np.where(ref_valid, ref_probs, -1)
-    assert np.allclose(out, expected, atol=1e-5)
+    assert np.abs(out - expected).max() <= 0.5 / P_STEPS + 1e-6  # one rounding to a uint16 step, no more
 
 
 def test_assembler_refuses_a_block_twice():
     asm = Assembler({0: Window(0, 0, 4, 4)}, lambda *a: None)
-    asm.add(0, np.zeros((1, 4, 4), np.float32), np.ones((4, 4), np.float32))
+    asm.add(0, np.zeros((1, 4, 4), np.uint16), np.ones((4, 4), np.float32))
     with pytest.raises(ValueError):
-        asm.add(0, np.zeros((1, 4, 4), np.float32), np.ones((4, 4), np.float32))
+        asm.add(0, np.zeros((1, 4, 4), np.uint16), np.ones((4, 4), np.float32))
 
 
 def test_invalid_pixels_get_zero_weight():
@@ -86,3 +85,17 @@ def test_invalid_pixels_get_zero_weight():
     sums, wsum = accumulate(Window(0, 0, 4, 4), [Window(0, 0, 4, 4)], probs, weight_window(4, 0), valid)
     p, v = finalize(sums, wsum)
     assert not v[0].any() and v[1:].all() and np.allclose(p[0, 1:], 1.0)
+
+
+def test_pack_keeps_tiny_and_certain_probabilities_to_a_uint16_step():
+    # background probabilities times edge weights are far below float16's normal range:
+    # packing must keep them (as 0 or a step), keep 1.0 exact and mark no-weight pixels invalid
+    probs = np.array([[[1e-9, 1e-5, 0.5, 1.0]]], np.float32)
+    wsum = np.array([[2**-14, 1.0, 3.0, 2**-14]], np.float32)
+    packed, w = pack(probs * wsum, wsum)
+    assert packed.dtype == np.uint16 and w.dtype == np.float32
+    back, valid = unpack(packed, w)
+    assert valid.all() and np.abs(back - probs).max() <= 0.5 / P_STEPS
+    assert back[0, 0, 3] == 1.0
+    _, valid = unpack(*pack(probs, np.zeros((1, 4), np.float32)))
+    assert not valid.any()
