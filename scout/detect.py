@@ -47,7 +47,7 @@ from scout.io import atomic_path, sha256_file, typed_frame, write_gpkg_layer, wr
 from scout.model.card import ModelCard
 from scout.model.files import find_model_files
 from scout.progress import bar
-from scout.tiling import TileSpec, make_grid, plan_blocks
+from scout.tiling import Block, TileSpec, make_grid, plan_blocks
 from scout.vectorize import Fragments, PlotPixels, merge_fragments, to_crs_coords, trace_window
 
 log = logging.getLogger(__name__)
@@ -279,36 +279,35 @@ def _add_styles(gpkg: Path) -> None:
     add_styles(gpkg)
 
 
-def detect(
+@dataclass(frozen=True)
+class PlannedRun:
+    """What a run will compute, before any block is read: see :func:`plan_run`."""
+
+    plan: DetectPlan
+    blocks: list[Block]
+    aois: gpd.GeoDataFrame  # working CRS
+    card: ModelCard
+    settings: DetectSettings  # with the model card's calibration filled in
+
+
+def plan_run(
     images: Sequence[str | os.PathLike],
-    out_dir: str | os.PathLike,
     aoi: str | os.PathLike | None = None,
     model: str | os.PathLike | None = None,
     settings: DetectSettings | None = None,
-    overwrite: bool = False,
-    resume: bool = False,
-) -> RunSummary:
-    """Detect suspected plots in ``images`` (clipped to ``aoi``) and write a run folder.
+) -> PlannedRun:
+    """Check the inputs and plan the tiles and blocks of a run (also what the benchmark reads).
 
-    ``resume``: finish an interrupted run into the same ``out_dir``, reusing its finished
-    blocks; a run that is already complete is reported, not redone.
+    Nothing is written; bad imagery, AOIs or models raise a :class:`ScoutError`.
     """
     settings = settings or DetectSettings()
-    started = dt.datetime.now(dt.timezone.utc)
-    t_start = time.perf_counter()
-    out_dir = Path(out_dir)
     if not images:
         raise ImageryError("no imagery given")
-    if resume and (out_dir / schema.RUN_JSON).exists() and not overwrite:
-        return RunSummary.from_run_folder(out_dir)
-    _check_out_dir(out_dir, overwrite)
-
     infos = sorted((open_image(p) for p in images), key=lambda i: i.gsd_m)
     model_path = resolve_model(model, infos)
     device = pick_device(settings.device)
     configure_threads(settings.threads)
-    loaded = cached_model(str(model_path), device)
-    card = loaded.card
+    card = cached_model(str(model_path), device).card
     settings = settings.for_model(card)
     log.info(
         "pixel thresholds %s, plot confidence floors %s, plots from %g m²%s",
@@ -349,11 +348,40 @@ def detect(
         batch_size=settings.batch_size or auto_batch_size(spec.size),
         device=device,
     )
-    n_tiles = sum(len(b.tiles) for b in blocks)
     log.info(
         "%d image(s) -> grid %d x %d px at %.3f m (%s); %d tiles of %d px (overlap %d) in %d blocks; model %s on %s",
-        len(infos), grid.width, grid.height, card.gsd_m, crs.to_string(), n_tiles, spec.size, spec.overlap, len(blocks), card.name, device,
+        len(infos), grid.width, grid.height, card.gsd_m, crs.to_string(), sum(len(b.tiles) for b in blocks), spec.size, spec.overlap, len(blocks), card.name, device,
     )
+    return PlannedRun(plan, blocks, aois, card, settings)
+
+
+def detect(
+    images: Sequence[str | os.PathLike],
+    out_dir: str | os.PathLike,
+    aoi: str | os.PathLike | None = None,
+    model: str | os.PathLike | None = None,
+    settings: DetectSettings | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+) -> RunSummary:
+    """Detect suspected plots in ``images`` (clipped to ``aoi``) and write a run folder.
+
+    ``resume``: finish an interrupted run into the same ``out_dir``, reusing its finished
+    blocks; a run that is already complete is reported, not redone.
+    """
+    settings = settings or DetectSettings()
+    started = dt.datetime.now(dt.timezone.utc)
+    t_start = time.perf_counter()
+    out_dir = Path(out_dir)
+    if not images:
+        raise ImageryError("no imagery given")
+    if resume and (out_dir / schema.RUN_JSON).exists() and not overwrite:
+        return RunSummary.from_run_folder(out_dir)
+    _check_out_dir(out_dir, overwrite)
+
+    planned = plan_run(images, aoi, model, settings)
+    plan, blocks, aois, card, settings = planned.plan, planned.blocks, planned.aois, planned.card, planned.settings
+    n_tiles = sum(len(b.tiles) for b in blocks)
 
     staging = _prepare_staging(out_dir, plan, resume)
     try:

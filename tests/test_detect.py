@@ -15,7 +15,7 @@ from rio_cogeo.cogeo import cog_validate
 
 from conftest import UTM, X0, Y0, painted_scene, write_raster
 from scout import schema
-from scout.detect import DetectSettings, detect
+from scout.detect import DetectSettings, detect, plan_run
 
 
 def read_plots(run: Path) -> gpd.GeoDataFrame:
@@ -136,6 +136,23 @@ def test_aoi_in_other_crs_and_formats_clips_and_names(tmp_path, rgb_model):
         assert plots["area_m2"].iloc[0] == pytest.approx(5 * 15, rel=0.05)  # clipped at x = 20 m
         if driver != "KML":
             assert plots["aoi"].iloc[0] == "Left"
+
+
+def test_plan_run_writes_nothing_and_plans_only_tiles_touching_the_aoi(tmp_path, rgb_model):
+    image = write_raster(tmp_path / "a.tif", painted_scene(800, 800, []))
+    aoi = tmp_path / "aoi.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0 - 10, X0 + 10, Y0)], crs=UTM).to_file(aoi)  # the top-left eighth by side
+    before = sorted(tmp_path.iterdir())
+    whole = plan_run([image], model=rgb_model)
+    clipped = plan_run([image], aoi, rgb_model)
+    assert sorted(tmp_path.iterdir()) == before
+    n_whole, n_clipped = (sum(len(b.tiles) for b in p.blocks) for p in (whole, clipped))
+    assert 0 < n_clipped < n_whole
+    grid = clipped.plan.grid
+    for tile in (t for b in clipped.blocks for t in b.tiles):
+        x, y = grid.affine * (tile.window.col_off, tile.window.row_off)
+        assert x < X0 + 10 and y > Y0 - 10  # every tile starts inside the AOI's bounds
+    assert clipped.settings.thresholds == whole.settings.thresholds
 
 
 def test_empty_result_writes_valid_empty_layers(tmp_path, rgb_model):
