@@ -101,7 +101,7 @@ class _Pending:
         sums, wsum = None, None
         for i in sorted(self.parts):
             probs, w = self.parts[i]
-            part = unpack(probs, w)[0] * w
+            part = probs * (w * np.float32(1 / P_STEPS))  # float32: weighted probabilities
             sums, wsum = (part, w.copy()) if sums is None else (sums + part, wsum + w)
         return finalize(sums, wsum)
 

@@ -369,7 +369,6 @@ def detect(
     ``resume``: finish an interrupted run into the same ``out_dir``, reusing its finished
     blocks; a run that is already complete is reported, not redone.
     """
-    settings = settings or DetectSettings()
     started = dt.datetime.now(dt.timezone.utc)
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
