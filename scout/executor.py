@@ -45,11 +45,21 @@ def run_on_dask(plan: DetectPlan, blocks: Sequence[Block], client) -> Iterator[B
             f.cancel()
 
 
+def _dask_logs_at_most_warnings() -> int:
+    """Importing distributed sets its loggers to INFO (a scheduler, nanny and comm line per event,
+    and a traceback when a client disconnects); a Scout user wants only warnings, or only errors
+    with ``--quiet``.  Returns the level for the workers too."""
+    level = max(logging.WARNING, logging.getLogger().getEffectiveLevel())
+    logging.getLogger("distributed").setLevel(level)
+    return level
+
+
 def run_blocks(plan: DetectPlan, blocks: Sequence[Block], workers: int = 1, scheduler: str | None = None) -> Iterator[BlockResult]:
     """Run blocks where asked: ``scheduler`` address > local pool of ``workers`` > in-process."""
     if scheduler:
         from distributed import Client
 
+        _dask_logs_at_most_warnings()
         try:
             client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
@@ -62,7 +72,10 @@ def run_blocks(plan: DetectPlan, blocks: Sequence[Block], workers: int = 1, sche
         from distributed import Client, LocalCluster
 
         cores = cpu_count()
-        with LocalCluster(n_workers=workers, threads_per_worker=max(1, cores // workers), processes=True, dashboard_address=None) as cluster, Client(cluster) as client:
+        level = _dask_logs_at_most_warnings()
+        # no dashboard; the scheduler's own HTTP routes on any free loopback port, not 8787 (two runs at once would clash)
+        with LocalCluster(n_workers=workers, threads_per_worker=max(1, cores // workers), processes=True, dashboard_address=None,
+                          scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=level) as cluster, Client(cluster) as client:
             yield from run_on_dask(plan, blocks, client)
         return
     yield from run_in_process(plan, blocks)

@@ -155,8 +155,14 @@ def test_workers_share_the_host_cores(cluster, scene, models, tmp_path):
     assert sorted(threads.values()) == [worker_threads(cpu_count(), 2)] * 2
 
 
-def test_local_worker_pool_gives_the_in_process_result(scene, models, reference, tmp_path):
-    assert_same_run(reference["linear"], detect_cli(scene, tmp_path / "run", models["linear"], "--workers", "2"))
+def test_local_worker_pool_gives_the_in_process_result_quietly(scene, models, reference, tmp_path):
+    # a real process: distributed logs through its own loggers, which CliRunner would not see
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "scout.cli", "-q", "detect", str(scene), "--out", str(run), "--model", str(models["linear"]), "--block-tiles", "2", "--workers", "2"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert_same_run(reference["linear"], run)
+    assert result.stdout == "" and len(result.stderr.splitlines()) == 1 and "plots" in result.stderr, result.stderr  # the summary, no dask chatter
 
 
 @pytest.mark.slow
