@@ -449,6 +449,35 @@ def _save_checkpoint(folder: Path, result) -> None:  # noqa: ANN001
             np.savez(f, probs=result.probs, wsum=result.wsum)
 
 
+class _StagingRaster:
+    """The probability raster while blocks arrive, written out after each block.
+
+    GDAL keeps written tiles in its block cache until it needs room, and then evicts clean
+    tiles first, which are the source tiles the reader thread has just decoded: on the
+    20,000 px bench the reader decoded every source tile 2.7 times (7,234 decodes for 2,736
+    tiles).  Closing and reopening writes the tiles out and frees the cache; a tile that a
+    later block completes is read back once (about 1,150 such reads there, of small tiles)."""
+
+    def __init__(self, path: Path, profile: dict[str, Any], descriptions: Sequence[str]) -> None:
+        self.path = path
+        self.dst = rasterio.open(path, "w", **profile)
+        self.dst.descriptions = tuple(descriptions)
+
+    def write(self, window: Window, u8: np.ndarray, valid: np.ndarray) -> None:
+        self.dst.write(u8, window=window)
+        self.dst.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=window)
+
+    def flush(self) -> None:
+        self.dst.close()
+        self.dst = rasterio.open(self.path, "r+")
+
+    def __enter__(self) -> _StagingRaster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.dst.close()
+
+
 def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir) -> RunSummary:  # noqa: ANN001, PLR0913
     classes = card.foreground
     thresholds_u8 = np.array([math.ceil(settings.threshold(c) * 255) for c in classes], np.uint8)
@@ -461,8 +490,7 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
     fragments = Fragments()
     timings = {"read_s": 0.0, "infer_s": 0.0}
     cell_count = 0
-    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(tmp_tif, "w", **profile) as dst:
-        dst.descriptions = classes
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), _StagingRaster(tmp_tif, profile, classes) as dst:
 
         def emit(window: Window, probs: np.ndarray, valid: np.ndarray) -> None:
             nonlocal cell_count
@@ -470,8 +498,7 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
                 return
             np.multiply(probs, 255, out=probs)  # in place: a third of the time of rint(probs * 255)
             u8 = np.rint(probs, out=probs).astype(np.uint8)
-            dst.write(u8, window=window)
-            dst.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=window)
+            dst.write(window, u8, valid)
             trace_window(fragments, u8, valid, window, thresholds_u8, cell_count)
             cell_count += 1
 
@@ -484,11 +511,13 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
             with np.load(done[block_id]) as saved:
                 assembler.add(block_id, saved["probs"], saved["wsum"])
             progress.update(len(blocks[block_id].tiles))
+        dst.flush()
         todo = [b for b in blocks if b.block_id not in done]
 
         def finish(result) -> None:  # noqa: ANN001
             _save_checkpoint(checkpoints, result)
             assembler.add(result.block_id, result.probs, result.wsum)
+            dst.flush()
             timings["read_s"] += result.read_s
             timings["infer_s"] += result.infer_s
             progress.update(len(blocks[result.block_id].tiles))
