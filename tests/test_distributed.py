@@ -6,9 +6,11 @@ identical to the in-process run (same plot ids and geometries, same probability 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -156,10 +158,14 @@ def test_workers_share_the_host_cores(cluster, scene, models, tmp_path):
 
 
 def test_local_worker_pool_gives_the_in_process_result_quietly(scene, models, reference, tmp_path):
-    # a real process: distributed logs through its own loggers, which CliRunner would not see
+    # a real process: distributed logs through its own loggers, which CliRunner would not see;
+    # dask's default dashboard port is taken, as by another run on the same host
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "scout.cli", "-q", "detect", str(scene), "--out", str(run), "--model", str(models["linear"]), "--block-tiles", "2", "--workers", "2"]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    with contextlib.ExitStack() as stack:
+        with contextlib.suppress(OSError):  # already taken: as good
+            stack.enter_context(socket.create_server(("127.0.0.1", 8787)))
+        result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert_same_run(reference["linear"], run)
     assert result.stdout == "" and len(result.stderr.splitlines()) == 1 and "plots" in result.stderr, result.stderr  # the summary, no dask chatter
