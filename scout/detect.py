@@ -503,36 +503,35 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
             cell_count += 1
 
         assembler = Assembler({b.block_id: b.window for b in blocks}, emit)
-        progress = bar(n_tiles, desc="tiles", unit="tile")
-        t_blocks = time.perf_counter()
-        checkpoints = staging / CHECKPOINTS
-        done = _load_checkpoints(checkpoints)
-        for block_id in sorted(done):
-            with np.load(done[block_id]) as saved:
-                assembler.add(block_id, saved["probs"], saved["wsum"])
-            progress.update(len(blocks[block_id].tiles))
-        dst.flush()
-        todo = [b for b in blocks if b.block_id not in done]
-
-        def finish(result) -> None:  # noqa: ANN001
-            _save_checkpoint(checkpoints, result)
-            assembler.add(result.block_id, result.probs, result.wsum)
+        with bar(n_tiles, desc="tiles", unit="tile") as progress:  # closed (the line cleared) on Ctrl-C too
+            t_blocks = time.perf_counter()
+            checkpoints = staging / CHECKPOINTS
+            done = _load_checkpoints(checkpoints)
+            for block_id in sorted(done):
+                with np.load(done[block_id]) as saved:
+                    assembler.add(block_id, saved["probs"], saved["wsum"])
+                progress.update(len(blocks[block_id].tiles))
             dst.flush()
-            timings["read_s"] += result.read_s
-            timings["infer_s"] += result.infer_s
-            progress.update(len(blocks[result.block_id].tiles))
+            todo = [b for b in blocks if b.block_id not in done]
 
-        # One finishing thread checkpoints, blends, writes and traces block i while the
-        # model runs block i+1; results are finished in arrival order, as before.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scout-finish") as finisher:
-            pending = None
-            for result in run_blocks(plan, todo, settings.workers, settings.scheduler):
+            def finish(result) -> None:  # noqa: ANN001
+                _save_checkpoint(checkpoints, result)
+                assembler.add(result.block_id, result.probs, result.wsum)
+                dst.flush()
+                timings["read_s"] += result.read_s
+                timings["infer_s"] += result.infer_s
+                progress.update(len(blocks[result.block_id].tiles))
+
+            # One finishing thread checkpoints, blends, writes and traces block i while the
+            # model runs block i+1; results are finished in arrival order, as before.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="scout-finish") as finisher:
+                pending = None
+                for result in run_blocks(plan, todo, settings.workers, settings.scheduler):
+                    if pending is not None:
+                        pending.result()  # at most one block waits: memory stays one block deep
+                    pending = finisher.submit(finish, result)
                 if pending is not None:
-                    pending.result()  # at most one block waits: memory stays one block deep
-                pending = finisher.submit(finish, result)
-            if pending is not None:
-                pending.result()
-        progress.close()
+                    pending.result()
         timings["blocks_s"] = time.perf_counter() - t_blocks
     t0 = time.perf_counter()
     prob_path = staging / schema.PROBABILITY_TIF
