@@ -367,18 +367,20 @@ def detect(
     """Detect suspected plots in ``images`` (clipped to ``aoi``) and write a run folder.
 
     ``resume``: finish an interrupted run into the same ``out_dir``, reusing its finished
-    blocks; a run that is already complete is reported, not redone.
+    blocks; a run that is already complete is reported, not redone (refused if made another way).
     """
     started = dt.datetime.now(dt.timezone.utc)
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
     if not images:
         raise ImageryError("no imagery given")
-    if resume and (out_dir / schema.RUN_JSON).exists() and not overwrite:
-        return RunSummary.from_run_folder(out_dir)
-    _check_out_dir(out_dir, overwrite)
+    finished = resume and not overwrite and (out_dir / schema.RUN_JSON).exists()
+    if not finished:
+        _check_out_dir(out_dir, overwrite)
 
     planned = plan_run(images, aoi, model, settings)
+    if finished:
+        return _already_complete(out_dir, planned)
     plan, blocks, aois, card, settings = planned.plan, planned.blocks, planned.aois, planned.card, planned.settings
     n_tiles = sum(len(b.tiles) for b in blocks)
 
@@ -402,6 +404,28 @@ def detect(
     else:
         os.replace(staging, out_dir)
     return summary
+
+
+PLOT_PARAMETERS = ("min_confidence", "min_area_m2", "simplify_px", "aoi_name_field")
+"""Settings that shape the plots but not the block results (with the thresholds)."""
+
+
+def _already_complete(out_dir: Path, planned: PlannedRun) -> RunSummary:
+    """``--resume`` on a finished run: reported, not redone, if it was made the same way."""
+    try:
+        run = json.loads((out_dir / schema.RUN_JSON).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise OutputError(f"{out_dir}: unreadable run.json ({exc}); start the run again with --overwrite") from None
+    if run.get("fingerprint") != plan_fingerprint(planned.plan):
+        raise OutputError(f"{out_dir}: this finished run used other imagery, AOI, model or tiling; use --overwrite to replace it")
+    settings = asdict(planned.settings)
+    now = {"thresholds": {c: planned.settings.threshold(c) for c in planned.card.foreground}, **{k: settings[k] for k in PLOT_PARAMETERS}}
+    before = run.get("parameters", {})
+    changed = [k for k, v in now.items() if before.get(k) != v]
+    if changed:
+        raise OutputError(f"{out_dir}: this finished run used other {', '.join(changed)}; use --overwrite to redo it")
+    log.info("%s: already complete, nothing redone", out_dir)
+    return RunSummary.from_run_folder(out_dir)
 
 
 CHECKPOINTS = "blocks"

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import rasterio
 
 from conftest import painted_scene, unet_model, write_raster
+from scout.detect import DetectSettings, detect
+from scout.errors import OutputError
 
 SCOUT = [sys.executable, "-m", "scout.cli"]
 
@@ -78,3 +81,20 @@ def test_resume_refuses_other_inputs(tmp_path):
     result = subprocess.run(detect_cmd(other, model, tmp_path / "run", "--resume"), capture_output=True, text=True)
     assert result.returncode == 2 and "other imagery" in result.stderr and "Traceback" not in result.stderr
     assert image.exists()
+
+
+def test_resume_of_a_finished_run_checks_it_was_made_the_same_way(tmp_path):
+    image = write_raster(tmp_path / "a.tif", painted_scene(300, 300, [("poppy", 40, 40, 200, 220)]))
+    other = write_raster(tmp_path / "b.tif", painted_scene(300, 300, [("poppy", 0, 0, 50, 50)]))
+    model = unet_model(tmp_path / "unet")
+    out = tmp_path / "run"
+    first = detect([image], out, model=model, settings=DetectSettings(thresholds={"*": 0.4}))
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    again = detect([image], out, model=model, settings=DetectSettings(thresholds={"*": 0.4}), resume=True)
+    assert again.line() == first.line()
+    with pytest.raises(OutputError, match="other imagery"):
+        detect([other], out, model=model, settings=DetectSettings(thresholds={"*": 0.4}), resume=True)
+    with pytest.raises(OutputError, match="other thresholds, min_area_m2"):
+        detect([image], out, model=model, settings=DetectSettings(thresholds={"*": 0.6}, min_area_m2=5), resume=True)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
