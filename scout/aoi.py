@@ -66,6 +66,8 @@ def read_aoi(
             gdf = gpd.read_file(p, layer=layer, engine="pyogrio", on_invalid="fix")  # e.g. close unclosed rings
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, shapely.errors.GEOSException) as exc:
         raise AOIError(f"{p}: not a readable vector file ({str(exc).splitlines()[0]})") from None
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        raise AOIError(f"{p}: holds a table without geometries, not AOI polygons")
     if gdf.crs is None:
         raise AOIError(f"{p}: AOI file has no CRS (a Shapefile needs its .prj); set one, e.g. ogr2ogr -a_srs EPSG:4326")
     if len(gdf) == 0:

@@ -173,6 +173,14 @@ def test_aoi_reprojecting_to_infinity_is_refused(base, tmp_path):
     assert check_outcome(result, out, before, aoi.name) == "refused"
 
 
+def test_table_without_geometries_is_refused(base, tmp_path):
+    aoi = tmp_path / "townships.csv"
+    aoi.write_text("name,area\nXiangyang,12\n")
+    result, out, before = detect_over(base, "--aoi", aoi)
+    assert check_outcome(result, out, before, aoi.name) == "refused"
+    assert "without geometries" in result.output
+
+
 def test_aoi_declaring_degrees_for_metres_is_refused(base, tmp_path):
     aoi = tmp_path / "liar.geojson"
     aoi.write_text(json.dumps({"type": "FeatureCollection", "features": [
