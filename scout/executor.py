@@ -45,19 +45,6 @@ def run_on_dask(plan: DetectPlan, blocks: Sequence[Block], client) -> Iterator[B
             f.cancel()
 
 
-LOCAL_POOL_CONFIG = {
-    # the workers' statistical profiler only feeds a dashboard we do not start
-    "distributed.worker.profile.enabled": False,
-    # dask's 64 KB trim threshold hands every freed block-sized array back to the kernel,
-    # which zeroes fresh pages for the next one; blocks are alike, so keep and reuse them
-    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 1 << 30,
-    "distributed.nanny.pre-spawn-environ.MALLOC_MMAP_THRESHOLD_": 1 << 26,
-}
-"""The local pool's dask settings.  ``--workers 2`` on the 20,000 px bench: system CPU 9-10.5 s
--> 4.6-5.8 s in every run; wall 40.4 / 39.8 -> 36.0 / 36.8 s in one alternated pair, within
-the noise in another."""
-
-
 def _dask_logs_at_most_warnings() -> int:
     """Importing distributed sets its loggers to INFO (a scheduler, nanny and comm line per event,
     and a traceback when a client disconnects); a Scout user wants only warnings, or only errors
@@ -82,16 +69,13 @@ def run_blocks(plan: DetectPlan, blocks: Sequence[Block], workers: int = 1, sche
             yield from run_on_dask(plan, blocks, client)
         return
     if workers > 1:
-        import dask
         from distributed import Client, LocalCluster
 
         cores = cpu_count()
         level = _dask_logs_at_most_warnings()
         # no dashboard; the scheduler's own HTTP routes on any free loopback port, not 8787 (two runs at once would clash)
-        with dask.config.set(LOCAL_POOL_CONFIG), LocalCluster(
-            n_workers=workers, threads_per_worker=max(1, cores // workers), processes=True, dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=level,
-        ) as cluster, Client(cluster) as client:
+        with LocalCluster(n_workers=workers, threads_per_worker=max(1, cores // workers), processes=True, dashboard_address=None,
+                          scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}, silence_logs=level) as cluster, Client(cluster) as client:
             yield from run_on_dask(plan, blocks, client)
         return
     yield from run_in_process(plan, blocks)
