@@ -121,7 +121,11 @@ class RunSummary:
     @classmethod
     def from_run_folder(cls, out_dir: Path) -> RunSummary:
         """The summary of a finished run, from its run.json."""
-        run = json.loads((out_dir / schema.RUN_JSON).read_text(encoding="utf-8"))
+        return cls.from_run(json.loads((out_dir / schema.RUN_JSON).read_text(encoding="utf-8")), out_dir)
+
+    @classmethod
+    def from_run(cls, run: dict, out_dir: Path) -> RunSummary:
+        """From the run.json record, so a fresh run and a re-read one report the same rounded numbers."""
         return cls(
             out_dir=out_dir,
             model=run["model"]["name"],
@@ -586,16 +590,7 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
     seconds = time.perf_counter() - t_start
     by_class = {c: int((plots["class"] == c).sum()) for c in classes}
     megapixels = n_tiles * plan.spec.size**2 / 1e6
-    summary = RunSummary(
-        out_dir=out_dir,
-        model=card.name,
-        plots_by_class=by_class,
-        flagged_area_m2=float(plots["area_m2"].sum()) if len(plots) else 0.0,
-        aoi_area_m2=float(aoi_frame["area_m2"].sum()),
-        tiles=n_tiles,
-        megapixels=megapixels,
-        seconds=seconds,
-    )
+    flagged_m2 = float(plots["area_m2"].sum()) if len(plots) else 0.0
     timings["total_s"] = seconds
     run = {
         "scout_version": scout.__version__,
@@ -631,13 +626,13 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
             "device": plan.device,
         },
         "grid": {"width": grid.width, "height": grid.height, "transform": list(grid.transform)},
-        "counts": {"blocks": len(blocks), "tiles": n_tiles, "plots": summary.n_plots, "plots_by_class": by_class, "megapixels": round(megapixels, 2)},
-        "areas_m2": {"flagged": round(summary.flagged_area_m2, 2), "aoi": round(summary.aoi_area_m2, 1)},
+        "counts": {"blocks": len(blocks), "tiles": n_tiles, "plots": sum(by_class.values()), "plots_by_class": by_class, "megapixels": round(megapixels, 2)},
+        "areas_m2": {"flagged": round(flagged_m2, 2), "aoi": round(float(aoi_frame["area_m2"].sum()), 1)},
         "timings": {k: round(v, 3) for k, v in timings.items()},
         "versions": _versions(plan.device),
     }
     write_json(staging / schema.RUN_JSON, run)
-    return summary
+    return RunSummary.from_run(run, out_dir)
 
 
 def _versions(device: str) -> dict[str, Any]:
