@@ -267,7 +267,7 @@ def check_depots(depots: gpd.GeoDataFrame, areas: gpd.GeoSeries, max_km: float, 
         km = point.distance(union) / 1000
         if km > max_km:
             raise InputError(
-                f"depot of team {team} ({ll.x:.5f},{ll.y:.5f}) is {km:,.0f} km from every AOI of {source} "
+                f"depot of team {team} ({ll.x:.5f},{ll.y:.5f}) is {km:,.1f} km from every AOI of {source} "
                 f"(limit {max_km:g} km); check it is LON,LAT"
             )
 
