@@ -9,11 +9,11 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import shapely
 from pyproj import CRS
 
 from scout.errors import AOIError
+from scout.io import read_vector
 
 log = logging.getLogger(__name__)
 
@@ -54,22 +54,9 @@ def read_aoi(
     repaired where ``make_valid`` can, and what cannot be used is refused.
     """
     p = Path(path)
-    if not p.exists():
-        raise AOIError(f"{p}: no such file")
-    try:
-        layers = pyogrio.list_layers(p)
-        if layer is None and len(layers) > 1:
-            polygon_layers = [name for name, gtype in layers if gtype and "Polygon" in str(gtype)]
-            layer = polygon_layers[0] if polygon_layers else layers[0][0]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            gdf = gpd.read_file(p, layer=layer, engine="pyogrio", on_invalid="fix")  # e.g. close unclosed rings
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError, shapely.errors.GEOSException) as exc:
-        raise AOIError(f"{p}: not a readable vector file ({str(exc).splitlines()[0]})") from None
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise AOIError(f"{p}: holds a table without geometries, not AOI polygons")
-    if gdf.crs is None:
-        raise AOIError(f"{p}: AOI file has no CRS (a Shapefile needs its .prj); set one, e.g. ogr2ogr -a_srs EPSG:4326")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        gdf = read_vector(p, "AOI polygons", "Polygon", layer=layer, error=AOIError, on_invalid="fix")  # e.g. close unclosed rings
     if len(gdf) == 0:
         raise AOIError(f"{p}: AOI file holds no features")
     if gdf.crs.is_geographic:

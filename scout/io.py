@@ -1,4 +1,4 @@
-"""Small I/O helpers shared by every writer: atomic files, typed empty layers."""
+"""Small I/O helpers: atomic files, typed empty layers, and one reader for every vector input."""
 
 from __future__ import annotations
 
@@ -14,10 +14,58 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyogrio
 
-from scout.errors import OutputError
+from scout.errors import InputError, OutputError
 
 GPKG_OPTIONS = {"VERSION": "1.2"}  # QGIS 3.22's GDAL warns on GeoPackage 1.4
+
+
+CSV_LONLAT = {"X_POSSIBLE_NAMES": "lon,longitude,lng", "Y_POSSIBLE_NAMES": "lat,latitude", "GEOM_POSSIBLE_NAMES": "wkt,geometry,geom"}
+"""How a CSV's coordinates are found: lon/lat columns (WGS84) or a WKT column."""
+
+
+def read_vector(
+    path: str | os.PathLike, what: str, geometry: str, *, layer: str | None = None, prefer_layer: str | None = None,
+    error: type[InputError] = InputError, **read_options: Any,
+) -> gpd.GeoDataFrame:
+    """One layer of any vector file GDAL reads (a CSV with lon/lat columns too), with a CRS.
+
+    Without ``layer``: ``prefer_layer`` when the file has it, else the first layer of the
+    ``geometry`` kind ("Point", "LineString", "Polygon") that holds features; so a GPX gives its
+    waypoints as depots and its tracks as roads.  Anything unusable is ``error`` in one line.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise error(f"{path}: no such file ({what})")
+    csv = path.suffix.lower() == ".csv"
+    options = {**(CSV_LONLAT if csv else {}), **read_options}
+    try:
+        if layer is None:
+            layer = _pick_layer(path, geometry, prefer_layer)
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **options)
+    except Exception as exc:  # pyogrio, GDAL and shapely raise many types for unreadable files
+        raise error(f"{path}: cannot read {what} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        hint = " (a CSV needs lon and lat columns, or a WKT column)" if csv else ""
+        raise error(f"{path}: holds a table without geometries, not {what}{hint}")
+    if gdf.crs is None and csv and {c.lower() for c in gdf.columns} & {"lon", "longitude", "lng"}:
+        gdf = gdf.set_crs("EPSG:4326")
+    if gdf.crs is None:
+        raise error(f"{path}: {what} have no CRS (a Shapefile needs its .prj); save them with one, e.g. ogr2ogr -a_srs EPSG:4326")
+    return gdf
+
+
+def _pick_layer(path: Path, geometry: str, prefer: str | None) -> str | None:
+    layers = pyogrio.list_layers(path)
+    if len(layers) <= 1:
+        return None
+    names = [str(name) for name, _ in layers]
+    if prefer in names:
+        return prefer
+    kind = [str(name) for name, gtype in layers if gtype and geometry in str(gtype)]
+    with_features = [name for name in kind if pyogrio.read_info(path, layer=name, force_feature_count=True)["features"] > 0]
+    return (with_features or kind or names)[0]
 
 
 @contextlib.contextmanager

@@ -40,7 +40,6 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
-import pyogrio
 import shapely
 import torch
 import torch.nn.functional as F
@@ -53,7 +52,7 @@ from safetensors.torch import load_file, save_file
 from scout.errors import InputError, ModelError
 from scout.imagery import Grid, ImageInfo, band_indexes, footprint, open_image, read_block, working_crs
 from scout.inference import configure_threads, pick_device
-from scout.io import atomic_path, write_json
+from scout.io import atomic_path, read_vector, write_json
 from scout.model import ModelCard, build_network, load_model, receptive_field_px, save_model
 from scout.progress import bar
 from scout.schema import CLASSES
@@ -133,18 +132,9 @@ class TrainResult:
 
 def read_class_polygons(path: str | Path, what: str, prefer_layer: str | None = None) -> gpd.GeoDataFrame:
     """Polygons with a lower-cased ``class`` field from any vector file (``prefer_layer`` when it exists)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file ({what})")
-    try:
-        layers = [name for name, _ in pyogrio.list_layers(path)]
-        gdf = gpd.read_file(path, layer=prefer_layer if prefer_layer in layers else None, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise InputError(f"{path}: cannot read {what} ({str(exc).splitlines()[0]})") from None
+    gdf = read_vector(path, what, "Polygon", prefer_layer=prefer_layer)
     if "class" not in gdf.columns:
         raise InputError(f"{path}: {what} need a 'class' field; found {', '.join(map(str, gdf.columns))}")
-    if gdf.crs is None:
-        raise InputError(f"{path}: {what} have no CRS")
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
     gdf["class"] = gdf["class"].astype(str).str.strip().str.lower()
     gdf["geometry"] = polygonal(gdf.geometry.values)

@@ -17,6 +17,7 @@ import pyogrio
 from pyproj import CRS
 
 from scout.errors import InputError, RunFolderError
+from scout.io import read_vector
 from scout.schema import PLOT_FIELDS, PLOTS_GPKG, REVIEW_STATUSES, RUN_JSON, TRACK_STATUSES
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,7 @@ def read_depots(path: str | os.PathLike) -> tuple[tuple[float, float], ...]:
 
     Ordered by a ``team`` field when there is one, else in file order.
     """
-    layer = _read_vector(path, "depots")
+    layer = _read_vector(path, "depots", "Point")
     if not layer.geom_type.isin(["Point"]).all():
         raise InputError(f"{path}: depots must be points (found {', '.join(sorted(set(layer.geom_type)))})")
     if "team" in layer.columns:
@@ -143,24 +144,16 @@ def read_depots(path: str | os.PathLike) -> tuple[tuple[float, float], ...]:
 
 def read_roads(path: str | os.PathLike, crs: CRS) -> gpd.GeoSeries:
     """Road and track lines from any vector file, reprojected to ``crs`` (metric)."""
-    layer = _read_vector(path, "roads")
+    layer = _read_vector(path, "roads", "LineString")
     lines = layer.geometry[layer.geom_type.isin(["LineString", "MultiLineString"])]
     if lines.empty:
         raise InputError(f"{path}: no line features (found {', '.join(sorted(set(layer.geom_type)))})")
     return lines.to_crs(crs).explode(index_parts=False).reset_index(drop=True)
 
 
-def _read_vector(path: str | os.PathLike, what: str) -> gpd.GeoDataFrame:
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such {what} file")
-    try:
-        layer = gpd.read_file(path, engine="pyogrio")
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise InputError(f"{path}: cannot read {what} ({exc})") from None
+def _read_vector(path: str | os.PathLike, what: str, geometry: str) -> gpd.GeoDataFrame:
+    layer = read_vector(path, what, geometry)
     layer = layer[layer.geometry.notna() & ~layer.geometry.is_empty]
     if layer.empty:
-        raise InputError(f"{path}: no {what} features")
-    if layer.crs is None:
-        raise InputError(f"{path}: {what} have no CRS; save them with one (e.g. EPSG:4326)")
+        raise InputError(f"{path}: holds no {what}")
     return layer
