@@ -11,6 +11,13 @@ CLASSES: tuple[str, ...] = ("poppy", "cannabis")
 
 REVIEW_STATUSES: tuple[str, ...] = ("unreviewed", "confirmed", "false_alarm", "eradicated")
 
+
+def review_status(value: object) -> object:
+    """A status as a reviewer may have typed it outside the drop-down ('Confirmed', 'False alarm ')
+    with case, spaces and dashes ignored; anything else (NULL too) is left for the check to refuse."""
+    return "_".join(value.replace("-", " ").lower().split()) if isinstance(value, str) else value
+
+
 TRACK_STATUSES: tuple[str, ...] = ("new", "recurring", "regrowth", "known_false_alarm")
 
 # name -> pandas dtype; order is the column order in every plots layer.

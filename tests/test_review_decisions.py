@@ -136,6 +136,14 @@ def test_bad_review_status_names_plot_and_value(tmp_path: Path, value: str | Non
     assert "Traceback" not in result.output and not (run / REVIEW_JSON).exists()
 
 
+def test_review_status_typed_by_hand_is_read(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "r1", plots_frame(["poppy", "cannabis", "poppy"]), image=False, probability=False)
+    plots = gpd.read_file(run / schema.PLOTS_GPKG, layer="plots")  # typed in the attribute table, not picked
+    plots["review_status"] = ["Confirmed", " False alarm", "false-alarm"]
+    write_gpkg_layer(plots, run / schema.PLOTS_GPKG, "plots")
+    assert review_run(run)["by_status"] == {"unreviewed": 0, "confirmed": 1, "false_alarm": 2, "eradicated": 0}
+
+
 def test_column_edited_away(tmp_path: Path) -> None:
     run = write_run(tmp_path / "r1", plots_frame(["poppy"]), image=False, probability=False)
     plots = gpd.read_file(run / schema.PLOTS_GPKG, layer="plots")

@@ -207,3 +207,9 @@ def test_bad_options_exit_2(run_dir: Path, tmp_path: Path):
 def test_help_states_the_priority_formula():
     result = scout("tasks", "--help")
     assert "p = 100 × w_class × c × area / (area + 1000 m²) × h_track" in result.output
+
+
+def test_review_status_typed_by_hand_is_read(tmp_path: Path):
+    run = make_run(tmp_path / "run", [{"x": 500, "y": 500, "review_status": "Confirmed"}, {"x": 2500, "y": 2500, "review_status": "False alarm"}])
+    tasks = make_tasks(run, TaskSettings())  # visits unreviewed and confirmed plots
+    assert tasks["plot_ids"].tolist() == ["p0000"]

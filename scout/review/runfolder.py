@@ -97,6 +97,7 @@ def read_plots(folder: RunFolder) -> gpd.GeoDataFrame:
     for name in plots.columns:
         if name != plots.geometry.name and (schema.PLOT_FIELDS.get(name) == "str" or plots[name].dtype == object):
             plots[name] = plots[name].where(plots[name].notna(), "").astype(str)
+    plots["review_status"] = plots["review_status"].map(schema.review_status)
     return plots
 
 

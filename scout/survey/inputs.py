@@ -18,7 +18,7 @@ from pyproj import CRS
 
 from scout.errors import InputError, RunFolderError
 from scout.io import read_vector
-from scout.schema import PLOT_FIELDS, PLOTS_GPKG, REVIEW_STATUSES, RUN_JSON, TRACK_STATUSES
+from scout.schema import PLOT_FIELDS, PLOTS_GPKG, REVIEW_STATUSES, RUN_JSON, TRACK_STATUSES, review_status
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ def read_run(run_dir: str | os.PathLike) -> RunFolder:
         if layer not in layers:
             raise RunFolderError(f"{gpkg}: layer {layer!r} is missing (has {', '.join(sorted(layers)) or 'none'})")
     plots = gpd.read_file(gpkg, layer="plots", engine="pyogrio")
+    if "review_status" in plots.columns:
+        plots["review_status"] = plots["review_status"].map(review_status)
     _check_plots(plots, gpkg)
     crs = _work_crs(plots, meta, gpkg)
     aoi = gpd.read_file(gpkg, layer="aoi", engine="pyogrio")
