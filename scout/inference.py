@@ -24,6 +24,7 @@ import io
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import warnings
@@ -35,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from scout.errors import ModelError, OutputError
+from scout.errors import InputError, ModelError, OutputError
 from scout.io import atomic_path
 from scout.model.card import ModelCard
 from scout.model.files import find_model_files, read_checked
@@ -64,6 +65,9 @@ def _nvidia_driver() -> bool:
 def pick_device(requested: str | None = None) -> str:
     """``cuda`` when present (or asked for), else ``cpu``.  On Linux without an NVIDIA
     driver the answer is ``cpu`` without importing torch."""
+    requested = requested.strip().lower() if requested else requested
+    if requested and not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", requested):
+        raise InputError(f"--device {requested}: expected cpu, cuda, cuda:N (a GPU number) or mps")
     if requested and requested != "auto" and not requested.startswith("cuda"):
         return requested
     if not requested or requested == "auto":

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from scout import inference
+from scout.errors import InputError
 from scout.inference import backend, cached_model, predict, worker_threads
 from scout.model import ModelCard, build_network, save_model
 
@@ -121,3 +122,11 @@ def test_allocation_failures_are_recognised():
             errors.append(exc)
     assert len(errors) == 2 and all(inference.out_of_memory(e) for e in errors)
     assert not inference.out_of_memory(RuntimeError("shapes do not match"))
+
+
+def test_device_names_are_checked_before_any_work():
+    assert inference.pick_device("CPU") == "cpu"
+    assert inference.pick_device("cuda:0") in ("cuda:0", "cpu")  # cpu, with a warning, where CUDA is absent
+    for wrong in ("tpu", "cuda:x", "gpu0"):
+        with pytest.raises(InputError, match=f"--device {wrong}: expected cpu, cuda, cuda:N"):
+            inference.pick_device(wrong)
