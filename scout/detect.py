@@ -39,7 +39,7 @@ from scout import schema
 from scout.aoi import read_aoi
 from scout.blending import Assembler
 from scout.blocks import DetectPlan
-from scout.errors import AOIError, ImageryError, InputError, OutputError, ScoutError
+from scout.errors import AOIError, ImageryError, InputError, ModelError, OutputError, ScoutError
 from scout.executor import run_blocks
 from scout.imagery import ImageInfo, band_indexes, footprint, open_image, working_crs
 from scout.inference import backend, cached_model, configure_threads, pick_device
@@ -175,7 +175,10 @@ def resolve_model(model: str | os.PathLike | None, infos: Sequence[ImageInfo]) -
         return Path(model)
     from scout.model.registry import pick_model
 
-    path = pick_model(list(infos[0].band_names), min(i.gsd_m for i in infos))
+    try:
+        path = pick_model(list(infos[0].band_names), min(i.gsd_m for i in infos))
+    except ModelError as exc:  # name the image: in a folder it may be a stray raster (labels, a DEM)
+        raise ModelError(f"{infos[0].path}: {exc}") from None
     log.info("model: %s (picked for %s imagery at %.2f m)", Path(path).name, "/".join(b for b in infos[0].band_names if b), infos[0].gsd_m)
     return Path(path)
 

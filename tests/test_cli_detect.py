@@ -88,6 +88,12 @@ def test_not_a_raster(tmp_path, rgb_model):
     assert_clean_error(run("detect", tmp_path / "missing.tif", "--out", tmp_path / "run", "--model", rgb_model), "missing.tif", "no such file")
 
 
+def test_stray_raster_in_a_folder_is_named_when_no_model_fits_it(tmp_path, image):
+    write_raster(tmp_path / "flight-labels.tif", np.zeros((1, 400, 400), np.uint8))  # a labels raster left beside the flight
+    result = run("detect", tmp_path, "--out", tmp_path / "run", "--quiet")
+    assert_clean_error(result, "flight-labels.tif: no shipped model fits imagery with bands [?]")
+
+
 def test_truncated_geotiff(tmp_path, image, rgb_model):
     data = image.read_bytes()
     cut = tmp_path / "cut.tif"
