@@ -20,6 +20,7 @@ import os
 import platform
 import shutil
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 from rasterio.shutil import copy as rio_copy
 
@@ -393,7 +395,12 @@ def detect(
 
     staging = _prepare_staging(out_dir, plan, resume)
     try:
-        summary = _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir)
+        with warnings.catch_warnings():
+            # rasterio's in-memory datasets (features.shapes, geometry_mask) hide their own
+            # NotGeoreferencedWarning with catch_warnings, which is not thread-safe: with the
+            # reader and finishing threads both tracing, the warning leaked now and then
+            warnings.filterwarnings("ignore", category=NotGeoreferencedWarning, module=r"rasterio\.features")
+            summary = _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir)
     except ScoutError:
         shutil.rmtree(staging, ignore_errors=True)  # bad data: resuming would not help
         raise
