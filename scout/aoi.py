@@ -76,7 +76,8 @@ def read_aoi(
     fixed, n_repaired = repair(geoms)
     if n_repaired:
         log.warning("%s: repaired %d invalid AOI polygon(s)", p.name, n_repaired)
-    keep = ~shapely.is_empty(fixed) & (shapely.area(fixed) > 0)
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd coordinates: inf area, refused below
+        keep = ~shapely.is_empty(fixed) & (shapely.area(fixed) > 0)
     if not keep.any():
         raise AOIError(f"{p}: no usable polygon (all {len(gdf)} features are empty, not polygons, or beyond repair)")
     if (~keep).any():
@@ -89,7 +90,8 @@ def read_aoi(
     coords, owner = shapely.get_coordinates(out.geometry.to_numpy(), return_index=True)
     out = out.drop(out.index[np.unique(owner[~np.isfinite(coords).all(axis=1)])])  # beyond the target CRS: inf/NaN
     out["geometry"], _ = repair(out.geometry.to_numpy())  # reprojection can fold thin slivers
-    out = out[~out.geometry.is_empty & np.isfinite(out.geometry.area)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = out[~out.geometry.is_empty & np.isfinite(out.geometry.area)]
     if len(out) == 0:
         raise AOIError(f"{p}: AOI polygons vanish when reprojected to the imagery's CRS")
     return out.reset_index(drop=True)

@@ -147,6 +147,7 @@ def test_any_aoi_file_runs_or_is_refused_in_one_line(base, doc):
 
 @FUZZ
 @given(doc=aoi_documents(frames=(ABSURD,)))
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no 'overflow encountered in area' on the user's screen
 def test_aoi_with_absurd_coordinates_runs_or_is_refused_in_one_line(base, doc):
     aoi = Path(tempfile.mkdtemp(dir=base["dir"])) / "absurd.geojson"
     aoi.write_text(json.dumps(doc))
