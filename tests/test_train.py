@@ -111,6 +111,10 @@ def test_cli_train_errors_are_one_line(tmp_path, data):
     assert r.exit_code == 2 and "refused" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(cli, ["train", str(images[0]), "--labels", str(tmp_path / "missing.gpkg"), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "no such file (labels)" in r.output
+    for option, value in [("--epochs", "0"), ("--steps", "0"), ("--batch-size", "0"), ("--gsd", "-1"), ("--background-within", "-5")]:
+        r = CliRunner().invoke(cli, ["train", str(images[0]), "--labels", str(labels), "--out", str(tmp_path / "o"), option, value])
+        assert r.exit_code == 2 and f"Invalid value for '{option}'" in r.output, r.output  # not a traceback from deep inside
+    assert not list(tmp_path.glob("o*"))
 
 
 def test_cached_and_windowed_patches_agree(data):
