@@ -200,6 +200,7 @@ def test_broken_run_folder_exits_2_with_one_line(run_dir: Path, tmp_path: Path, 
 def test_bad_options_exit_2(run_dir: Path, tmp_path: Path):
     assert scout("tasks", run_dir, "--depot", DEPOT_ARG, "--status", "unreviewed,maybe").exit_code == 2
     assert scout("tasks", run_dir).exit_code == 2  # no depot
+    assert "Invalid value for '--max-depot-km'" in scout("tasks", run_dir, "--depot", DEPOT_ARG, "--max-depot-km", "-1").output
     result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--teams", "3", "--depots", tmp_path / "none.geojson")
     assert result.exit_code == 2
 

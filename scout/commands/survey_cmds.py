@@ -39,7 +39,7 @@ def _statuses(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option("--service-min-per-ha", default=30.0, show_default=True, type=click.FloatRange(min=0), help="Extra minutes on site per hectare of plot.")
 @click.option("--start", "day_start", default="08:00", show_default=True, help="Clock time the teams leave the depot, HH:MM (for ETAs).")
 @click.option("--time-limit", type=click.FloatRange(min=0.1), help="Solver time, seconds [default: 2 + 0.1 per task, at most 60].")
-@click.option("--max-depot-km", default=50.0, show_default=True, type=float, help="Refuse depots farther than this from every AOI.")
+@click.option("--max-depot-km", default=50.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Refuse depots farther than this from every AOI.")
 @overwrite_option
 @quiet_option
 def tasks_command(run: Path, out_dir: Path | None, teams: int | None, depot, depots_file: Path | None, cluster_m: float,
