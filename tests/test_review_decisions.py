@@ -136,6 +136,16 @@ def test_bad_review_status_names_plot_and_value(tmp_path: Path, value: str | Non
     assert "Traceback" not in result.output and not (run / REVIEW_JSON).exists()
 
 
+def test_plot_drawn_by_hand_is_refused_not_counted(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "r1", plots_frame(["poppy", "cannabis"], ["confirmed", "unreviewed"]), image=False, probability=False)
+    plots = gpd.read_file(run / schema.PLOTS_GPKG, layer="plots")  # a missed plot digitised into the plots layer
+    plots.loc[1, ["plot_id", "area_m2", "confidence"]] = [None, np.nan, np.nan]
+    write_gpkg_layer(plots, run / schema.PLOTS_GPKG, "plots")
+    result = CliRunner().invoke(cli, ["review", str(run)])
+    assert result.exit_code == 2 and "1 plot(s) without plot_id, drawn by hand?" in result.output and "scout train --labels" in result.output
+    assert not (run / REVIEW_JSON).exists()
+
+
 def test_review_status_typed_by_hand_is_read(tmp_path: Path) -> None:
     run = write_run(tmp_path / "r1", plots_frame(["poppy", "cannabis", "poppy"]), image=False, probability=False)
     plots = gpd.read_file(run / schema.PLOTS_GPKG, layer="plots")  # typed in the attribute table, not picked

@@ -187,6 +187,8 @@ def test_roads_and_depots_files(run_dir: Path, tmp_path: Path):
         (lambda run: (run / "run.json").write_text("{"), "run.json: not valid JSON"),
         (lambda run: write_gpkg_layer(plots_frame([{"x": 0, "y": 0, "review_status": "maybe"}]), run / "plots.gpkg", "plots"),
          "plot p0000 has review_status 'maybe'"),
+        (lambda run: write_gpkg_layer(plots_frame([{"x": 0, "y": 0}, {"x": 900, "y": 0}]).assign(plot_id=["p0000", None]), run / "plots.gpkg", "plots"),
+         "1 plot(s) without plot_id, drawn by hand?"),
     ],
 )
 def test_broken_run_folder_exits_2_with_one_line(run_dir: Path, tmp_path: Path, edit, message: str):

@@ -23,7 +23,7 @@ import pandas as pd
 from scout import schema
 from scout.errors import OutputError
 from scout.io import atomic_path, typed_frame, write_gpkg_layer, write_json
-from scout.review.runfolder import check_review_status, open_run, read_plots
+from scout.review.runfolder import check_plots, open_run, read_plots
 from scout.review.stats import Stratum, ratio_estimate, wilson_interval
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ def review_run(run: str | os.PathLike, design: str = "srs", labels: str | os.Pat
     """Read a run's decisions, write ``RUN/review.json`` (and ``labels`` when given); return the summary."""
     folder = open_run(run)
     plots = read_plots(folder)
-    check_review_status(plots, folder.plots_gpkg)
+    check_plots(plots, folder.plots_gpkg)
     summary = {
         "run": str(folder.path.resolve()),
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -101,8 +101,21 @@ def read_plots(folder: RunFolder) -> gpd.GeoDataFrame:
     return plots
 
 
-def check_review_status(plots: pd.DataFrame, path: Path) -> None:
-    """Refuse review decisions that are not one of ``schema.REVIEW_STATUSES``."""
+def check_plot_ids(plots: pd.DataFrame, path: Path) -> None:
+    """Every plot has its own ``plot_id``: decisions, tasks and tracks are keyed by it."""
+    ids = plots["plot_id"].where(plots["plot_id"].notna(), "").astype(str).str.strip()
+    if (ids == "").any():
+        raise RunFolderError(
+            f"{path}: {int((ids == '').sum())} plot(s) without plot_id, drawn by hand? Decisions are read for detected plots; "
+            "draw missed plots in a layer of their own (with a class field) for scout train --labels"
+        )
+    if ids.duplicated().any():
+        raise RunFolderError(f"{path}: plot_id {ids[ids.duplicated()].iloc[0]!r} occurs more than once")
+
+
+def check_plots(plots: pd.DataFrame, path: Path) -> None:
+    """Refuse plots without their own id and review decisions that are not one of ``schema.REVIEW_STATUSES``."""
+    check_plot_ids(plots, path)
     bad = plots.loc[~plots["review_status"].isin(schema.REVIEW_STATUSES), ["plot_id", "review_status"]]
     if len(bad):
         first = bad.iloc[0]

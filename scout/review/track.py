@@ -31,7 +31,7 @@ from pyproj import CRS
 from scout import schema
 from scout.errors import RunFolderError
 from scout.io import GPKG_OPTIONS, atomic_path, typed_frame
-from scout.review.runfolder import PLOTS_LAYER, TRACK_FIELDS, check_review_status, open_run, read_plots
+from scout.review.runfolder import PLOTS_LAYER, TRACK_FIELDS, check_plots, open_run, read_plots
 from scout.review.styles import add_styles
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def track_runs(old_run: str | os.PathLike, new_run: str | os.PathLike, min_overl
     if old_folder.path.resolve() == new_folder.path.resolve():
         raise RunFolderError(f"{new_folder.path}: old and new run are the same folder")
     old = read_plots(old_folder)
-    check_review_status(old, old_folder.plots_gpkg)
+    check_plots(old, old_folder.plots_gpkg)
     new = read_plots(new_folder)
     tracked = carry_history(new, old, min_overlap)
     gpkg = new_folder.plots_gpkg

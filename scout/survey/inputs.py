@@ -18,6 +18,7 @@ from pyproj import CRS
 
 from scout.errors import InputError, RunFolderError
 from scout.io import read_vector
+from scout.review.runfolder import check_plot_ids
 from scout.schema import PLOT_FIELDS, PLOTS_GPKG, REVIEW_STATUSES, RUN_JSON, TRACK_STATUSES, review_status
 
 log = logging.getLogger(__name__)
@@ -102,9 +103,7 @@ def _check_plots(plots: gpd.GeoDataFrame, gpkg: Path) -> None:
     _check_values(plots, "review_status", REVIEW_STATUSES, gpkg)
     if "track_status" in plots.columns:
         _check_values(plots[plots["track_status"].notna() & (plots["track_status"] != "")], "track_status", TRACK_STATUSES, gpkg)
-    if plots["plot_id"].duplicated().any():
-        dup = plots.loc[plots["plot_id"].duplicated(), "plot_id"].iloc[0]
-        raise RunFolderError(f"{gpkg}: plot_id {dup!r} occurs more than once")
+    check_plot_ids(plots, gpkg)
 
 
 def _check_values(plots: gpd.GeoDataFrame, field: str, allowed: tuple[str, ...], gpkg: Path) -> None:
