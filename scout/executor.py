@@ -16,6 +16,9 @@ from scout.tiling import Block
 
 log = logging.getLogger(__name__)
 
+WORKER_WAIT_S = 30
+"""How long a run waits for the first worker of a cluster that has none (they may be starting)."""
+
 
 def run_in_process(plan: DetectPlan, blocks: Sequence[Block]) -> Iterator[BlockResult]:
     """Blocks in order; reading block i+1 overlaps inference of block i (GDAL releases the GIL)."""
@@ -65,6 +68,12 @@ def run_blocks(plan: DetectPlan, blocks: Sequence[Block], workers: int = 1, sche
         except (OSError, TimeoutError) as exc:
             raise ScoutError(f"{scheduler}: cannot reach the dask scheduler ({exc})") from None
         with client:
+            if not client.scheduler_info()["workers"]:
+                log.info("%s has no workers yet; waiting up to %d s for one", scheduler, WORKER_WAIT_S)
+                try:
+                    client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+                except TimeoutError:
+                    raise ScoutError(f"{scheduler}: the dask scheduler has no workers; start some with 'dask worker {scheduler}'") from None
             log.info("running %d blocks on %s (%d workers)", len(blocks), scheduler, len(client.scheduler_info()["workers"]))
             yield from run_on_dask(plan, blocks, client)
         return

@@ -24,6 +24,7 @@ import torch
 from click.testing import CliRunner
 
 from conftest import linear_model, painted_scene, write_raster
+from scout import executor
 from scout.cli import _register, cli
 from scout.inference import backend, cpu_count, worker_threads
 from scout.model import ModelCard, build_network, save_model
@@ -37,7 +38,7 @@ START_TIMEOUT_S = 60
 class Cluster:
     """A scheduler and 2 single-thread workers started as real processes; ``address`` waits for them."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, workers: int = 2) -> None:
         self.work = work
         self.procs: list[subprocess.Popen] = []
         self._address: str | None = None
@@ -49,7 +50,7 @@ class Cluster:
             assert time.monotonic() < deadline, "dask scheduler did not start"
             time.sleep(0.1)
         self.scheduler = json.loads(sched_file.read_text())["address"]
-        for k in range(2):
+        for k in range(workers):
             self._start("worker", self.scheduler, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1", "--no-dashboard",
                         "--local-directory", str(work / f"w{k}"), log=f"worker{k}.log")
 
@@ -178,3 +179,16 @@ def test_unreachable_scheduler_is_one_line_exit_2(scene, models, tmp_path):
     assert result.exit_code == 2, result.output
     assert len(result.output.strip().splitlines()) == 1 and "tcp://127.0.0.1:1" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_scheduler_without_workers_is_one_line_exit_2(scene, models, tmp_path, monkeypatch):
+    empty = Cluster(tmp_path, workers=0)
+    try:
+        monkeypatch.setattr(executor, "WORKER_WAIT_S", 1)  # the wait for late workers, not the outcome
+        result = CliRunner().invoke(cli, ["detect", str(scene), "--out", str(tmp_path / "run"), "--model", str(models["linear"]),
+                                          "--scheduler", empty.scheduler, "-q"])
+    finally:
+        empty.stop()
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == f"scout: error: {empty.scheduler}: the dask scheduler has no workers; start some with 'dask worker {empty.scheduler}'"
+    assert not (tmp_path / "run").exists() and not (tmp_path / ".run.partial").exists()
