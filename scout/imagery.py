@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,6 +268,8 @@ def read_block(
             else:
                 data, valid = _read_resampled(src, indexes, grid, window, resampling)
     except RasterioError as exc:
+        if not os.path.exists(info.path):  # e.g. a cluster worker that does not see the planner's disk
+            raise ImageryError(f"{info.path}: not found on {platform.node()}; every worker reads the imagery itself, from this same path") from None
         raise ImageryError(f"{info.path}: read failed at window {window} ({_first_line(exc)}); the file may be truncated or corrupt") from None
     return data, valid
 

@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
+from rasterio.windows import Window
 
 from conftest import UTM, X0, Y0, linear_model, painted_scene, write_raster
 from scout.cli import _register, cli
+from scout.errors import ImageryError
+from scout.imagery import Grid, open_image, read_block
 
 _register()
 
@@ -161,3 +164,13 @@ def test_unwritable_output(tmp_path, image, rgb_model):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     assert_clean_error(run("detect", image, "--out", blocker / "run", "--model", rgb_model), "cannot create")
+
+
+def test_image_gone_when_its_blocks_are_read_says_so(tmp_path, image):
+    """What a cluster worker that cannot see the planner's disk reports (instead of 'truncated or corrupt')."""
+    info = open_image(image)
+    grid = Grid(info.crs.to_wkt(), tuple(info.transform)[:6], info.width, info.height)
+    assert read_block(info, (1, 2, 3), grid, Window(0, 0, 64, 64))[0].shape == (3, 64, 64)
+    image.rename(tmp_path / "elsewhere.tif")
+    with pytest.raises(ImageryError, match=r"flight\.tif: not found on .+; every worker reads the imagery itself"):
+        read_block(info, (1, 2, 3), grid, Window(0, 0, 64, 64))
