@@ -53,7 +53,11 @@ def read_aoi(
     Returns a frame with columns ``aoi`` (name) and ``geometry``; invalid polygons are
     repaired where ``make_valid`` can, and what cannot be used is refused.
     """
-    p = Path(path)
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd coordinates overflow to inf: refused below, not printed
+        return _read_aoi(Path(path), crs, name_field, layer)
+
+
+def _read_aoi(p: Path, crs: CRS | str, name_field: str | None, layer: str | None) -> gpd.GeoDataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         gdf = read_vector(p, "AOI polygons", "Polygon", layer=layer, error=AOIError, on_invalid="fix")  # e.g. close unclosed rings
@@ -76,8 +80,7 @@ def read_aoi(
     fixed, n_repaired = repair(geoms)
     if n_repaired:
         log.warning("%s: repaired %d invalid AOI polygon(s)", p.name, n_repaired)
-    with np.errstate(over="ignore", invalid="ignore"):  # absurd coordinates: inf area, refused below
-        keep = ~shapely.is_empty(fixed) & (shapely.area(fixed) > 0)
+    keep = ~shapely.is_empty(fixed) & (shapely.area(fixed) > 0)
     if not keep.any():
         raise AOIError(f"{p}: no usable polygon (all {len(gdf)} features are empty, not polygons, or beyond repair)")
     if (~keep).any():
@@ -90,8 +93,7 @@ def read_aoi(
     coords, owner = shapely.get_coordinates(out.geometry.to_numpy(), return_index=True)
     out = out.drop(out.index[np.unique(owner[~np.isfinite(coords).all(axis=1)])])  # beyond the target CRS: inf/NaN
     out["geometry"], _ = repair(out.geometry.to_numpy())  # reprojection can fold thin slivers
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = out[~out.geometry.is_empty & np.isfinite(out.geometry.area)]
+    out = out[~out.geometry.is_empty & np.isfinite(out.geometry.area)]
     if len(out) == 0:
         raise AOIError(f"{p}: AOI polygons vanish when reprojected to the imagery's CRS")
     return out.reset_index(drop=True)
