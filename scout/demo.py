@@ -12,9 +12,13 @@ import shapely
 
 from scout.detect import DetectSettings, RunSummary, detect
 from scout.errors import OutputError
+from scout.io import check_replaceable
+from scout.schema import RUN_JSON
 from scout.synth import make_scene
 
 log = logging.getLogger(__name__)
+
+DEMO_AOI = "townships.geojson"
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,13 @@ def run_demo(out_dir: str | Path, seed: int = 7, size_px: int = 2048, overwrite:
     if run_dir.exists() and not overwrite:
         raise OutputError(f"{run_dir}: demo run exists; use --overwrite to run it again")
     scene_dir = out_dir / "scene"
+    check_replaceable(scene_dir, DEMO_AOI, "demo scene")
+    check_replaceable(run_dir, RUN_JSON, "Scout run folder")
     if overwrite:
         shutil.rmtree(scene_dir, ignore_errors=True)
     log.info("making a synthetic %d x %d px drone scene (seed %d)...", size_px, size_px, seed)
     scene = make_scene(scene_dir, seed=seed, kind="drone", size_px=size_px, boundary=True)
-    aoi = scene_dir / "townships.geojson"
+    aoi = scene_dir / DEMO_AOI
     demo_townships(scene.bounds, scene.crs).to_file(aoi, driver="GeoJSON", engine="pyogrio")
     summary = detect([scene.image_path], run_dir, aoi=aoi, settings=DetectSettings(aoi_name_field="township"), overwrite=overwrite)
     plots = gpd.read_file(run_dir / "plots.gpkg", layer="plots")

@@ -45,7 +45,7 @@ from scout.errors import AOIError, ImageryError, InputError, ModelError, OutputE
 from scout.executor import run_blocks
 from scout.imagery import ImageInfo, band_indexes, footprint, open_image, working_crs
 from scout.inference import backend, cached_model, configure_threads, pick_device
-from scout.io import atomic_path, sha256_file, typed_frame, write_gpkg_layer, write_json
+from scout.io import atomic_path, check_replaceable, sha256_file, typed_frame, write_gpkg_layer, write_json
 from scout.model.card import ModelCard
 from scout.model.files import find_model_files
 from scout.progress import bar
@@ -158,6 +158,7 @@ def auto_batch_size(tile_size: int) -> int:
 
 
 def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
+    check_replaceable(out_dir, schema.RUN_JSON, "Scout run folder")
     if out_dir.exists() and not overwrite:
         raise OutputError(f"{out_dir}: run folder exists; use --overwrite to replace it (or --resume to finish an interrupted run)")
     if out_dir.exists() and not out_dir.is_dir():

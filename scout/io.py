@@ -95,6 +95,17 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 tmp_path.unlink()
 
 
+def check_replaceable(folder: Path, marker: str, what: str) -> None:
+    """Refuse to let ``--overwrite`` replace anything but an empty folder or one of ours (holding
+    ``marker``): ``--out ~/Desktop --overwrite`` must not delete the desktop."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise OutputError(f"{folder}: is a file, not a {what}; choose another --out")
+    if any(folder.iterdir()) and not (folder / marker).is_file():
+        raise OutputError(f"{folder}: holds files but no {marker}, so it is not a {what}; --overwrite replaces only those: choose another --out")
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write JSON atomically, pretty-printed, UTF-8."""
     with atomic_path(path) as tmp:

@@ -14,7 +14,8 @@ from rasterio.windows import Window
 
 from conftest import UTM, X0, Y0, linear_model, painted_scene, write_raster
 from scout.cli import _register, cli
-from scout.errors import ImageryError
+from scout.demo import run_demo
+from scout.errors import ImageryError, OutputError
 from scout.imagery import Grid, open_image, read_block
 
 _register()
@@ -174,3 +175,32 @@ def test_image_gone_when_its_blocks_are_read_says_so(tmp_path, image):
     image.rename(tmp_path / "elsewhere.tif")
     with pytest.raises(ImageryError, match=r"flight\.tif: not found on .+; every worker reads the imagery itself"):
         read_block(info, (1, 2, 3), grid, Window(0, 0, 64, 64))
+
+
+def test_overwrite_replaces_only_a_run_folder(tmp_path, image, rgb_model):
+    desktop = tmp_path / "Desktop"
+    desktop.mkdir()
+    (desktop / "report.docx").write_text("a week of work")
+    result = run("detect", image, "--out", desktop, "--model", rgb_model, "--overwrite")
+    assert_clean_error(result, "Desktop: holds files but no run.json, so it is not a Scout run folder")
+    assert (desktop / "report.docx").read_text() == "a week of work" and not list(tmp_path.glob(".Desktop*"))
+    note = tmp_path / "note.txt"
+    note.write_text("keep")
+    assert_clean_error(run("detect", image, "--out", note, "--model", rgb_model, "--overwrite"), "note.txt: is a file, not a Scout run folder")
+    assert note.read_text() == "keep"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run("detect", image, "--out", empty, "--model", rgb_model, "--overwrite", "-q").exit_code == 0
+    assert run("detect", image, "--out", empty, "--model", rgb_model, "--overwrite", "-q").exit_code == 0  # now a run folder
+
+
+def test_demo_overwrite_spares_folders_it_did_not_make(tmp_path):
+    (tmp_path / "scene").mkdir()
+    (tmp_path / "scene" / "survey.gpkg").write_text("someone's")
+    with pytest.raises(OutputError, match="scene: holds files but no townships.geojson"):
+        run_demo(tmp_path, size_px=256, overwrite=True)
+    assert (tmp_path / "scene" / "survey.gpkg").read_text() == "someone's"
+    (tmp_path / "scene" / "survey.gpkg").unlink()
+    for _ in range(2):  # the second time over its own outputs
+        assert run_demo(tmp_path, size_px=256, overwrite=True).run.out_dir == tmp_path / "run"
+        assert (tmp_path / "run" / "run.json").is_file() and (tmp_path / "scene" / "townships.geojson").is_file()

@@ -145,17 +145,22 @@ def test_depot_far_from_every_aoi_exits_2_and_writes_nothing(run_dir: Path, tmp_
     assert not out.exists() and list(tmp_path.glob(".survey*")) == []
 
 
-def test_existing_output_needs_overwrite(run_dir: Path, tmp_path: Path):
+def test_existing_output_needs_overwrite_and_only_a_survey_folder_is_replaced(run_dir: Path, tmp_path: Path):
     out = tmp_path / "survey"
     out.mkdir()
     (out / "mine.txt").write_text("keep")
+    for extra in ((), ("--overwrite",)):  # not a survey folder: never replaced
+        result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.2", *extra)
+        assert result.exit_code == 2 and "holds files but no summary.json" in result.output
+        assert (out / "mine.txt").read_text() == "keep"
+    out = tmp_path / "survey2"
+    assert scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.2").exit_code == 0
+    (out / "notes.txt").write_text("old")
     result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.2")
     assert result.exit_code == 2 and "--overwrite" in result.output
-    assert (out / "mine.txt").exists()
     result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.2", "--overwrite")
     assert result.exit_code == 0, result.output
-    assert not (out / "mine.txt").exists() and (out / "tasks.geojson").exists()
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert not (out / "notes.txt").exists() and (out / "tasks.geojson").exists()
 
 
 def test_roads_and_depots_files(run_dir: Path, tmp_path: Path):

@@ -20,7 +20,7 @@ import gpxpy.gpx
 import pandas as pd
 
 from scout.errors import OutputError
-from scout.io import atomic_path, write_json
+from scout.io import atomic_path, check_replaceable, write_json
 from scout.schema import PLOTS_GPKG
 from scout.survey.inputs import WGS84, read_roads, read_run
 from scout.survey.routing import PLANNED, RoutePlan, RouteSettings, check_depots, depot_points, plan_routes
@@ -62,8 +62,9 @@ def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike, setting
     more than ``max_depot_km`` from every AOI, RunFolderError for a broken run folder.
     """
     run_dir, out_dir = Path(run_dir), Path(out_dir)
-    if out_dir.exists() and not (overwrite and out_dir.is_dir()):
-        raise OutputError(f"{out_dir}: exists; use --overwrite to replace it" if out_dir.is_dir() else f"{out_dir}: exists and is not a folder")
+    check_replaceable(out_dir, SUMMARY_JSON, "folder of survey tasks")
+    if out_dir.exists() and not overwrite:
+        raise OutputError(f"{out_dir}: exists; use --overwrite to replace it")
     run = read_run(run_dir)
     depots = depot_points(settings.routes, run.crs)
     areas = run.aoi.geometry if not run.aoi.empty else run.plots.geometry
