@@ -1,0 +1,25 @@
+"""Progress into a log file is lines, not a redrawn bar."""
+
+from __future__ import annotations
+
+import logging
+
+from scout import progress
+
+
+def test_progress_into_a_log_file_is_one_line_per_status(caplog, monkeypatch):
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)  # a line per update instead of every 30 s
+    caplog.set_level(logging.INFO, logger="scout")
+    with progress.bar(3, desc="tiles", unit="tile") as tiles:  # pytest's stderr is not a terminal
+        for _ in range(3):
+            tiles.update(1)
+    lines = [r.getMessage() for r in caplog.records if r.name == "scout.progress"]
+    assert [ln.split(" [")[0] for ln in lines] == ["tiles: 1/3", "tiles: 2/3", "tiles: 3/3"]
+    assert all("tile/s]" in ln and "\r" not in ln for ln in lines)
+
+
+def test_quiet_shows_no_progress(caplog, monkeypatch):
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)
+    caplog.set_level(logging.ERROR, logger="scout")
+    assert list(progress.track(range(3), total=3, desc="tiles")) == [0, 1, 2]
+    assert not [r for r in caplog.records if r.name == "scout.progress"]
