@@ -57,3 +57,5 @@ def test_models_env_var_and_listing(models, monkeypatch):
     model_cmds.register(cli)
     r = CliRunner().invoke(cli, ["models"])
     assert r.exit_code == 0 and "drone v1" in r.output and "bands blue,green,red,nir" in r.output
+    r = CliRunner().invoke(cli, ["models", "--dir", str(models / "missing")])
+    assert r.exit_code == 2 and "missing: no such folder" in r.output

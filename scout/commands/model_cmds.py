@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -87,10 +88,17 @@ def export_onnx_cmd(model: Path, out: Path) -> None:
 @click.option("--dir", "models_dir", type=click.Path(file_okay=False, path_type=Path), help="Models folder (default: the shipped models).")
 def models_cmd(models_dir: Path | None) -> None:
     """List the models Scout can pick from (name, sensor, bands, GSD, size, held-out metrics)."""
-    from scout.model.registry import describe, list_models
+    from scout.errors import ModelError
+    from scout.model.registry import default_models_dir, describe, list_models
 
-    for entry in list_models(models_dir):
+    folder = models_dir or default_models_dir()
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: no such folder")
+    entries = list_models(folder)
+    for entry in entries:
         click.echo(describe(entry))
+    if not entries:
+        logging.getLogger("scout").warning("%s: no models (NAME.safetensors + NAME.json)", folder)
 
 
 def register(group: click.Group) -> None:
