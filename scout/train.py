@@ -49,7 +49,7 @@ from rasterio.windows import Window
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from scout.errors import InputError, ModelError
+from scout.errors import InputError, ModelError, OutputError
 from scout.imagery import Grid, ImageInfo, band_indexes, footprint, open_image, read_block, working_crs
 from scout.inference import configure_threads, pick_device
 from scout.io import atomic_path, read_vector, write_json
@@ -444,12 +444,18 @@ def train(
     settings: TrainSettings | None = None,
     init: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> TrainResult:
-    """Train (or fine-tune from ``init``) and write the best model to ``out`` (.safetensors + .json)."""
+    """Train (or fine-tune from ``init``) and write the best model to ``out`` (.safetensors + .json).
+
+    An existing model at ``out`` is replaced only with ``overwrite`` (or continued with ``resume``)."""
     s = settings or TrainSettings()
     out = Path(out)
     if out.suffix in (".safetensors", ".json"):
         out = out.with_suffix("")
+    existing = [p for p in (out.with_name(out.name + ".safetensors"), *_ckpt_paths(out)) if p.exists()]
+    if existing and not (resume or overwrite):
+        raise OutputError(f"{existing[0]}: exists; use --overwrite to replace that model, or --resume to continue its training")
     if not images:
         raise InputError("no training images given")
     if s.sensor not in SENSOR_DEFAULTS:

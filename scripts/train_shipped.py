@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             description=DESCRIPTION.format(sensor=sensor),
             **MODEL[sensor],
         )
-        result = train(images, labels, out, settings, init=args.init, resume=args.resume)
+        result = train(images, labels, out, settings, init=args.init, resume=args.resume, overwrite=True)  # reproduces the shipped model in place
         log.info("trained %s: %d epochs, best %.3f at epoch %d (%s)", out, result.epochs_run, result.best_score, result.best_epoch, result.stopped)
     if not args.skip_calibration:
         detection = calibrate_scenes(out, sensor, CALIBRATION_SEEDS[sensor], work / "calibration")

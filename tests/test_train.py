@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from scout.cli import cli
 from scout.commands import model_cmds
-from scout.errors import InputError, ModelError
+from scout.errors import InputError, ModelError, OutputError
 from scout.io import write_gpkg_layer
 from scout.model import load_model
 from scout.synth import make_scene
@@ -48,6 +48,9 @@ def test_train_writes_model_card_and_checkpoint_then_resumes(data, tmp_path):
     assert (tmp_path / "m.ckpt.safetensors").exists() and (tmp_path / "m.ckpt.json").exists()
     more = train(images, labels, out, TrainSettings(**{**TINY.__dict__, "epochs": 3}), resume=True)
     assert more.epochs_run == 3 and [h["epoch"] for h in more.history] == [1, 2, 3]
+    with pytest.raises(OutputError, match="m.safetensors: exists; use --overwrite"):
+        train(images, labels, out, TINY)
+    assert train(images, labels, out, TINY, overwrite=True).epochs_run == 2  # a fresh start, not epoch 4
 
 
 def test_fine_tune_keeps_bands_and_gsd(data, tmp_path):
@@ -111,6 +114,12 @@ def test_cli_train_errors_are_one_line(tmp_path, data):
     assert r.exit_code == 2 and "refused" in r.output and "Traceback" not in r.output
     r = CliRunner().invoke(cli, ["train", str(images[0]), "--labels", str(tmp_path / "missing.gpkg"), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "no such file (labels)" in r.output
+    existing = tmp_path / "shipped"
+    for part in ("shipped.safetensors", "shipped.json"):
+        (tmp_path / part).write_text("a model someone relies on")
+    r = CliRunner().invoke(cli, ["train", str(images[0]), "--labels", str(labels), "--out", str(existing), "--epochs", "1"])
+    assert r.exit_code == 2 and "shipped.safetensors: exists; use --overwrite" in r.output
+    assert (tmp_path / "shipped.safetensors").read_text() == "a model someone relies on"
     for option, value in [("--epochs", "0"), ("--steps", "0"), ("--batch-size", "0"), ("--gsd", "-1"), ("--background-within", "-5")]:
         r = CliRunner().invoke(cli, ["train", str(images[0]), "--labels", str(labels), "--out", str(tmp_path / "o"), option, value])
         assert r.exit_code == 2 and f"Invalid value for '{option}'" in r.output, r.output  # not a traceback from deep inside

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from scout.commands.detect_cmds import expand_images
-from scout.commands.options import quiet_option
+from scout.commands.options import overwrite_option, quiet_option
 
 
 @click.command("synth")
@@ -42,10 +42,11 @@ def synth_cmd(out: Path, seed: int, kind: str, size_px: int, gsd_m: float | None
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after this much training time (the best model so far is kept).")
 @click.option("--background-within", "background_within_m", type=click.FloatRange(min=0, min_open=True), help="Only pixels within this many metres of a label polygon count as background (partly reviewed imagery); default: all unlabelled pixels.")
 @click.option("--resume", is_flag=True, help="Continue from OUT's checkpoint.")
+@overwrite_option
 @click.option("--device", help="cpu, cuda, cuda:1 (default: CUDA when present).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @quiet_option
-def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None, resume: bool, device: str | None, seed: int) -> None:
+def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None, resume: bool, overwrite: bool, device: str | None, seed: int) -> None:
     """Train a model on IMAGES (files, folders or .txt lists) with label polygons."""
     from scout.train import TrainSettings, train
 
@@ -54,7 +55,7 @@ def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | Non
         sensor=sensor, gsd_m=gsd_m, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
         max_minutes=max_minutes, background_within_m=background_within_m, device=device, seed=seed,
     )
-    result = train(expand_images(images), labels, out, settings, init=init, resume=resume)
+    result = train(expand_images(images), labels, out, settings, init=init, resume=resume, overwrite=overwrite)
     click.echo(
         f"{result.model_path}: best validation IoU {result.best_score:.3f} at epoch {result.best_epoch} "
         f"of {result.epochs_run} ({result.stopped.replace('_', ' ')})"
