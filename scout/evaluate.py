@@ -38,7 +38,7 @@ import torch
 from rasterio import features
 
 from scout.errors import InputError, RunFolderError
-from scout.io import write_json
+from scout.io import check_new_file, write_json
 from scout.schema import CLASSES, PLOT_FIELDS, PLOTS_GPKG, PROBABILITY_TIF, RUN_JSON
 from scout.train import read_class_polygons
 from scout.vectorize import label_classes
@@ -157,8 +157,10 @@ def _read_run(run: Path) -> tuple[gpd.GeoDataFrame, dict[str, Any], float | None
     return plots, meta, aoi_area
 
 
-def evaluate_run(run: str | Path, truth: str | Path, out: str | Path | None = None) -> dict[str, Any]:
+def evaluate_run(run: str | Path, truth: str | Path, out: str | Path | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Score one run folder against a truth file; write JSON to ``out`` when given."""
+    if out is not None:
+        check_new_file(out, overwrite)
     run = Path(run)
     if not run.is_dir():
         raise RunFolderError(f"{run}: not a run folder")
@@ -269,7 +271,7 @@ def evaluate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: 
         scene = make_scene(work / "scenes", seed, kind=sensor, size_px=size, boundary=sensor == "drone")
         run = work / "runs" / f"{sensor}-{seed:04d}"
         detect([scene.image_path], run, model=model, overwrite=True)
-        per_run.append(evaluate_run(run, scene.truth_path, work / "metrics" / f"{sensor}-{seed:04d}.json"))
+        per_run.append(evaluate_run(run, scene.truth_path, work / "metrics" / f"{sensor}-{seed:04d}.json", overwrite=True))
     pooled = pool(per_run)
     pooled["scenes"] = {"sensor": sensor, "seeds": [int(s) for s in seeds], "size_px": size_px or scene_size(sensor)}
     pooled.pop("counts", None)

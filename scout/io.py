@@ -106,6 +106,12 @@ def check_replaceable(folder: Path, marker: str, what: str) -> None:
         raise OutputError(f"{folder}: holds files but no {marker}, so it is not a {what}; --overwrite replaces only those: choose another --out")
 
 
+def check_new_file(path: str | os.PathLike, overwrite: bool) -> None:
+    """An output file named by the user is replaced only when they said so."""
+    if not overwrite and Path(path).exists():
+        raise OutputError(f"{path}: exists; pass --overwrite to replace it")
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
     """Write JSON atomically, pretty-printed, UTF-8."""
     with atomic_path(path) as tmp:

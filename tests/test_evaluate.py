@@ -15,7 +15,7 @@ from shapely.geometry import box
 
 from scout.cli import cli
 from scout.commands import model_cmds
-from scout.errors import RunFolderError
+from scout.errors import OutputError, RunFolderError
 from scout.evaluate import evaluate_run, match_plots, pool
 from scout.io import typed_frame, write_gpkg_layer
 from scout.schema import AOI_FIELDS, PLOT_FIELDS
@@ -88,6 +88,9 @@ def test_pixel_iou_plot_scores_and_false_alarm(run, truth_file, tmp_path):
     assert poppy["all"]["f1"] == pytest.approx(2 * 0.5 / 1.5, abs=1e-3)
     assert m["false_alarm_area_m2"] == pytest.approx(1.0, abs=1e-6)
     assert m["false_alarm_fraction"] == pytest.approx(0.01, abs=1e-6)
+    with pytest.raises(OutputError, match="m.json: exists; pass --overwrite"):
+        evaluate_run(run, truth_file, out)
+    assert evaluate_run(run, truth_file, out, overwrite=True) == m
     assert m["outside_truth_fraction"] == pytest.approx(0.01, abs=1e-6)
     assert m["confusion"] == {"poppy": 0.0, "cannabis": 0.0}
     assert json.loads(out.read_text())["plots"]["poppy"]["all"]["precision"] == 0.5

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from scout.errors import OutputError
 from scout.model import ModelCard, build_network, save_model
 
 onnx = pytest.importorskip("onnx")
@@ -28,6 +29,9 @@ def model(tmp_path):
 
 def test_export_matches_torch_and_carries_deepness_metadata(model, tmp_path):
     out = export_onnx(model, tmp_path / "tiny.onnx")  # raises if torch and ONNX differ by > 1e-4
+    with pytest.raises(OutputError, match="tiny.onnx: exists; pass --overwrite"):
+        export_onnx(model, out)
+    assert export_onnx(model, out, overwrite=True) == out
     meta = {p.key: json.loads(p.value) for p in onnx.load(str(out)).metadata_props}
     assert meta["model_type"] == "Segmentor"
     assert meta["class_names"] == {"0": "background", "1": "poppy", "2": "cannabis"}

@@ -66,23 +66,25 @@ def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | Non
 @click.argument("run", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--truth", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Truth plots with a 'class' field (GeoPackage/GeoJSON/Shapefile).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the metrics JSON here.")
+@overwrite_option
 @quiet_option
-def evaluate_cmd(run: Path, truth: Path, out: Path | None) -> None:
+def evaluate_cmd(run: Path, truth: Path, out: Path | None, overwrite: bool) -> None:
     """Score RUN against truth plots: pixel IoU, plot precision/recall/F1 by class and size."""
     from scout.evaluate import evaluate_run, format_table
 
-    click.echo(format_table(evaluate_run(run, truth, out)))
+    click.echo(format_table(evaluate_run(run, truth, out, overwrite)))
 
 
 @click.command("export-onnx")
 @click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@overwrite_option
 @quiet_option
-def export_onnx_cmd(model: Path, out: Path) -> None:
+def export_onnx_cmd(model: Path, out: Path, overwrite: bool) -> None:
     """Export MODEL to ONNX (for the QGIS Deepness plugin), checked against torch."""
     from scout.model.onnx import export_onnx
 
-    click.echo(export_onnx(model, out))
+    click.echo(export_onnx(model, out, overwrite=overwrite))
 
 
 @click.command("models")

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from scout.errors import ModelError, OutputError
-from scout.io import atomic_path
+from scout.io import atomic_path, check_new_file
 from scout.model.card import ModelCard
 from scout.model.io import load_model
 
@@ -65,7 +65,7 @@ def deepness_metadata(card: ModelCard) -> dict[str, str]:
     return {key: json.dumps(value) for key, value in meta.items()}
 
 
-def export_onnx(model: str | Path, out: str | Path, opset: int = OPSET, check: bool = True) -> Path:
+def export_onnx(model: str | Path, out: str | Path, opset: int = OPSET, check: bool = True, overwrite: bool = False) -> Path:
     """Write ``out`` (.onnx) from a Scout model; with ``check`` compare to torch on random input (max abs diff <= 1e-4)."""
     try:
         import onnx
@@ -79,6 +79,7 @@ def export_onnx(model: str | Path, out: str | Path, opset: int = OPSET, check: b
     out = Path(out)
     if not out.parent.exists():
         raise OutputError(f"{out.parent}: folder does not exist")
+    check_new_file(out, overwrite)
     with atomic_path(out) as tmp, warnings.catch_warnings():
         # the TorchScript exporter needs only `onnx`; the newer one would add onnxscript
         warnings.simplefilter("ignore", DeprecationWarning)
