@@ -21,8 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from scout import schema
-from scout.errors import OutputError
-from scout.io import atomic_path, typed_frame, write_gpkg_layer, write_json
+from scout.io import atomic_path, check_new_file, typed_frame, write_gpkg_layer, write_json
 from scout.review.runfolder import check_plots, open_run, read_plots
 from scout.review.stats import Stratum, ratio_estimate, wilson_interval
 
@@ -131,8 +130,7 @@ def labels_frame(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def write_labels(plots: gpd.GeoDataFrame, out: str | os.PathLike, overwrite: bool = False) -> int:
     """Write the ``labels`` layer to ``out`` (a new GeoPackage, atomically); return its row count."""
     out = Path(out)
-    if out.exists() and not overwrite:
-        raise OutputError(f"{out}: exists; pass --overwrite to replace it")
+    check_new_file(out, overwrite)
     labels = labels_frame(plots)
     with atomic_path(out) as tmp:
         write_gpkg_layer(labels, tmp, LABELS_LAYER)
