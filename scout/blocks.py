@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from rasterio.features import geometry_mask
-from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 from shapely.geometry import box
 

@@ -259,7 +259,6 @@ def cmd_torchgeo(a: argparse.Namespace) -> None:
     Runs in ``.bench-venv`` (torchgeo's own environment); imports only the network definition
     from Scout.  Predictions are not stitched or written (in the baseline's favour)."""
     import geopandas as gpd
-    import numpy as np
     import torch
     from safetensors.torch import load_file
     from torch.utils.data import DataLoader

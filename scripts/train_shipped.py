@@ -30,7 +30,7 @@ from scout.calibrate import calibrate_scenes
 from scout.evaluate import evaluate_scenes, measure_throughput
 from scout.io import write_gpkg_layer, write_json
 from scout.model import ModelCard
-from scout.model.io import find_model_files
+from scout.model.files import find_model_files
 from scout.synth import make_scene
 from scout.train import TrainSettings, train
 

@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 from scout.errors import ModelError
 from scout.io import atomic_path, sha256_file, write_json
 from scout.model.card import ModelCard
-from scout.model.files import find_model_files, read_checked
+from scout.model.files import read_checked
 from scout.model.nets import build_network, receptive_field_px
 
 log = logging.getLogger(__name__)
