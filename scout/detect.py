@@ -43,7 +43,7 @@ from scout.blending import Assembler
 from scout.blocks import DetectPlan
 from scout.errors import AOIError, ImageryError, InputError, ModelError, OutputError, ScoutError
 from scout.executor import run_blocks
-from scout.imagery import ImageInfo, band_indexes, footprint, open_image, working_crs
+from scout.imagery import ImageInfo, band_indexes, footprint, open_image, sample_pixels, working_crs
 from scout.inference import backend, cached_model, configure_threads, pick_device
 from scout.io import atomic_path, check_replaceable, sha256_file, typed_frame, write_gpkg_layer, write_json
 from scout.model.card import ModelCard
@@ -196,6 +196,20 @@ def _check_gsd(info: ImageInfo, card: ModelCard) -> None:
         )
 
 
+def _check_radiometry(info: ImageInfo, indexes: tuple[int, ...], card: ModelCard) -> None:
+    """16-bit imagery must be on the card's scale (reflectance × 10,000 for the shipped models):
+    a 16-bit RGB export (0-65,535) would be read as reflectance up to 6.5 and give silent nonsense."""
+    if info.dtype not in ("uint16", "int16"):
+        return
+    values = sample_pixels(info, indexes)
+    scale = card.scale_for(info.dtype)
+    if values.size and (p99 := float(np.percentile(values, 99))) > 2 * scale:
+        raise ImageryError(
+            f"{info.path}: {info.dtype} values reach {p99:,.0f} (99th percentile), over twice the {scale:,g} that model {card.name} "
+            f"takes as full scale; a 16-bit RGB export? Convert it to 8 bit (gdal_translate -ot Byte -scale) or give a model for this data"
+        )
+
+
 def plot_id(cls: str, lon: float, lat: float) -> str:
     """Stable id from class and centroid (1e-6 degrees, ~0.1 m): same inputs, same ids."""
     digest = hashlib.sha1(f"{cls}|{lon:.6f}|{lat:.6f}".encode()).hexdigest()[:10]
@@ -328,6 +342,7 @@ def plan_run(
     for info in infos:
         _check_gsd(info, card)
         indexes.append(band_indexes(info, card.bands, settings.bands))
+        _check_radiometry(info, indexes[-1], card)
 
     crs = working_crs(infos[0])
     fps = [footprint(i, crs) for i in infos]

@@ -16,6 +16,7 @@ from rio_cogeo.cogeo import cog_validate
 from conftest import UTM, X0, Y0, painted_scene, write_raster
 from scout import schema
 from scout.detect import DetectSettings, detect, plan_run
+from scout.errors import ImageryError
 
 
 def read_plots(run: Path) -> gpd.GeoDataFrame:
@@ -118,6 +119,15 @@ def test_satellite_uint16_four_bands_at_other_gsd(tmp_path, sat_model):
     plots = read_plots(tmp_path / "run")
     assert plots["class"].tolist() == ["cannabis"]
     assert plots["area_m2"].iloc[0] == pytest.approx(80 * 100 * 0.09, rel=0.06)
+
+
+def test_16_bit_rgb_export_is_refused_not_read_as_reflectance(tmp_path, sat_model):
+    full_range = painted_scene(400, 400, [("cannabis", 100, 100, 180, 200)], bands=4, dtype=np.uint16, scale=257)  # 0-65,535
+    image = write_raster(tmp_path / "rgb16.tif", full_range[[2, 1, 0, 3]], transform=Affine(0.3, 0, X0, 0, -0.3, Y0),
+                         descriptions=("blue", "green", "red", "nir"))
+    with pytest.raises(ImageryError, match=r"rgb16\.tif: uint16 values reach [\d,]+ \(99th percentile\), over twice the 2,550"):
+        detect([image], tmp_path / "run", model=sat_model)
+    assert not (tmp_path / "run").exists()
 
 
 def test_aoi_in_other_crs_and_formats_clips_and_names(tmp_path, rgb_model):
