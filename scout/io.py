@@ -52,7 +52,8 @@ def read_vector(
     if gdf.crs is None and csv and {c.lower() for c in gdf.columns} & {"lon", "longitude", "lng"}:
         gdf = gdf.set_crs("EPSG:4326")
     if gdf.crs is None:
-        raise error(f"{path}: {what} have no CRS (a Shapefile needs its .prj); save them with one, e.g. ogr2ogr -a_srs EPSG:4326")
+        hint = {".shp": " (a Shapefile needs its .prj)", ".csv": " (a CSV has one only as lon and lat columns, in WGS84)"}.get(path.suffix.lower(), "")
+        raise error(f"{path}: {what} have no CRS{hint}; save them with one, e.g. ogr2ogr -a_srs EPSG:4326")
     return gdf
 
 

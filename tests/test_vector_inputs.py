@@ -57,7 +57,7 @@ def test_polygon_layer_is_found_behind_a_points_layer(tmp_path: Path):
     ("text", "words"),
     [
         ("team,x,y\n1,2,3\n", "holds a table without geometries, not depots (a CSV needs lon and lat columns"),
-        ("team,wkt\n1,POINT (500000 2300000)\n", "depots have no CRS"),
+        ("team,wkt\n1,POINT (500000 2300000)\n", "depots have no CRS (a CSV has one only as lon and lat columns"),
         ("not,a\n\x00\x01", "holds a table without geometries"),
     ],
 )
