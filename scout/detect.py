@@ -159,10 +159,8 @@ def auto_batch_size(tile_size: int) -> int:
 
 def _check_out_dir(out_dir: Path, overwrite: bool) -> None:
     check_replaceable(out_dir, schema.RUN_JSON, "Scout run folder")
-    if out_dir.exists() and not overwrite:
+    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:  # an empty folder made beforehand is fine
         raise OutputError(f"{out_dir}: run folder exists; use --overwrite to replace it (or --resume to finish an interrupted run)")
-    if out_dir.exists() and not out_dir.is_dir():
-        raise OutputError(f"{out_dir}: exists and is not a folder")
     parent = out_dir.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -190,7 +190,8 @@ def test_overwrite_replaces_only_a_run_folder(tmp_path, image, rgb_model):
     assert note.read_text() == "keep"
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert run("detect", image, "--out", empty, "--model", rgb_model, "--overwrite", "-q").exit_code == 0
+    assert run("detect", image, "--out", empty, "--model", rgb_model, "-q").exit_code == 0  # made beforehand, empty
+    assert_clean_error(run("detect", image, "--out", empty, "--model", rgb_model), "run folder exists; use --overwrite")
     assert run("detect", image, "--out", empty, "--model", rgb_model, "--overwrite", "-q").exit_code == 0  # now a run folder
 
 
