@@ -70,10 +70,15 @@ def _read_aoi(p: Path, crs: CRS | str, name_field: str | None, layer: str | None
     if name_field:
         if name_field not in gdf.columns:
             raise AOIError(f"{p}: no field '{name_field}' for AOI names (fields: {', '.join(c for c in gdf.columns if c != 'geometry')})")
-        names = gdf[name_field].astype(str).to_numpy()
+        field = name_field
     else:
         field = next((f for f in NAME_FIELDS if f in gdf.columns), None)
-        names = gdf[field].astype(str).to_numpy() if field else np.array([f"aoi-{i + 1}" for i in range(len(gdf))])
+    numbered = np.array([f"aoi-{i + 1}" for i in range(len(gdf))], dtype=object)
+    if field:  # a feature with an empty name is numbered like a file without names
+        given = gdf[field].map(lambda v: "" if v is None or v != v else str(v).strip()).to_numpy(dtype=object)
+        names = np.where(given == "", numbered, given)
+    else:
+        names = numbered
     geoms = gdf.geometry.to_numpy()
     missing = shapely.is_missing(geoms)
     geoms = np.where(missing, shapely.Polygon(), geoms)

@@ -80,3 +80,10 @@ def test_missing_and_unreadable_files_name_the_file_and_what_it_was_for(tmp_path
     gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1, 1)])], crs=4326).to_file(lines, engine="pyogrio")
     with pytest.raises(InputError, match="depots must be points"):
         read_depots(lines)
+
+
+def test_aoi_without_a_name_is_numbered(tmp_path: Path):
+    squares = [box(500_000 + 20 * i, 2_300_000, 500_010 + 20 * i, 2_300_010) for i in range(3)]
+    path = tmp_path / "townships.gpkg"
+    gpd.GeoDataFrame({"township": [None, " ", "勐腊镇"]}, geometry=squares, crs=UTM).to_file(path, engine="pyogrio")
+    assert read_aoi(path, UTM)["aoi"].tolist() == ["aoi-1", "aoi-2", "勐腊镇"]
