@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 
@@ -75,7 +76,7 @@ def _read_aoi(p: Path, crs: CRS | str, name_field: str | None, layer: str | None
         field = next((f for f in NAME_FIELDS if f in gdf.columns), None)
     numbered = np.array([f"aoi-{i + 1}" for i in range(len(gdf))], dtype=object)
     if field:  # a feature with an empty name is numbered like a file without names
-        given = gdf[field].map(lambda v: "" if v is None or v != v else str(v).strip()).to_numpy(dtype=object)
+        given = gdf[field].map(lambda v: "" if pd.isna(v) else str(v).strip()).to_numpy(dtype=object)
         names = np.where(given == "", numbered, given)
     else:
         names = numbered
