@@ -18,7 +18,6 @@ UTM = "EPSG:32647"  # northern Thailand / Myanmar / Yunnan
 X0, Y0 = 600_000.0, 2_200_000.0
 
 
-
 @pytest.fixture(autouse=True, scope="session")
 def _onnx_cache(tmp_path_factory) -> None:  # noqa: ANN001
     """Exported ONNX graphs go to a folder of this test session, never the user's cache."""

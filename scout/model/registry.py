@@ -14,7 +14,6 @@ from scout.model.card import ModelCard
 log = logging.getLogger(__name__)
 
 
-
 def default_models_dir() -> Path:
     """``$SCOUT_MODELS_DIR``, else the checkout's ``models/`` folder."""
     env = os.environ.get("SCOUT_MODELS_DIR")
