@@ -14,6 +14,7 @@ from rasterio.windows import Window
 
 from conftest import UTM, X0, Y0, linear_model, painted_scene, write_raster
 from scout.cli import _register, cli
+from scout.commands.detect_cmds import expand_images
 from scout.demo import run_demo
 from scout.errors import ImageryError, OutputError
 from scout.imagery import Grid, open_image, read_block
@@ -205,3 +206,11 @@ def test_demo_overwrite_spares_folders_it_did_not_make(tmp_path):
     for _ in range(2):  # the second time over its own outputs
         assert run_demo(tmp_path, size_px=256, overwrite=True).run.out_dir == tmp_path / "run"
         assert (tmp_path / "run" / "run.json").is_file() and (tmp_path / "scene" / "townships.geojson").is_file()
+
+
+@pytest.mark.parametrize(("encoding", "text"), [("utf-8-sig", "航拍 1.tif\r\n\r\n# the north slope\r\n"), ("gbk", "航拍 1.tif\r\n")])
+def test_list_file_saved_by_notepad_is_read(tmp_path, encoding, text):
+    """Windows Notepad writes a byte-order mark and CRLF; older Chinese Windows writes GBK."""
+    listing = tmp_path / "flights.txt"
+    listing.write_bytes(text.encode(encoding))
+    assert expand_images((str(listing),)) == [tmp_path / "航拍 1.tif"]

@@ -47,6 +47,17 @@ class BandList(click.ParamType):
             self.fail(f"{value!r}: expected band numbers like 3,2,1", param, ctx)
 
 
+def _list_text(path: Path) -> str:
+    """A list file as Notepad may have saved it: UTF-8 (with or without BOM), or GBK on older Chinese Windows."""
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImageryError(f"{path}: not a text list of image paths (neither UTF-8 nor GBK)")
+
+
 def expand_images(items: tuple[str, ...]) -> list[Path]:
     """Files as given; folders -> their rasters; ``.txt`` list files -> one path per line."""
     out: list[Path] = []
@@ -58,7 +69,7 @@ def expand_images(items: tuple[str, ...]) -> list[Path]:
                 raise ImageryError(f"{p}: folder holds no rasters ({', '.join(sorted(RASTER_SUFFIXES))})")
             out.extend(found)
         elif p.suffix.lower() in {".txt", ".lst"} and p.is_file():
-            lines = [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines()]
+            lines = [ln.strip() for ln in _list_text(p).splitlines()]
             out.extend((p.parent / ln) for ln in lines if ln and not ln.startswith("#"))
         else:
             out.append(p)
