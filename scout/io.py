@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -17,6 +20,8 @@ import pandas as pd
 import pyogrio
 
 from scout.errors import InputError, OutputError
+
+log = logging.getLogger(__name__)
 
 GPKG_OPTIONS = {"VERSION": "1.2"}  # QGIS 3.22's GDAL warns on GeoPackage 1.4
 
@@ -43,9 +48,15 @@ def read_vector(
     try:
         if layer is None:
             layer = _pick_layer(path, geometry, prefer_layer)
-        gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **options)
+        try:
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **options)
+        except UnicodeDecodeError:  # e.g. a CSV saved by Excel on Chinese Windows, in GBK
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", encoding="gb18030", **options)
     except Exception as exc:  # pyogrio, GDAL and shapely raise many types for unreadable files
         raise error(f"{path}: cannot read {what} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if path.suffix.lower() == ".shp" and _gbk_read_as_latin1(gdf, path):
+        log.warning("%s: no .cpg; its text looks like GBK read as Latin-1, so it is read as GBK (a .cpg file saying GBK makes it sure)", path)
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio", encoding="gb18030", **options)
     if not isinstance(gdf, gpd.GeoDataFrame):
         hint = " (a CSV needs lon and lat columns, or a WKT column)" if csv else ""
         raise error(f"{path}: holds a table without geometries, not {what}{hint}")
@@ -55,6 +66,22 @@ def read_vector(
         hint = {".shp": " (a Shapefile needs its .prj)", ".csv": " (a CSV has one only as lon and lat columns, in WGS84)"}.get(path.suffix.lower(), "")
         raise error(f"{path}: {what} have no CRS{hint}; save them with one, e.g. ogr2ogr -a_srs EPSG:4326")
     return gdf
+
+
+def _gbk_read_as_latin1(table: pd.DataFrame, path: Path) -> bool:
+    """A Shapefile without .cpg or code page is read as Latin-1; Chinese text saved in GBK then shows
+    as runs of accented letters of even length ('勐腊镇' -> 'ÛÂÀ°Õò'), which Latin-1 text rarely is."""
+    if any(p.suffix.lower() == ".cpg" for p in path.parent.glob(f"{glob.escape(path.stem)}.*")):
+        return False
+    runs = [run for column in table.columns if table[column].dtype == object or pd.api.types.is_string_dtype(table[column])
+            for value in table[column].dropna() if isinstance(value, str) for run in re.findall(r"[\x80-\xff]+", value)]
+    if not runs or any(len(run) % 2 for run in runs):
+        return False
+    try:
+        "".join(runs).encode("latin-1").decode("gb18030")
+    except UnicodeError:
+        return False
+    return True
 
 
 def _pick_layer(path: Path, geometry: str, prefer: str | None) -> str | None:

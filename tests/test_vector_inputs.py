@@ -29,6 +29,13 @@ def test_depots_from_a_csv_of_lon_lat_match_a_geojson(tmp_path: Path):
     assert read_depots(csv) == read_depots(tmp_path / "depots.geojson") == DEPOTS
 
 
+def test_depots_csv_saved_by_excel_in_gbk(tmp_path: Path):
+    csv = tmp_path / "depots.csv"
+    csv.write_bytes("team,lon,lat,name\n1,97.4140,20.7910,勐腊镇卫生院\n2,97.4150,20.7920,易武乡\n".encode("gbk"))
+    assert read_depots(csv) == DEPOTS
+    assert read_vector(csv, "depots", "Point")["name"].tolist() == ["勐腊镇卫生院", "易武乡"]
+
+
 def test_gpx_gives_waypoints_as_depots_and_tracks_as_roads(tmp_path: Path):
     gpx = gpxpy.gpx.GPX()
     gpx.waypoints += [gpxpy.gpx.GPXWaypoint(lat, lon, name=f"team {i + 1}") for i, (lon, lat) in enumerate(DEPOTS)]
@@ -87,3 +94,13 @@ def test_aoi_without_a_name_is_numbered(tmp_path: Path):
     path = tmp_path / "townships.gpkg"
     gpd.GeoDataFrame({"township": [None, " ", "勐腊镇"]}, geometry=squares, crs=UTM).to_file(path, engine="pyogrio")
     assert read_aoi(path, UTM)["aoi"].tolist() == ["aoi-1", "aoi-2", "勐腊镇"]
+
+
+@pytest.mark.parametrize(("names", "encoding"), [(["勐腊镇", "易武乡"], "GBK"), (["Ñuñoa", "São Paulo"], "ISO-8859-1")])
+def test_shapefile_without_cpg_keeps_its_names(tmp_path: Path, names: list[str], encoding: str):
+    """Without a .cpg GDAL reads a Shapefile as Latin-1: right for Latin-1, mojibake for GBK from Chinese Windows."""
+    squares = [box(500_000 + 20 * i, 2_300_000, 500_010 + 20 * i, 2_300_010) for i in range(2)]
+    path = tmp_path / "townships.shp"
+    gpd.GeoDataFrame({"township": names}, geometry=squares, crs=UTM).to_file(path, engine="pyogrio", encoding=encoding)
+    path.with_suffix(".cpg").unlink()
+    assert read_aoi(path, UTM)["aoi"].tolist() == names
