@@ -75,6 +75,7 @@ class TrainSettings:
     version: str = "1"
     sensor: str = "drone"
     bands: tuple[str, ...] | None = None  # default: the sensor's (or the --init model's)
+    image_bands: tuple[int, ...] | None = None  # image band numbers for ``bands``, in order (--bands); default: by band name
     gsd_m: float | None = None  # default: the sensor's (or the --init model's)
     base_channels: int = 16
     depth: int = 2
@@ -166,7 +167,8 @@ def read_labels(path: str | Path) -> gpd.GeoDataFrame:
 
 
 def prepare_images(
-    images: Sequence[str | Path], labels: gpd.GeoDataFrame, bands: tuple[str, ...], background_within_m: float | None = None
+    images: Sequence[str | Path], labels: gpd.GeoDataFrame, bands: tuple[str, ...], background_within_m: float | None = None,
+    image_bands: tuple[int, ...] | None = None,
 ) -> list[LabelledImage]:
     """Open each image, map its bands, and attach the labels that fall on it.
 
@@ -177,7 +179,7 @@ def prepare_images(
     out = []
     for path in images:
         info = open_image(path)
-        idx = band_indexes(info, bands)
+        idx = band_indexes(info, bands, image_bands)
         crs = working_crs(info)
         area = footprint(info, crs)
         lab = labels.to_crs(crs)
@@ -474,7 +476,7 @@ def train(
     rng = np.random.default_rng(s.seed)
     torch.manual_seed(s.seed)
     label_gdf = read_labels(labels)
-    all_images = prepare_images(images, label_gdf, tuple(bands), s.background_within_m)
+    all_images = prepare_images(images, label_gdf, tuple(bands), s.background_within_m, s.image_bands)
     # patch centres lie in the training area, so half a patch keeps validation pixels out of
     # training patches (labels outside the area are ignored in any case)
     train_images, val_images = split_by_location(all_images, s.val_fraction, margin_m=s.patch_px * gsd_m / 2)

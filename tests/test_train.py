@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import rasterio
 import shapely
 from click.testing import CliRunner
 
@@ -178,3 +179,19 @@ def test_polygonal_repairs_bowties_and_drops_lines():
     assert bowtie.is_valid and bowtie.area == pytest.approx(2.0)
     assert mixed.geom_type == "MultiPolygon" and mixed.area == pytest.approx(1.0)
     assert line is None
+
+
+def test_bands_option_maps_image_bands_for_training(data, tmp_path):
+    """A BGR export whose bands carry no names: --bands 3,2,1 says which image band is red, green, blue."""
+    _, images, labels = data
+    with rasterio.open(images[0]) as src:
+        rgb, profile = src.read(), src.profile
+    bgr = tmp_path / "bgr.tif"
+    with rasterio.open(bgr, "w", **{**profile, "photometric": "MINISBLACK"}) as dst:
+        dst.write(rgb[[2, 1, 0]])
+    assert [im.indexes for im in prepare_images([bgr], read_labels(labels), ("red", "green", "blue"), image_bands=(3, 2, 1))] == [(3, 2, 1)]
+    model_cmds.register(cli)
+    r = CliRunner().invoke(cli, ["train", str(bgr), "--labels", str(labels), "--out", str(tmp_path / "m"), "--bands", "3,2,1",
+                                 "--epochs", "1", "--steps", "1", "--batch-size", "2", "-q"])
+    assert r.exit_code == 0, r.output
+    assert load_model(tmp_path / "m").card.training["settings"]["image_bands"] == [3, 2, 1]

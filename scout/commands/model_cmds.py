@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from scout.commands.detect_cmds import expand_images
+from scout.commands.detect_cmds import BandList, expand_images
 from scout.commands.options import overwrite_option, quiet_option
 
 
@@ -36,6 +36,7 @@ def synth_cmd(out: Path, seed: int, kind: str, size_px: int, gsd_m: float | None
 @click.option("--init", type=click.Path(dir_okay=False, path_type=Path), help="Fine-tune this model (keeps its bands, GSD, normalization).")
 @click.option("--sensor", type=click.Choice(["drone", "satellite"]), default="drone", show_default=True, help="Default bands and GSD for a new model.")
 @click.option("--gsd", "gsd_m", type=click.FloatRange(min=0, min_open=True), help="Model GSD in metres per pixel (default 0.1 drone, 0.5 satellite).")
+@click.option("--bands", "image_bands", type=BandList(), help="Image band numbers for the model's bands, in the model's order (e.g. 3,2,1), where the images do not name their bands.")
 @click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True)
 @click.option("--steps", type=click.IntRange(min=1), default=80, show_default=True, help="Batches per epoch.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=12, show_default=True)
@@ -46,13 +47,13 @@ def synth_cmd(out: Path, seed: int, kind: str, size_px: int, gsd_m: float | None
 @click.option("--device", help="cpu, cuda, cuda:1 (default: CUDA when present).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @quiet_option
-def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None, resume: bool, overwrite: bool, device: str | None, seed: int) -> None:
+def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, image_bands: tuple[int, ...] | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None, resume: bool, overwrite: bool, device: str | None, seed: int) -> None:
     """Train a model on IMAGES (files, folders or .txt lists) with label polygons."""
     from scout.train import TrainSettings, train
 
     settings = TrainSettings(
         name=out.with_suffix("").name if out.suffix in (".json", ".safetensors") else out.name,
-        sensor=sensor, gsd_m=gsd_m, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
+        sensor=sensor, gsd_m=gsd_m, image_bands=image_bands, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
         max_minutes=max_minutes, background_within_m=background_within_m, device=device, seed=seed,
     )
     result = train(expand_images(images), labels, out, settings, init=init, resume=resume, overwrite=overwrite)
