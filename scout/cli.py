@@ -6,6 +6,7 @@ Each command parses its options, makes one library call and reports.  Any
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 
@@ -27,6 +28,12 @@ class ScoutGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("scout: interrupted", err=True)
             ctx.exit(130)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            # outputs are written under temporary names: nothing half-written is left behind
+            click.echo(f"scout: error: {exc.filename or 'an output'}: disk full ({exc.strerror}); free some space and run again", err=True)
+            ctx.exit(2)
 
 
 @click.group(cls=ScoutGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -214,3 +214,30 @@ def test_list_file_saved_by_notepad_is_read(tmp_path, encoding, text):
     listing = tmp_path / "flights.txt"
     listing.write_bytes(text.encode(encoding))
     assert expand_images((str(listing),)) == [tmp_path / "航拍 1.tif"]
+
+
+def test_a_full_disk_is_one_line_not_a_traceback():
+    import errno
+    import os
+
+    import click
+
+    from scout.cli import ScoutGroup
+
+    @click.group(cls=ScoutGroup)
+    def group() -> None:
+        pass
+
+    @group.command()
+    @click.argument("path")
+    def write(path: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+
+    @group.command()
+    def other() -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    result = CliRunner().invoke(group, ["write", "/data/tasks/team_01.gpx"])
+    assert result.exit_code == 2 and result.exc_info[0] is SystemExit
+    assert "/data/tasks/team_01.gpx: disk full (No space left on device); free some space and run again" in result.output
+    assert isinstance(CliRunner().invoke(group, ["other"]).exception, OSError)  # other I/O errors are not dressed up as this

@@ -98,3 +98,62 @@ def test_resume_of_a_finished_run_checks_it_was_made_the_same_way(tmp_path):
     with pytest.raises(OutputError, match="other thresholds, min_area_m2"):
         detect([image], out, model=model, settings=DetectSettings(thresholds={"*": 0.6}, min_area_m2=5), resume=True)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch):
+    import errno
+
+    import scout.detect as detect_module
+
+    image = write_raster(tmp_path / "a.tif", painted_scene(600, 600, [("poppy", 40, 40, 300, 320), ("cannabis", 350, 300, 560, 580)]))
+    model = unet_model(tmp_path / "unet")
+    settings = DetectSettings(thresholds={"*": 0.4}, block_tiles=1)
+    whole = detect([image], tmp_path / "whole", model=model, settings=settings)
+
+    real_save, saved = detect_module._save_checkpoint, []
+
+    def save_until_the_disk_fills(folder, result):  # noqa: ANN001, ANN202
+        if len(saved) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "block.npz"))
+        real_save(folder, result)
+        saved.append(result.block_id)
+
+    monkeypatch.setattr(detect_module, "_save_checkpoint", save_until_the_disk_fills)
+    out = tmp_path / "run"
+    with pytest.raises(OutputError, match=r"disk full; finished blocks are kept in .*run again with --resume"):
+        detect([image], out, model=model, settings=settings)
+    assert not out.exists() and len(list((tmp_path / ".run.partial" / "blocks").glob("block-*.npz"))) == 2
+
+    monkeypatch.setattr(detect_module, "_save_checkpoint", real_save)
+    resumed = detect([image], out, model=model, settings=settings, resume=True)
+    assert json.loads((out / "run.json").read_text())["resumed_blocks"] == 2
+    assert resumed.n_plots == whole.n_plots > 0
+    with rasterio.open(tmp_path / "whole/probability.tif") as a, rasterio.open(out / "probability.tif") as b:
+        assert np.array_equal(a.read(), b.read())
+
+
+def test_gdal_disk_full_is_recognised():
+    import errno
+
+    from rasterio.errors import RasterioIOError
+
+    from scout.detect import _disk_full
+
+    assert _disk_full(RasterioIOError("/data/.run.partial/probability.tif: Write error: No space left on device"))
+    assert _disk_full(OSError(errno.EDQUOT, os.strerror(errno.EDQUOT)))
+    assert not _disk_full(RasterioIOError("TIFFReadEncodedTile() failed"))
+    assert not _disk_full(OSError(errno.EACCES, os.strerror(errno.EACCES)))
+
+
+def test_run_that_cannot_fit_on_its_disk_is_refused_before_it_starts(tmp_path, monkeypatch):
+    import shutil
+
+    import scout.detect as detect_module
+
+    image = write_raster(tmp_path / "a.tif", painted_scene(300, 300, []))
+    model = unet_model(tmp_path / "unet")
+    free = shutil.disk_usage(tmp_path).free
+    monkeypatch.setattr(detect_module, "OUTPUT_BYTES", float(free))  # a byte count a pixel that no disk could hold
+    with pytest.raises(OutputError, match=r"needs about .* GB of free disk .* is free; free some space or choose an --out on another disk"):
+        detect([image], tmp_path / "run", model=model)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "unet.json", "unet.safetensors"]
