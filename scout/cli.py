@@ -60,7 +60,11 @@ def _register() -> None:
 
 
 def main() -> None:
-    _register()
+    try:
+        _register()  # imports the command modules: a second or so in which Ctrl-C was a traceback
+    except KeyboardInterrupt:
+        click.echo("scout: interrupted", err=True)
+        sys.exit(130)
     cli(prog_name="scout")
 
 

@@ -241,3 +241,15 @@ def test_a_full_disk_is_one_line_not_a_traceback():
     assert result.exit_code == 2 and result.exc_info[0] is SystemExit
     assert "/data/tasks/team_01.gpx: disk full (No space left on device); free some space and run again" in result.output
     assert isinstance(CliRunner().invoke(group, ["other"]).exception, OSError)  # other I/O errors are not dressed up as this
+
+
+def test_ctrl_c_while_the_commands_load_is_one_line(monkeypatch, capsys):
+    import scout.cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scout.cli, "_register", interrupted)
+    with pytest.raises(SystemExit) as exit_:
+        scout.cli.main()
+    assert exit_.value.code == 130 and capsys.readouterr().err == "scout: interrupted\n"
