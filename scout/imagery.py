@@ -7,6 +7,7 @@ EPSG:4326 all reach the model the same way.  Work never reads outside the block 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -20,7 +21,7 @@ import rasterio
 import shapely
 from affine import Affine
 from rasterio.crs import CRS
-from rasterio.enums import ColorInterp, MaskFlags, Resampling
+from rasterio.enums import ColorInterp, Interleaving, MaskFlags, Resampling
 from rasterio.errors import RasterioError, RasterioIOError
 from rasterio.features import shapes
 from rasterio.vrt import WarpedVRT
@@ -132,6 +133,10 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
                 log.info("%s: rotated geotransform; it will be warped north-up", p.name)
             if src.dtypes[0] not in ("uint8", "uint16", "int16", "float32"):
                 raise ImageryError(f"{p}: pixel type {src.dtypes[0]} is not supported (uint8, uint16, int16, float32)")
+            size_bytes = p.stat().st_size
+            end = tiff_data_end(src) if src.driver == "GTiff" else 0
+            if end > size_bytes:
+                raise ImageryError(f"{p}: file is cut short: its tiles run to byte {end:,} but it holds {size_bytes:,}; copy it again")
             names = _guess_band_names(src)
             info = ImageInfo(
                 path=str(p.resolve()),
@@ -145,7 +150,7 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
                 nodata=src.nodata,
                 has_alpha=ColorInterp.alpha in src.colorinterp,
                 gsd_m=ground_gsd_m(src.crs, src.transform, src.width, src.height),
-                size_bytes=p.stat().st_size,
+                size_bytes=size_bytes,
                 acquired=_acquired(src),
             )
     except RasterioIOError as exc:
@@ -153,6 +158,27 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
     except RasterioError as exc:
         raise ImageryError(f"{p}: cannot read raster ({_first_line(exc)})") from None
     return info
+
+
+def tiff_data_end(src: rasterio.DatasetReader) -> int:
+    """The byte where a GeoTIFF's last tile, of any band or internal overview, ends.
+
+    A file cut short (an interrupted copy) still opens when its directory comes first, as
+    in a COG; without this its first missing tile would stop a campaign hours in.  Reads
+    only the tile offset tables (milliseconds for a 20,000 px mosaic)."""
+    levels = [src] if os.path.exists(f"{src.name}.ovr") else [src, *range(len(src.overviews(1)))]
+    end = 0
+    for level in levels:
+        with contextlib.ExitStack() as stack:
+            ds = level if level is src else stack.enter_context(rasterio.open(src.name, overview_level=level))
+            (bh, bw), bands = ds.block_shapes[0], (range(1, ds.count + 1) if ds.interleaving == Interleaving.band else [1])
+            for band in bands:
+                for row in range(-(-ds.height // bh)):
+                    for col in range(-(-ds.width // bw)):
+                        offset = ds.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
+                        if offset and int(offset) > 0:  # 0: a sparse tile, never written
+                            end = max(end, int(offset) + int(ds.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band) or 0))
+    return end
 
 
 def _first_line(exc: Exception) -> str:

@@ -108,6 +108,26 @@ def test_truncated_geotiff(tmp_path, image, rgb_model):
     assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run*"))
 
 
+def test_cog_cut_short_is_refused_before_any_block_runs(tmp_path, rgb_model):
+    """A COG's directories come first, so a copy cut short still opens; its overviews come
+    next and the full-resolution tiles last.  Refused at planning, not at its first lost tile."""
+    from rasterio.shutil import copy as rio_copy
+
+    from scout.imagery import open_image
+
+    flight = write_raster(tmp_path / "flight.tif", painted_scene(1024, 1024, [("poppy", 100, 100, 400, 400)]))
+    cog = tmp_path / "cog.tif"
+    rio_copy(flight, cog, driver="COG", COMPRESS="DEFLATE", BLOCKSIZE=256)
+    data = cog.read_bytes()
+    assert open_image(cog).size_bytes == len(data)  # whole: accepted
+    for keep in (0.9, 0.3):  # inside the full-resolution tiles; inside the overviews
+        cut = tmp_path / f"cut {keep}.tif"
+        cut.write_bytes(data[: int(len(data) * keep)])
+        result = run("detect", cut, "--out", tmp_path / "run", "--model", rgb_model)
+        assert_clean_error(result, f"cut {keep}.tif: file is cut short: its tiles run to byte", f"but it holds {len(cut.read_bytes()):,}; copy it again")
+        assert not (tmp_path / "run").exists() and not list(tmp_path.glob(".run*"))
+
+
 def test_raster_without_crs(tmp_path, rgb_model):
     import rasterio
 
