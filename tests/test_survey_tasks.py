@@ -9,7 +9,7 @@ from shapely.geometry import box
 
 from scout.io import typed_frame
 from scout.schema import PLOT_FIELDS, TASK_FIELDS
-from scout.survey.tasks import TaskSettings, cluster_plots, plot_priority, select_plots, tasks_from_plots
+from scout.survey.tasks import TaskSettings, cluster_plots, plot_priority, select_plots, split_cluster, tasks_from_plots
 
 CRS = "EPSG:32647"  # UTM 47N, northern Myanmar / Laos
 X0, Y0 = 500_000.0, 2_440_000.0
@@ -91,6 +91,29 @@ def test_plots_within_walking_distance_form_one_task():
     assert big["area_m2"] == pytest.approx(1600 + 1600 + 3600)
     assert big["class"] == "cannabis"  # most area
     assert big["priority"] == pytest.approx(plot_priority(plots, TaskSettings())[:3].sum(), abs=0.01)
+
+
+def test_a_chain_of_plots_through_a_village_becomes_tasks_a_team_can_take():
+    # 30 courtyard plots 10 m apart edge to edge: one walking-distance cluster, 5 h on site
+    plots = plots_frame([{"x": 50 * i, "y": 0} for i in range(30)])
+    assert len(set(cluster_plots(plots.geometry, 100.0))) == 1
+    tasks = tasks_from_plots(plots, TaskSettings())
+    members = [sorted(int(p[1:]) for p in ids.split(",")) for ids in tasks["plot_ids"]]
+    assert sorted(i for m in members for i in m) == list(range(30))  # every plot in exactly one task
+    assert all(len(m) <= 12 for m in members) and len(members) == 4
+    assert all(m == list(range(m[0], m[-1] + 1)) for m in members)  # each task a stretch of the chain
+    assert len(tasks_from_plots(plots, TaskSettings(max_plots=30))) == 1
+
+
+def test_split_cluster_cuts_across_the_longer_side_into_compact_parts():
+    gx, gy = np.meshgrid(np.arange(10.0), np.arange(10.0))
+    xy = np.column_stack([gx.ravel(), gy.ravel()])
+    labels = split_cluster(xy, 25)
+    assert sorted(np.bincount(labels)) == [25, 25, 25, 25]
+    for part in range(4):  # the four 5 x 5 quadrants
+        pts = xy[labels == part]
+        assert np.ptp(pts[:, 0]) == np.ptp(pts[:, 1]) == 4.0
+    assert (split_cluster(xy, 100) == 0).all() and len(set(split_cluster(xy, 1))) == 100
 
 
 def test_tasks_have_the_contract_fields_ids_and_wgs84_coordinates():

@@ -27,6 +27,7 @@ def _statuses(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option("--depot", type=LonLat(), help="Start point shared by all teams, LON,LAT (WGS84).")
 @click.option("--depots", "depots_file", type=click.Path(dir_okay=False, path_type=Path), help="Vector file of points: one start per team (ordered by a 'team' field if any).")
 @click.option("--cluster-m", default=100.0, show_default=True, type=click.FloatRange(min=0), help="Plots within this walking distance (metres, edge to edge) form one task.")
+@click.option("--max-task-plots", default=12, show_default=True, type=click.IntRange(min=1), help="Most plots in one task; larger clusters are split into compact parts.")
 @click.option("--min-confidence", default=0.0, show_default=True, type=click.FloatRange(0, 1), help="Leave out plots below this confidence.")
 @click.option("--status", "statuses", default="unreviewed,confirmed", show_default=True, type=CommaList(), callback=_statuses, help="Review statuses to visit.")
 @click.option("--known-false-alarms", is_flag=True, help="Also visit plots that scout track marked known_false_alarm.")
@@ -42,7 +43,7 @@ def _statuses(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option("--max-depot-km", default=50.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Refuse depots farther than this from every AOI.")
 @overwrite_option
 @quiet_option
-def tasks_command(run: Path, out_dir: Path | None, teams: int | None, depot, depots_file: Path | None, cluster_m: float,
+def tasks_command(run: Path, out_dir: Path | None, teams: int | None, depot, depots_file: Path | None, cluster_m: float, max_task_plots: int,
                   min_confidence: float, statuses: tuple[str, ...], known_false_alarms: bool, day_hours: float, days: int,
                   speed_kmh: float, detour: float, roads: Path | None, service_min: float, service_min_per_ha: float,
                   day_start: str, time_limit: float | None, max_depot_km: float, overwrite: bool) -> None:
@@ -63,7 +64,7 @@ def tasks_command(run: Path, out_dir: Path | None, teams: int | None, depot, dep
         raise click.UsageError("give exactly one of --depot LON,LAT or --depots FILE")
     depots = (depot,) if depot is not None else read_depots(depots_file)
     settings = SurveySettings(
-        tasks=TaskSettings(cluster_m=cluster_m, min_confidence=min_confidence, statuses=statuses, known_false_alarms=known_false_alarms),
+        tasks=TaskSettings(cluster_m=cluster_m, max_plots=max_task_plots, min_confidence=min_confidence, statuses=statuses, known_false_alarms=known_false_alarms),
         routes=RouteSettings(
             teams=teams or (len(depots) if depots_file else 1), depots=depots, day_hours=day_hours, days=days, speed_kmh=speed_kmh,
             detour=detour, service_base_min=service_min, service_min_per_ha=service_min_per_ha, day_start=day_start,

@@ -12,7 +12,10 @@ Priority of one plot (higher is visited first when not everything fits)::
   left out unless asked for.
 
 A task is one plot, or a cluster of plots each within ``cluster_m`` metres (edge to edge, single
-linkage) of another plot of the cluster; its priority is the sum over its plots.  Task ids are
+linkage) of another plot of the cluster, of at most ``max_plots`` plots: single linkage chains on
+through a dense village or valley (370 plots in one task on the bench scene, a 62 h stop that
+no team could take), so a larger cluster is cut in halves across its longer side until each part
+is small enough.  A task's priority is the sum over its plots.  Task ids are
 ``T001``, ``T002``… in priority order (short enough for handheld GPS waypoint names).
 """
 
@@ -41,6 +44,7 @@ class TaskSettings:
     """Which plots become tasks and how they are grouped (distances in metres)."""
 
     cluster_m: float = 100.0
+    max_plots: int = 12  # 2 h on site at 10 min a plot: a task fits in a day among others
     min_confidence: float = 0.0
     statuses: tuple[str, ...] = ("unreviewed", "confirmed")
     known_false_alarms: bool = False
@@ -77,6 +81,37 @@ def cluster_plots(geometries: gpd.GeoSeries, cluster_m: float) -> np.ndarray:
     return connected_components(graph, directed=False)[1]
 
 
+def split_cluster(xy: np.ndarray, max_plots: int) -> np.ndarray:
+    """Part label per point: the points cut in halves across the longer side of their extent,
+    again and again, until no part has more than ``max_plots``; parts stay compact."""
+    labels = np.zeros(len(xy), dtype=int)
+    todo, n_parts = [np.arange(len(xy))], 0
+    while todo:
+        idx = todo.pop()
+        if len(idx) <= max(1, max_plots):
+            labels[idx] = n_parts
+            n_parts += 1
+            continue
+        axis = int(np.argmax(np.ptp(xy[idx], axis=0)))
+        ordered = idx[np.argsort(xy[idx, axis], kind="stable")]
+        todo += [ordered[len(ordered) // 2 :], ordered[: len(ordered) // 2]]
+    return labels
+
+
+def task_groups(geometries: gpd.GeoSeries, settings: TaskSettings) -> np.ndarray:
+    """Task label per plot: walking-distance clusters, the large ones split (module docstring)."""
+    clusters = cluster_plots(geometries, settings.cluster_m)
+    points = geometries.representative_point()
+    xy = np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+    labels = clusters.copy()
+    next_label = int(clusters.max(initial=-1)) + 1
+    for cluster in np.flatnonzero(np.bincount(clusters) > settings.max_plots):
+        members = np.flatnonzero(clusters == cluster)
+        labels[members] = next_label + split_cluster(xy[members], settings.max_plots)
+        next_label = int(labels[members].max()) + 1
+    return labels
+
+
 def tasks_from_plots(plots: gpd.GeoDataFrame, settings: TaskSettings) -> gpd.GeoDataFrame:
     """One task (a point in the plots' metric CRS) per plot or cluster of plots, ids in priority order.
 
@@ -85,7 +120,7 @@ def tasks_from_plots(plots: gpd.GeoDataFrame, settings: TaskSettings) -> gpd.Geo
     """
     if plots.empty:
         return typed_frame(None, TASK_FIELDS, plots.crs)
-    plots = plots.assign(_priority=plot_priority(plots, settings), _cluster=cluster_plots(plots.geometry, settings.cluster_m))
+    plots = plots.assign(_priority=plot_priority(plots, settings), _cluster=task_groups(plots.geometry, settings))
     rows = []
     for _, group in plots.groupby("_cluster", sort=False):
         area = group["area_m2"].to_numpy(float)
