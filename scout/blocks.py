@@ -6,12 +6,15 @@ in-process or on a dask worker that reads the imagery itself.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from affine import Affine
 from rasterio.features import geometry_mask
+from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 from shapely.geometry import box
 
@@ -56,6 +59,18 @@ class BlockResult:
     infer_s: float
 
 
+def overlap_slices(bounds: tuple[float, float, float, float], transform: Affine, h: int, w: int) -> tuple[slice, slice]:
+    """Rows and columns of an (h, w) window at ``transform`` that ``bounds`` (minx, miny, maxx, maxy)
+    touches, one pixel generous: an image covering a corner of a block is read and normalized
+    there only, not over the whole block (4x the reading time where small flights overlap)."""
+    minx, miny, maxx, maxy = bounds
+    col0, row0 = ~transform * (minx, maxy)
+    col1, row1 = ~transform * (maxx, miny)
+    rows = slice(max(0, math.floor(row0) - 1), min(h, math.ceil(row1) + 1))
+    cols = slice(max(0, math.floor(col0) - 1), min(w, math.ceil(col1) + 1))
+    return rows, cols
+
+
 def read_input(plan: DetectPlan, block: Block) -> BlockInput:
     """Mosaic the block's window from every image that covers it, normalized per image."""
     t0 = time.perf_counter()
@@ -67,16 +82,25 @@ def read_input(plan: DetectPlan, block: Block) -> BlockInput:
     wt = window_transform(win, plan.grid.affine)
     wbox = box(wt.c, wt.f + h * wt.e, wt.c + w * wt.a, wt.f)
     for info, idx, fp in zip(plan.images, plan.indexes, plan.footprints_wkb):
-        if not shapely.from_wkb(fp).intersects(wbox):
+        footprint = shapely.from_wkb(fp)
+        if not footprint.intersects(wbox):
             continue
-        raw, valid = read_block(info, idx, plan.grid, win, gsd_m=card.gsd_m)
-        if data is None:  # the sharpest image covering the block: used as is, no copy
-            data, have = normalize(raw, card, info.dtype), valid
-        else:
-            take = valid & ~have
-            np.copyto(data, normalize(raw, card, info.dtype), where=take[None])
-            have |= take
+        rows, cols = overlap_slices(footprint.bounds, wt, h, w)
+        sub = Window(win.col_off + cols.start, win.row_off + rows.start, cols.stop - cols.start, rows.stop - rows.start)
+        raw, valid = read_block(info, idx, plan.grid, sub, gsd_m=card.gsd_m)
+        part = normalize(raw, card, info.dtype)
         del raw
+        if data is None and valid.shape == (h, w):  # the sharpest image covering the block: used as is, no copy
+            data, have = part, valid
+        elif data is None:  # around it, what a read of the whole block would give: DN 0
+            data = np.empty((len(card.bands), h, w), np.float32)
+            data[:] = normalize(np.zeros((len(card.bands), 1, 1), info.dtype), card, info.dtype)
+            data[:, rows, cols] = part
+            have[rows, cols] = valid
+        else:
+            take = valid & ~have[rows, cols]
+            np.copyto(data[:, rows, cols], part, where=take[None])
+            have[rows, cols] |= take
         if have.all():
             break
     if data is None:

@@ -13,8 +13,9 @@ import shapely
 from affine import Affine
 from rio_cogeo.cogeo import cog_validate
 
-from conftest import UTM, X0, Y0, painted_scene, write_raster
+from conftest import UTM, X0, Y0, painted_scene, unet_model, write_raster
 from scout import schema
+from scout.blocks import overlap_slices
 from scout.detect import DetectSettings, detect, plan_run
 from scout.errors import ImageryError
 
@@ -195,6 +196,60 @@ def test_overlapping_flights_report_a_plot_once_from_the_sharper_image(tmp_path,
     assert plots[plots["class"] == "cannabis"].iloc[0]["source"] == "b.tif"
     meta = json.loads((tmp_path / "run/run.json").read_text())
     assert [Path(i["path"]).name for i in meta["inputs"]["images"]] == ["a.tif", "b.tif"]
+
+
+def test_many_small_flights_are_read_where_they_lie_with_the_whole_block_result(tmp_path):
+    """Each image is read over its part of a block only; the block's input stays what reading
+    every image over the whole block gives (nodata, alpha, another CRS included): to the bit
+    where an image lies on the grid, within one DN of the average's rounding where it does not."""
+    from scout.blocks import read_input
+    from scout.imagery import read_block
+    from scout.inference import normalize
+
+    rng = np.random.default_rng(5)
+    paths = []
+    for k, (dx, dy) in enumerate([(0, 0), (9.013, 1.027), (3, 8), (12.31, 10.077), (20, 3)]):  # some off the grid
+        img = painted_scene(200, 240, [("poppy", 40, 40, 120, 140)])
+        img = np.clip(img.astype(int) + rng.integers(-20, 20, img.shape), 0, 255).astype(np.uint8)
+        alpha = np.full((1, 200, 240), 255, np.uint8)
+        alpha[:, :30, :50] = 0  # a corner outside the flight boundary
+        paths.append(write_raster(tmp_path / f"f{k}.tif", np.concatenate([img, alpha]), alpha=True,
+                                  transform=Affine(0.05, 0, X0 + dx, 0, -0.05, Y0 - dy)))
+    from rasterio.warp import transform as warp_xy
+
+    (lon,), (lat,) = warp_xy(UTM, "EPSG:4326", [X0 + 6], [Y0 - 4])
+    deg = 0.06 / 111_000  # ~6 cm pixels
+    other = write_raster(tmp_path / "wgs84.tif", painted_scene(150, 200, []), crs="EPSG:4326",
+                         transform=Affine(deg, 0, lon, 0, -deg, lat))  # warped: read through a WarpedVRT
+    model = unet_model(tmp_path / "unet")  # its normalization maps DN 0 (outside every image) to non-zero input
+    planned = plan_run([*paths, other], None, model, DetectSettings(block_tiles=1))
+    plan, card = planned.plan, planned.card
+    assert len(planned.blocks) > 4 and len(plan.images) == 6
+    partial = on_grid = 0
+    for block in planned.blocks:
+        got = read_input(plan, block)
+        want, have = None, None
+        for info, idx in zip(plan.images, plan.indexes):
+            raw, valid = read_block(info, idx, plan.grid, block.window, gsd_m=card.gsd_m)
+            if want is None:
+                want, have = normalize(raw, card, info.dtype), valid
+            else:
+                take = valid & ~have
+                np.copyto(want, normalize(raw, card, info.dtype), where=take[None])
+                have |= take
+        assert np.array_equal(got.valid, have)
+        dn = np.abs(got.data - want) * 0.2 * 255  # the model's std 0.2, scale 255: back to DN
+        assert dn.max() <= 1.0001 and (dn > 0.01).mean() < 0.005
+        partial += not have.all()
+        on_grid += np.array_equal(got.data, want)
+    assert partial >= 2 and on_grid >= 2  # blocks where images meet (read in parts); blocks read to the bit
+
+
+def test_overlap_slices_are_one_pixel_generous_and_clipped():
+    t = Affine(0.1, 0, 1000.0, 0, -0.1, 2000.0)  # a 100 x 80 px window: x 1000-1008 m, y 1990-2000 m
+    rows, cols = overlap_slices((1002.05, 1995.0, 1003.0, 1999.0), t, 100, 80)
+    assert (rows, cols) == (slice(9, 51), slice(19, 31))
+    assert overlap_slices((900.0, 1900.0, 2000.0, 3000.0), t, 100, 80) == (slice(0, 100), slice(0, 80))
 
 
 def test_vrt_input(tmp_path, rgb_model):
