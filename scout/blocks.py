@@ -105,7 +105,13 @@ def read_input(plan: DetectPlan, block: Block) -> BlockInput:
             break
     if data is None:
         data = np.zeros((len(card.bands), h, w), np.float32)
-    inside = geometry_mask([shapely.from_wkb(plan.aoi_wkb)], out_shape=(h, w), transform=wt, invert=True, all_touched=True)
+    # clipped to the block first (two pixels generous, so the cut edges fall outside it):
+    # rasterio turns a geometry into Python coordinate lists, with the GIL held, and a county's
+    # township boundaries run to hundreds of thousands of vertices
+    margin = 2 * abs(wt.a)
+    minx, miny, maxx, maxy = wbox.bounds
+    aoi = shapely.clip_by_rect(shapely.from_wkb(plan.aoi_wkb), minx - margin, miny - margin, maxx + margin, maxy + margin)
+    inside = np.zeros((h, w), bool) if aoi.is_empty else geometry_mask([aoi], out_shape=(h, w), transform=wt, invert=True, all_touched=True)
     return BlockInput(data, have & inside, time.perf_counter() - t0)
 
 

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
+from shapely import STRtree
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 from rasterio.shutil import copy as rio_copy
@@ -222,9 +223,13 @@ def plot_shapes(
     """Merged plots -> polygons in the working CRS, clipped to the AOI and simplified, with
     class, confidence and area; those under the size or plot-confidence floors dropped.
     ``settings`` must be filled in (:meth:`DetectSettings.for_model`)."""
-    geoms = shapely.make_valid(
-        shapely.simplify(shapely.intersection(to_crs_coords(merged.geoms, affine), aoi), affine.a * settings.simplify_px, preserve_topology=True)
-    )
+    geoms = to_crs_coords(merged.geoms, affine)
+    # only plots crossing the AOI's edge are cut: intersecting every plot with a county's
+    # township boundaries took 9 s (2,243 plots, 27,000 vertices); the prepared test, 0.1 s
+    shapely.prepare(aoi)
+    crossing = ~shapely.contains_properly(aoi, geoms)
+    geoms[crossing] = shapely.intersection(geoms[crossing], aoi)
+    geoms = shapely.make_valid(shapely.simplify(geoms, affine.a * settings.simplify_px, preserve_topology=True))
     area = shapely.area(geoms)
     cls = np.asarray(classes, dtype=object)[merged.class_idx] if len(merged.geoms) else np.array([], dtype=object)
     floor = np.array([settings.plot_confidence(c) for c in cls], dtype=float)
@@ -239,6 +244,24 @@ def plot_shapes(
         geometry=geoms[keep],
         crs=crs,
     )
+
+
+def aoi_names(plots: gpd.GeoSeries, aois: gpd.GeoDataFrame) -> np.ndarray:
+    """The AOI holding the largest share of each plot ("" for none).  A plot inside one AOI
+    (the first in file order where AOIs overlap) is found with the AOIs prepared; only
+    plots on an AOI border are overlaid, which on a county's townships costs seconds."""
+    names = np.full(len(plots), "", dtype=object)
+    aoi_idx, plot_idx = STRtree(plots.values).query(aois.geometry.values, predicate="contains_properly")
+    first = pd.Series(aoi_idx).groupby(plot_idx).min()
+    names[first.index.to_numpy()] = aois["aoi"].to_numpy()[first.to_numpy()]
+    rest = np.setdiff1d(np.arange(len(plots)), first.index.to_numpy())
+    if len(rest):
+        border = gpd.GeoDataFrame({"index": rest}, geometry=plots.values[rest], crs=plots.crs)
+        inter = gpd.overlay(border, aois[["aoi", "geometry"]], how="intersection", keep_geom_type=True)
+        inter["a"] = inter.geometry.area
+        best = inter.sort_values(["index", "a"], ascending=[True, False], kind="stable").drop_duplicates("index")
+        names[best["index"].to_numpy()] = best["aoi"].to_numpy()
+    return names
 
 
 def build_plots(
@@ -257,11 +280,7 @@ def build_plots(
     centroids = gdf.geometry.centroid.to_crs("EPSG:4326")
     gdf["centroid_lon"] = np.round(centroids.x.values, 7)
     gdf["centroid_lat"] = np.round(centroids.y.values, 7)
-    # AOI with the largest share of each plot
-    inter = gpd.overlay(gdf.reset_index()[["index", "geometry"]], aois[["aoi", "geometry"]], how="intersection", keep_geom_type=True)
-    inter["a"] = inter.geometry.area
-    best = inter.sort_values(["index", "a"], ascending=[True, False]).drop_duplicates("index").set_index("index")["aoi"]
-    gdf["aoi"] = best.reindex(gdf.index).fillna("").values
+    gdf["aoi"] = aoi_names(gdf.geometry, aois)
     # sources: every image covering the plot, sharpest first
     fps = [shapely.from_wkb(f) for f in plan.footprints_wkb]
     names = [Path(i.path).name for i in plan.images]

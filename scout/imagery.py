@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import platform
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ import shapely
 from affine import Affine
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Interleaving, MaskFlags, Resampling
-from rasterio.errors import RasterioError, RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
 from rasterio.features import shapes
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import transform_geom
@@ -116,7 +117,10 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
     if p.is_dir():
         raise ImageryError(f"{p}: is a folder, not a raster")
     try:
-        with rasterio.open(p) as src:
+        with warnings.catch_warnings():  # no georeference is reported below, in one line
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = rasterio.open(p)
+        with src:
             if src.width * src.height > MAX_PIXELS or src.count > 64:
                 raise ImageryError(f"{p}: declared size {src.width} x {src.height} x {src.count} is absurd; refused before reading")
             if src.crs is None:

@@ -137,6 +137,24 @@ def test_raster_without_crs(tmp_path, rgb_model):
     assert_clean_error(run("detect", path, "--out", tmp_path / "run", "--model", rgb_model), "nocrs.tif", "no CRS")
 
 
+def test_raster_without_georeference_is_one_line_without_rasterio_warning(tmp_path):
+    import warnings
+
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    path = tmp_path / "nocrs.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8") as dst:
+            dst.write(np.zeros((3, 64, 64), np.uint8))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(ImageryError, match="no CRS"):
+            open_image(path)
+    assert [str(w.message) for w in seen] == []  # rasterio's "identity matrix will be returned" printed before the error
+
+
 def test_aoi_outside_imagery(tmp_path, image, rgb_model):
     far = gpd.GeoDataFrame({"name": ["far"]}, geometry=[shapely.box(X0 + 5000, Y0, X0 + 5100, Y0 + 100)], crs=UTM)
     far.to_file(tmp_path / "far.gpkg")

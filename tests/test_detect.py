@@ -245,6 +245,15 @@ def test_many_small_flights_are_read_where_they_lie_with_the_whole_block_result(
     assert partial >= 2 and on_grid >= 2  # blocks where images meet (read in parts); blocks read to the bit
 
 
+def test_each_plot_is_named_after_the_aoi_holding_most_of_it():
+    from scout.detect import aoi_names
+
+    aois = gpd.GeoDataFrame({"aoi": ["A", "B", "C"]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10), shapely.box(0, 0, 5, 10)], crs=UTM)
+    plots = gpd.GeoSeries([shapely.box(6, 2, 8, 4), shapely.box(1, 2, 3, 4), shapely.box(9, 2, 13, 4), shapely.box(30, 2, 32, 4), shapely.box(4, 6, 11, 8)], crs=UTM)
+    # inside A; inside A and C (first in file order); mostly in B; in none; across C, A and B (most in A)
+    assert list(aoi_names(plots, aois)) == ["A", "A", "B", "", "A"]
+
+
 def test_overlap_slices_are_one_pixel_generous_and_clipped():
     t = Affine(0.1, 0, 1000.0, 0, -0.1, 2000.0)  # a 100 x 80 px window: x 1000-1008 m, y 1990-2000 m
     rows, cols = overlap_slices((1002.05, 1995.0, 1003.0, 1999.0), t, 100, 80)
