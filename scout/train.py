@@ -497,6 +497,15 @@ def train(
     loop = _Loop(s, net, opt, sampler, _Inputs(card, dtype), device)
     vx, vy, _ = val_sampler.batch(np.random.default_rng(s.seed + 7919), s.val_patches, jitter=False)
     vx_t = loop.inputs(vx)
+    # with no plot pixel to validate on, an epoch "scored" 0 when it painted a false plot
+    # there and NaN when it did not: the worse model won.  Then the last epoch is kept.
+    scored = bool(((vy > 0) & (vy != IGNORE)).any())
+    if not scored:
+        log.warning(
+            "validation (%s) holds no poppy or cannabis labels: no score to pick the best epoch by or stop early on; "
+            "the last epoch's model is kept. Label plots there for a measured model",
+            "the held-out images" if len(all_images) >= 4 else f"the eastern {s.val_fraction:.0%} of each image",
+        )
 
     state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "history": [], "elapsed_s": 0.0}
     if resume:
@@ -509,12 +518,12 @@ def train(
         epoch = state["epoch"] + 1
         loss, finished = loop.epoch(epoch, deadline)
         iou = evaluate_patches(net, vx_t, vy, device)
-        score = float(np.nanmean(iou[1:]))
+        score = float(np.nanmean(iou[1:])) if scored else math.nan
         row = {"epoch": epoch, "loss": round(loss, 4), "val_iou": {c: round(float(v), 4) for c, v in zip(LABEL_CLASSES, iou)}, "val_score": round(score, 4)}
         state["history"].append(row)
         log.info("epoch %d: loss %.3f, validation IoU %s", epoch, loss, ", ".join(f"{c} {v:.3f}" for c, v in row["val_iou"].items()))
         state["epoch"] = epoch
-        if score > state["best_score"]:
+        if score > state["best_score"] or not scored:
             state["best_score"], state["best_epoch"] = score, epoch
             training = {
                 "images": [Path(im.info.path).name for im in all_images],
@@ -537,7 +546,7 @@ def train(
         if not finished:
             stopped = "time_budget"
             break
-        if epoch - state["best_epoch"] >= s.patience:
+        if scored and epoch - state["best_epoch"] >= s.patience:
             stopped = "early_stop"
             break
     final = ModelCard.read(out.with_name(out.name + ".json"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -195,3 +197,21 @@ def test_bands_option_maps_image_bands_for_training(data, tmp_path):
                                  "--epochs", "1", "--steps", "1", "--batch-size", "2", "-q"])
     assert r.exit_code == 0, r.output
     assert load_model(tmp_path / "m").card.training["settings"]["image_bands"] == [3, 2, 1]
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # numpy's "Mean of empty slice" leaked to stderr
+def test_validation_without_plot_labels_keeps_the_last_epoch(data, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="scout")  # a CLI test with -q before leaves it at errors only
+    _, images, labels = data
+    with rasterio.open(images[0]) as src:
+        left, right, crs = src.bounds.left, src.bounds.right, src.crs
+    frame = gpd.read_file(labels).to_crs(crs)
+    west = frame[(frame["class"] != "background") & (frame.geometry.bounds["maxx"] < left + (right - left) * 0.6)]
+    assert len(west) > 0
+    west_labels = tmp_path / "west.gpkg"
+    write_gpkg_layer(west[["class", "geometry"]], west_labels, "labels")
+    result = train(images[:1], west_labels, tmp_path / "m", TrainSettings(**{**TINY.__dict__, "epochs": 3}))
+    # an epoch that painted a false plot in validation "scored" 0 and one that did not, NaN: the worse one was kept
+    assert "holds no poppy or cannabis labels" in caplog.text
+    assert result.best_epoch == result.epochs_run == 3 and np.isnan(result.best_score)
+    assert load_model(tmp_path / "m").card.training["best_epoch"] == 3

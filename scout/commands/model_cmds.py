@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import click
@@ -57,10 +58,8 @@ def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | Non
         max_minutes=max_minutes, background_within_m=background_within_m, device=device, seed=seed,
     )
     result = train(expand_images(images), labels, out, settings, init=init, resume=resume, overwrite=overwrite)
-    click.echo(
-        f"{result.model_path}: best validation IoU {result.best_score:.3f} at epoch {result.best_epoch} "
-        f"of {result.epochs_run} ({result.stopped.replace('_', ' ')})"
-    )
+    score = "no validation score (no plot labels where it validates)" if math.isnan(result.best_score) else f"best validation IoU {result.best_score:.3f}"
+    click.echo(f"{result.model_path}: {score} at epoch {result.best_epoch} of {result.epochs_run} ({result.stopped.replace('_', ' ')})")
 
 
 @click.command("evaluate")
