@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import shapely
@@ -37,6 +38,15 @@ class DetectPlan:
     model_path: str
     batch_size: int
     device: str
+
+    # decoded once per process, not per block: a county's AOI can hold hundreds of thousands of vertices
+    @cached_property
+    def footprints(self) -> tuple[shapely.Geometry, ...]:
+        return tuple(shapely.from_wkb(f) for f in self.footprints_wkb)
+
+    @cached_property
+    def aoi(self) -> shapely.Geometry:
+        return shapely.from_wkb(self.aoi_wkb)
 
 
 @dataclass(frozen=True)
@@ -81,8 +91,7 @@ def read_input(plan: DetectPlan, block: Block) -> BlockInput:
     have = np.zeros((h, w), bool)
     wt = window_transform(win, plan.grid.affine)
     wbox = box(wt.c, wt.f + h * wt.e, wt.c + w * wt.a, wt.f)
-    for info, idx, fp in zip(plan.images, plan.indexes, plan.footprints_wkb):
-        footprint = shapely.from_wkb(fp)
+    for info, idx, footprint in zip(plan.images, plan.indexes, plan.footprints):
         if not footprint.intersects(wbox):
             continue
         rows, cols = overlap_slices(footprint.bounds, wt, h, w)
@@ -110,7 +119,7 @@ def read_input(plan: DetectPlan, block: Block) -> BlockInput:
     # township boundaries run to hundreds of thousands of vertices
     margin = 2 * abs(wt.a)
     minx, miny, maxx, maxy = wbox.bounds
-    aoi = shapely.clip_by_rect(shapely.from_wkb(plan.aoi_wkb), minx - margin, miny - margin, maxx + margin, maxy + margin)
+    aoi = shapely.clip_by_rect(plan.aoi, minx - margin, miny - margin, maxx + margin, maxy + margin)
     inside = np.zeros((h, w), bool) if aoi.is_empty else geometry_mask([aoi], out_shape=(h, w), transform=wt, invert=True, all_touched=True)
     return BlockInput(data, have & inside, time.perf_counter() - t0)
 

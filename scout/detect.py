@@ -282,7 +282,7 @@ def build_plots(
     gdf["centroid_lat"] = np.round(centroids.y.values, 7)
     gdf["aoi"] = aoi_names(gdf.geometry, aois)
     # sources: every image covering the plot, sharpest first
-    fps = [shapely.from_wkb(f) for f in plan.footprints_wkb]
+    fps = plan.footprints
     names = [Path(i.path).name for i in plan.images]
     acquired = [i.acquired for i in plan.images]
     src, acq = [], []
