@@ -12,7 +12,6 @@ blocks; the plan's fingerprint guards against resuming with other inputs.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import hashlib
 import json
 import logging
@@ -35,7 +34,7 @@ import pandas as pd
 import rasterio
 import shapely
 from shapely import STRtree
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.windows import Window
 from rasterio.shutil import copy as rio_copy
 
@@ -48,7 +47,7 @@ from scout.errors import AOIError, ImageryError, InputError, ModelError, OutputE
 from scout.executor import run_blocks
 from scout.imagery import ImageInfo, band_indexes, footprint, open_image, sample_pixels, working_crs
 from scout.inference import backend, cached_model, configure_threads, pick_device
-from scout.io import atomic_path, check_replaceable, sha256_file, typed_frame, write_gpkg_layer, write_json
+from scout.io import atomic_path, check_replaceable, disk_full, sha256_file, typed_frame, write_gpkg_layer, write_json
 from scout.model.card import ModelCard
 from scout.model.files import find_model_files
 from scout.progress import bar
@@ -438,7 +437,7 @@ def detect(
             warnings.filterwarnings("ignore", category=NotGeoreferencedWarning, module=r"rasterio\.features")
             summary = _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir)
     except BaseException as exc:
-        if _disk_full(exc):
+        if disk_full(exc, staging.parent):
             raise OutputError(f"{staging.parent}: disk full; finished blocks are kept in {staging}: free some space and run again with --resume") from None
         if isinstance(exc, ScoutError):
             shutil.rmtree(staging, ignore_errors=True)  # bad data: resuming would not help
@@ -523,13 +522,6 @@ def _check_free_space(out_dir: Path, blocks: Sequence[Block], n_classes: int, re
 
 def _size(n_bytes: float) -> str:
     return f"{n_bytes / 1e9:.1f} GB" if n_bytes >= 1e9 else f"{max(1, round(n_bytes / 1e6))} MB"
-
-
-def _disk_full(exc: BaseException) -> bool:
-    """ENOSPC from Python's own writes (OSError), or in the message of GDAL's or Scout's errors."""
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    return isinstance(exc, (RasterioError, OSError)) and any(os.strerror(e) in str(exc) for e in (errno.ENOSPC, errno.EDQUOT))
 
 
 def _prepare_staging(out_dir: Path, plan: DetectPlan, resume: bool) -> Path:

@@ -32,5 +32,9 @@ class OutputError(ScoutError, OSError):
     """An output location cannot be written, or would overwrite work."""
 
 
+class DiskFullError(OutputError):
+    """A write failed because its disk is full; what was finished before is kept."""
+
+
 class RunFolderError(InputError):
     """A run folder is missing files or holds edited-away / inconsistent data."""

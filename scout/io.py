@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import hashlib
 import json
@@ -19,7 +20,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 
-from scout.errors import InputError, OutputError
+from scout.errors import DiskFullError, InputError, OutputError, ScoutError
 
 log = logging.getLogger(__name__)
 
@@ -96,12 +97,35 @@ def _pick_layer(path: Path, geometry: str, prefer: str | None) -> str | None:
     return (with_features or kind or names)[0]
 
 
+LOW_DISK_BYTES = 64 << 20
+"""Below this much free space, a failed write is taken for a full disk."""
+
+
+def disk_full(exc: BaseException, folder: str | os.PathLike) -> bool:
+    """Whether ``exc``, raised while writing into ``folder``, came from a full disk.
+
+    Python's writes say so (ENOSPC, EDQUOT); GDAL's do not: libtiff prints "No space left on
+    device" to stderr and rasterio raises only "Write failed", and SQLite says "database or disk
+    is full".  So a write error with next to no free space left counts too.
+    """
+    if isinstance(exc, DiskFullError) or isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    if not isinstance(exc, Exception) or isinstance(exc, (ScoutError, MemoryError)):
+        return False
+    if any(os.strerror(e) in str(exc) for e in (errno.ENOSPC, errno.EDQUOT)) or "disk is full" in str(exc):
+        return True
+    try:
+        return shutil.disk_usage(folder).free < LOW_DISK_BYTES
+    except OSError:
+        return False
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place only on success.
 
     A crash or an exception leaves ``path`` as it was (absent, or the old file), never
-    half-written.
+    half-written.  An exception from a full disk becomes one ``OutputError``.
     """
     path = Path(path)
     try:
@@ -115,6 +139,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp_path
         os.replace(tmp_path, path)
+    except Exception as exc:
+        if disk_full(exc, path.parent):  # asked before the partial file is removed and frees its space
+            raise DiskFullError(f"{path}: disk full while writing it; free some space and run again") from None
+        raise
     finally:
         if tmp_path.exists():
             if tmp_path.is_dir():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,10 +101,14 @@ def test_resume_of_a_finished_run_checks_it_was_made_the_same_way(tmp_path):
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch):
+@pytest.mark.parametrize("says", ["errno", "gdal"])
+def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch, says):
     import errno
 
+    from rasterio.errors import RasterioIOError
+
     import scout.detect as detect_module
+    import scout.io
 
     image = write_raster(tmp_path / "a.tif", painted_scene(600, 600, [("poppy", 40, 40, 300, 320), ("cannabis", 350, 300, 560, 580)]))
     model = unet_model(tmp_path / "unet")
@@ -113,8 +118,11 @@ def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch
     real_save, saved = detect_module._save_checkpoint, []
 
     def save_until_the_disk_fills(folder, result):  # noqa: ANN001, ANN202
-        if len(saved) == 2:
+        if len(saved) == 2 and says == "errno":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "block.npz"))
+        if len(saved) == 2:  # GDAL's own words; the free space it leaves is what tells
+            monkeypatch.setattr(scout.io, "LOW_DISK_BYTES", shutil.disk_usage(folder).free + (1 << 30))
+            raise RasterioIOError("Write failed. See previous exception for details.")
         real_save(folder, result)
         saved.append(result.block_id)
 
@@ -125,6 +133,7 @@ def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch
     assert not out.exists() and len(list((tmp_path / ".run.partial" / "blocks").glob("block-*.npz"))) == 2
 
     monkeypatch.setattr(detect_module, "_save_checkpoint", real_save)
+    monkeypatch.setattr(scout.io, "LOW_DISK_BYTES", 0)
     resumed = detect([image], out, model=model, settings=settings, resume=True)
     assert json.loads((out / "run.json").read_text())["resumed_blocks"] == 2
     assert resumed.n_plots == whole.n_plots > 0
@@ -132,17 +141,41 @@ def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch
         assert np.array_equal(a.read(), b.read())
 
 
-def test_gdal_disk_full_is_recognised():
+def test_gdal_disk_full_is_recognised(tmp_path, monkeypatch):
     import errno
 
     from rasterio.errors import RasterioIOError
 
-    from scout.detect import _disk_full
+    import scout.io
+    from scout.io import disk_full
 
-    assert _disk_full(RasterioIOError("/data/.run.partial/probability.tif: Write error: No space left on device"))
-    assert _disk_full(OSError(errno.EDQUOT, os.strerror(errno.EDQUOT)))
-    assert not _disk_full(RasterioIOError("TIFFReadEncodedTile() failed"))
-    assert not _disk_full(OSError(errno.EACCES, os.strerror(errno.EACCES)))
+    assert disk_full(RasterioIOError("/data/.run.partial/probability.tif: Write error: No space left on device"), tmp_path)
+    assert disk_full(OSError(errno.EDQUOT, os.strerror(errno.EDQUOT)), tmp_path)
+    assert not disk_full(RasterioIOError("TIFFReadEncodedTile() failed"), tmp_path)
+    assert not disk_full(OSError(errno.EACCES, os.strerror(errno.EACCES)), tmp_path)
+    # GDAL's exception says only "Write failed" (libtiff prints the reason to stderr): the free space decides
+    gdal = RasterioIOError("Write failed. See previous exception for details.")
+    assert not disk_full(gdal, tmp_path)
+    monkeypatch.setattr(scout.io, "LOW_DISK_BYTES", shutil.disk_usage(tmp_path).free + (1 << 30))
+    assert disk_full(gdal, tmp_path)
+    assert not disk_full(KeyboardInterrupt(), tmp_path)
+
+
+def test_a_gdal_write_that_fills_the_disk_keeps_the_old_file(tmp_path, monkeypatch):
+    from rasterio.errors import RasterioIOError
+
+    import scout.io
+    from scout.errors import DiskFullError
+    from scout.io import atomic_path
+
+    target = write_raster(tmp_path / "scene.tif", painted_scene(64, 64, []))
+    before = target.read_bytes()
+    monkeypatch.setattr(scout.io, "LOW_DISK_BYTES", shutil.disk_usage(tmp_path).free + (1 << 30))
+    with pytest.raises(DiskFullError, match=r"scene.tif: disk full while writing it; free some space and run again"):
+        with atomic_path(target) as tmp:
+            write_raster(tmp, painted_scene(64, 64, [("poppy", 0, 0, 30, 30)]))  # half-written, as far as anyone knows
+            raise RasterioIOError("Write failed. See previous exception for details.")
+    assert target.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["scene.tif"]
 
 
 def test_run_that_cannot_fit_on_its_disk_is_refused_before_it_starts(tmp_path, monkeypatch):
