@@ -16,9 +16,10 @@ fields), a share on hard negatives (weighted by the square root of their area), 
 anywhere in the footprint.
 
 Validation is split by location, never by tile: with four or more images whole images
-are held out; with fewer, the eastern strip of each image (``val_fraction`` of its width)
+are held out; with fewer, a strip of each image (``val_fraction`` of its width or height)
 is held out, training patch centres keep half a patch away from it, and its labels never
-reach a training patch.
+reach a training patch.  Images and strip sides are picked so that training and validation
+both hold plot labels where they can.
 
 Each epoch writes a checkpoint (``OUT.ckpt.safetensors`` + ``OUT.ckpt.json``: weights,
 optimizer state, epoch, history) so ``--resume`` continues where a run stopped; the best
@@ -194,23 +195,52 @@ def prepare_images(
 
 
 def split_by_location(images: list[LabelledImage], val_fraction: float, margin_m: float) -> tuple[list[LabelledImage], list[LabelledImage]]:
-    """Hold out whole images (4 or more images) or each image's eastern strip."""
-    if len(images) >= 4:
-        ranked = sorted(images, key=lambda im: hashlib.sha1(Path(im.info.path).name.encode()).hexdigest())
+    """Hold out whole images (4 or more images, two of them with plot labels) or a strip of each image.
+
+    Reviewed plots cluster where a team walked, so a fixed side would often validate on no plot
+    at all; the held-out images or strip sides are picked so that both parts hold plot labels
+    where they can.
+    """
+    labelled = [_has_plots(im, im.area) for im in images]
+    if len(images) >= 4 and sum(labelled) >= 2:
+        ranked = sorted(range(len(images)), key=lambda i: hashlib.sha1(Path(images[i].info.path).name.encode()).hexdigest())
         n_val = max(1, round(len(images) * val_fraction))
-        val, train = ranked[:n_val], ranked[n_val:]
-        if not any((im.labels["value"] > 0).any() for im in train):
-            raise InputError("after holding out validation images, no training image has plot labels")
-        return train, val
+        first_labelled = next(i for i in ranked if labelled[i])
+        val = ([first_labelled] + [i for i in ranked if i != first_labelled])[:n_val]
+        if not any(labelled[i] for i in ranked if i not in val):  # keep one labelled image to train on
+            val = [first_labelled] + [i for i in ranked if not labelled[i]][: n_val - 1]
+        return [images[i] for i in ranked if i not in val], [images[i] for i in ranked if i in val]
     train, val = [], []
     for im in images:
-        minx, miny, maxx, maxy = im.area.bounds
-        cut = maxx - (maxx - minx) * val_fraction
-        west = shapely.box(minx, miny, cut - margin_m, maxy)
-        east = shapely.box(cut, miny, maxx, maxy)
-        train.append(replace(im, area=im.area.intersection(west)))
-        val.append(replace(im, area=im.area.intersection(east)))
+        strips = [_strip(im.area, side, val_fraction, margin_m) for side in STRIP_SIDES]
+        ok = [(_has_plots(im, t), _has_plots(im, v)) for t, v in strips]
+        best = next((k for k, (t, v) in enumerate(ok) if t and v), next((k for k, (t, _) in enumerate(ok) if t), 0))
+        log.info("%s: validating on its %s %.0f%%", Path(im.info.path).name, STRIP_SIDES[best], val_fraction * 100)
+        t, v = strips[best]
+        train.append(replace(im, area=im.area.intersection(t)))
+        val.append(replace(im, area=im.area.intersection(v)))
     return train, val
+
+
+STRIP_SIDES = ("east", "west", "south", "north")
+
+
+def _strip(area: shapely.Geometry, side: str, fraction: float, margin_m: float) -> tuple[shapely.Geometry, shapely.Geometry]:
+    """(training part, validation strip) of ``area``'s bounds: the strip is ``fraction`` of the
+    width or height on ``side``, and the training part keeps ``margin_m`` away from it."""
+    minx, miny, maxx, maxy = area.bounds
+    dx, dy = (maxx - minx) * fraction, (maxy - miny) * fraction
+    return {
+        "east": (shapely.box(minx, miny, maxx - dx - margin_m, maxy), shapely.box(maxx - dx, miny, maxx, maxy)),
+        "west": (shapely.box(minx + dx + margin_m, miny, maxx, maxy), shapely.box(minx, miny, minx + dx, maxy)),
+        "south": (shapely.box(minx, miny + dy + margin_m, maxx, maxy), shapely.box(minx, miny, maxx, miny + dy)),
+        "north": (shapely.box(minx, miny, maxx, maxy - dy - margin_m), shapely.box(minx, maxy - dy, maxx, maxy)),
+    }[side]
+
+
+def _has_plots(im: LabelledImage, part: shapely.Geometry) -> bool:
+    plots = im.labels.geometry.values[im.labels["value"].to_numpy() > 0]
+    return bool(shapely.intersects(plots, im.area.intersection(part)).any())
 
 
 def _random_point(rng: np.random.Generator, geom: shapely.Geometry) -> tuple[float, float]:
@@ -504,7 +534,7 @@ def train(
         log.warning(
             "validation (%s) holds no poppy or cannabis labels: no score to pick the best epoch by or stop early on; "
             "the last epoch's model is kept. Label plots there for a measured model",
-            "the held-out images" if len(all_images) >= 4 else f"the eastern {s.val_fraction:.0%} of each image",
+            "the held-out images" if len(val_images) < len(all_images) else f"a {s.val_fraction:.0%} strip of each image",
         )
 
     state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "history": [], "elapsed_s": 0.0}

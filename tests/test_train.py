@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
@@ -82,14 +83,40 @@ def test_patches_label_plots_and_ignore_nodata(data):
     assert (lab == IGNORE).any()
 
 
-def test_single_image_split_holds_out_an_eastern_strip(data):
+def _holds_plots(im) -> bool:  # noqa: ANN001
+    plots = im.labels.geometry.values[im.labels["value"].to_numpy() > 0]
+    return bool(shapely.intersects(plots, im.area).any())
+
+
+def test_single_image_split_holds_out_a_strip_with_plots_on_both_sides(data):
     _, images, labels = data
-    ims = prepare_images(images[:1], read_labels(labels), ("red", "green", "blue"))
-    train_ims, val_ims = split_by_location(ims, 0.25, margin_m=2.0)
-    t, v = train_ims[0].area, val_ims[0].area
-    assert not t.is_empty and not v.is_empty
-    assert shapely.distance(t, v) >= 2.0 - 1e-6  # no patch can straddle the split
-    assert v.bounds[0] > t.bounds[2]
+    every = read_labels(labels)
+    ims = prepare_images(images[1:], every, ("red", "green", "blue"))  # two of its three plots lie in the west
+    minx, _, maxx, _ = ims[0].area.bounds
+    plots = ims[0].labels[ims[0].labels["value"] > 0]
+    for name, keep in [("all", plots), ("west", plots[plots.geometry.bounds["maxx"] < minx + (maxx - minx) * 0.6])]:
+        assert len(keep) >= 2, name
+        im = replace(ims[0], labels=pd.concat([ims[0].labels[ims[0].labels["value"] == 0], keep]))
+        train_ims, val_ims = split_by_location([im], 0.25, margin_m=2.0)
+        t, v = train_ims[0].area, val_ims[0].area
+        assert shapely.distance(t, v) >= 2.0 - 1e-6  # no patch can straddle the split
+        assert _holds_plots(train_ims[0]) and _holds_plots(val_ims[0]), name  # an eastern strip would hold none for "west"
+
+
+def test_whole_images_held_out_are_picked_to_hold_plots(data):
+    _, images, labels = data
+    base = prepare_images(images[:1], read_labels(labels), ("red", "green", "blue"))[0]
+    unlabelled = base.labels[base.labels["value"] == 0]
+    for labelled in [(0, 1), (3, 4), (1, 4), (0, 2, 3)]:
+        ims = [replace(base, info=replace(base.info, path=f"/flights/f{i}.tif"), labels=base.labels if i in labelled else unlabelled)
+               for i in range(5)]
+        train_ims, val_ims = split_by_location(ims, 0.2, margin_m=2.0)
+        assert len(val_ims) == 1 and len(train_ims) == 4
+        assert any(_holds_plots(im) for im in val_ims) and any(_holds_plots(im) for im in train_ims), labelled
+    ims[2:] = [replace(im, labels=unlabelled) for im in ims[2:]]
+    ims[1] = replace(ims[1], labels=unlabelled)  # one labelled image of five: strips, as for a single image
+    train_ims, val_ims = split_by_location(ims, 0.2, margin_m=2.0)
+    assert len(val_ims) == len(train_ims) == 5 and _holds_plots(train_ims[0]) and _holds_plots(val_ims[0])
 
 
 def test_bad_labels_raise_input_error(tmp_path, data):
@@ -204,13 +231,13 @@ def test_validation_without_plot_labels_keeps_the_last_epoch(data, tmp_path, cap
     caplog.set_level(logging.WARNING, logger="scout")  # a CLI test with -q before leaves it at errors only
     _, images, labels = data
     with rasterio.open(images[0]) as src:
-        left, right, crs = src.bounds.left, src.bounds.right, src.crs
+        bounds, crs = shapely.box(*src.bounds), src.crs
     frame = gpd.read_file(labels).to_crs(crs)
-    west = frame[(frame["class"] != "background") & (frame.geometry.bounds["maxx"] < left + (right - left) * 0.6)]
-    assert len(west) > 0
-    west_labels = tmp_path / "west.gpkg"
-    write_gpkg_layer(west[["class", "geometry"]], west_labels, "labels")
-    result = train(images[:1], west_labels, tmp_path / "m", TrainSettings(**{**TINY.__dict__, "epochs": 3}))
+    plots = frame[(frame["class"] != "background") & frame.within(bounds)]
+    one = plots.iloc[[int(plots.geometry.area.argmax())]]  # a single plot: no strip can hold it for both training and validation
+    one_label = tmp_path / "one.gpkg"
+    write_gpkg_layer(one[["class", "geometry"]], one_label, "labels")
+    result = train(images[:1], one_label, tmp_path / "m", TrainSettings(**{**TINY.__dict__, "epochs": 3}))
     # an epoch that painted a false plot in validation "scored" 0 and one that did not, NaN: the worse one was kept
     assert "holds no poppy or cannabis labels" in caplog.text
     assert result.best_epoch == result.epochs_run == 3 and np.isnan(result.best_score)
