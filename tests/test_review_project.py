@@ -84,7 +84,7 @@ def test_project_without_optional_files(run: Path) -> None:
     [
         (lambda run: (run / schema.RUN_JSON).unlink(), "run.json: missing"),
         (lambda run: (run / schema.PLOTS_GPKG).unlink(), "plots.gpkg: missing"),
-        (lambda run: (run / schema.RUN_JSON).write_text("{"), "run.json: not readable JSON"),
+        (lambda run: (run / schema.RUN_JSON).write_text("{"), "run.json: not valid JSON"),
         (lambda run: (run / schema.RUN_JSON).write_text(json.dumps({"complete": False})), "did not complete"),
     ],
 )

@@ -194,6 +194,10 @@ def test_roads_and_depots_files(run_dir: Path, tmp_path: Path):
          "plot p0000 has review_status 'maybe'"),
         (lambda run: write_gpkg_layer(plots_frame([{"x": 0, "y": 0}, {"x": 900, "y": 0}]).assign(plot_id=["p0000", None]), run / "plots.gpkg", "plots"),
          "1 plot(s) without plot_id, drawn by hand?"),
+        (lambda run: write_gpkg_layer(plots_frame([{"x": 0, "y": 0, "track_status": "new"}, {"x": 900, "y": 0, "track_status": "old"}]),
+                                      run / "plots.gpkg", "plots"),
+         "plot p0001 has track_status 'old'; expected one of new, recurring"),
+        (lambda run: (run / "run.json").write_text('{"complete": false}'), "run.json: the run did not complete"),
     ],
 )
 def test_broken_run_folder_exits_2_with_one_line(run_dir: Path, tmp_path: Path, edit, message: str):

@@ -22,7 +22,7 @@ import pandas as pd
 
 from scout import schema
 from scout.io import atomic_path, check_new_file, typed_frame, write_gpkg_layer, write_json
-from scout.review.runfolder import check_plots, open_run, read_plots
+from scout.runfolder import check_plots, open_run, read_plots
 from scout.review.stats import Stratum, ratio_estimate, wilson_interval
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from rasterio.enums import ColorInterp
 from scout import schema
 from scout.errors import InputError, OutputError
 from scout.io import atomic_path
-from scout.review.runfolder import RunFolder, open_run
+from scout.runfolder import RunFolder, open_run
 from scout.review.styles import style_qml
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from scout.errors import OutputError, RunFolderError
-from scout.review.runfolder import TRACK_FIELDS
+from scout.runfolder import TRACK_FIELDS
 
 STYLES_DIR = Path(__file__).with_name("styles")
 STYLE_NAME = "scout"

@@ -31,7 +31,7 @@ from pyproj import CRS
 from scout import schema
 from scout.errors import RunFolderError
 from scout.io import GPKG_OPTIONS, atomic_path, typed_frame
-from scout.review.runfolder import PLOTS_LAYER, TRACK_FIELDS, check_plots, open_run, read_plots
+from scout.runfolder import PLOTS_LAYER, TRACK_FIELDS, check_plots, open_run, read_plots
 from scout.review.styles import add_styles
 
 log = logging.getLogger(__name__)

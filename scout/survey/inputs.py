@@ -5,7 +5,6 @@ Everything comes back in the run's metric working CRS, so later steps measure in
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -13,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import pyogrio
 from pyproj import CRS
 
 from scout.errors import InputError, RunFolderError
 from scout.io import read_vector
-from scout.review.runfolder import check_plot_ids
-from scout.schema import PLOT_FIELDS, PLOTS_GPKG, REVIEW_STATUSES, RUN_JSON, TRACK_STATUSES, review_status
+from scout.runfolder import check_plots, open_run, read_plots
+from scout.schema import TRACK_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -57,63 +55,20 @@ def read_run(run_dir: str | os.PathLike) -> RunFolder:
 
     Raises RunFolderError naming the file and the problem when anything of the contract is missing.
     """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunFolderError(f"{run_dir}: no such run folder")
-    meta = _read_run_json(run_dir / RUN_JSON)
-    gpkg = run_dir / PLOTS_GPKG
-    if not gpkg.is_file():
-        raise RunFolderError(f"{gpkg}: missing; re-run scout detect to write it")
-    try:
-        layers = {name for name, _ in pyogrio.list_layers(gpkg)}
-    except pyogrio.errors.DataSourceError as exc:
-        raise RunFolderError(f"{gpkg}: not a readable GeoPackage ({exc})") from None
-    for layer in ("plots", "aoi"):
-        if layer not in layers:
-            raise RunFolderError(f"{gpkg}: layer {layer!r} is missing (has {', '.join(sorted(layers)) or 'none'})")
-    plots = gpd.read_file(gpkg, layer="plots", engine="pyogrio")
-    if "review_status" in plots.columns:
-        plots["review_status"] = plots["review_status"].map(review_status)
-    _check_plots(plots, gpkg)
-    crs = _work_crs(plots, meta, gpkg)
-    aoi = gpd.read_file(gpkg, layer="aoi", engine="pyogrio")
-    return RunFolder(run_dir, plots.to_crs(crs), aoi.to_crs(crs) if aoi.crs is not None else aoi.set_crs(crs), meta)
-
-
-def _read_run_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise RunFolderError(f"{path}: missing; is this a folder written by scout detect?")
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunFolderError(f"{path}: not valid JSON ({exc})") from None
-    if not isinstance(meta, dict):
-        raise RunFolderError(f"{path}: expected a JSON object")
-    if meta.get("complete") is not True:
-        raise RunFolderError(f"{path}: the run did not complete; finish it with scout detect first")
-    return meta
-
-
-def _check_plots(plots: gpd.GeoDataFrame, gpkg: Path) -> None:
-    missing = [name for name in PLOT_FIELDS if name not in plots.columns]
-    if missing:
-        raise RunFolderError(f"{gpkg}: layer 'plots' lacks field(s) {', '.join(missing)}")
-    if plots.crs is None:
-        raise RunFolderError(f"{gpkg}: layer 'plots' has no CRS")
-    _check_values(plots, "review_status", REVIEW_STATUSES, gpkg)
-    if "track_status" in plots.columns:
-        _check_values(plots[plots["track_status"].notna() & (plots["track_status"] != "")], "track_status", TRACK_STATUSES, gpkg)
-    check_plot_ids(plots, gpkg)
-
-
-def _check_values(plots: gpd.GeoDataFrame, field: str, allowed: tuple[str, ...], gpkg: Path) -> None:
-    bad = plots[~plots[field].isin(allowed)]
+    folder = open_run(run_dir)
+    gpkg = folder.plots_gpkg
+    if "aoi" not in (layers := folder.layers()):
+        raise RunFolderError(f"{gpkg}: layer 'aoi' is missing (has {', '.join(sorted(layers))})")
+    plots = read_plots(folder)
+    check_plots(plots, gpkg)
+    bad = plots[~plots["track_status"].isin(("", *TRACK_STATUSES))] if "track_status" in plots.columns else []
     if len(bad):
-        row = bad.iloc[0]
         raise RunFolderError(
-            f"{gpkg}: plot {row['plot_id']} has {field} {row[field]!r}; expected one of {', '.join(allowed)}"
-            + (f" ({len(bad)} plots in all)" if len(bad) > 1 else "")
+            f"{gpkg}: plot {bad['plot_id'].iloc[0]} has track_status {bad['track_status'].iloc[0]!r}; expected one of {', '.join(TRACK_STATUSES)}"
         )
+    crs = _work_crs(plots, folder.meta, gpkg)
+    aoi = gpd.read_file(gpkg, layer="aoi", engine="pyogrio")
+    return RunFolder(folder.path, plots.to_crs(crs), aoi.to_crs(crs) if aoi.crs is not None else aoi.set_crs(crs), folder.meta)
 
 
 def _work_crs(plots: gpd.GeoDataFrame, meta: dict[str, Any], gpkg: Path) -> CRS:

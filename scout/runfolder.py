@@ -1,4 +1,4 @@
-"""Open a run folder written by ``scout detect`` and check it still holds what review needs.
+"""Open a run folder written by ``scout detect`` and check it still holds what review and survey need.
 
 Run folders travel: copied to laptops and phones, edited in QGIS and QField, copied back.
 Everything read here is checked, and a missing file, layer or column is a
@@ -65,14 +65,14 @@ def open_run(run: str | os.PathLike) -> RunFolder:
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunFolderError(f"{meta_path}: not readable JSON ({exc})") from None
+        raise RunFolderError(f"{meta_path}: not valid JSON ({exc})") from None
     if not isinstance(meta, dict):
         raise RunFolderError(f"{meta_path}: expected a JSON object")
-    if meta.get("complete") is False:
-        raise RunFolderError(f"{meta_path}: the run did not complete; re-run scout detect")
+    if meta.get("complete") is not True:
+        raise RunFolderError(f"{meta_path}: the run did not complete; finish it with scout detect --resume")
     folder = RunFolder(path, meta)
     if not folder.plots_gpkg.is_file():
-        raise RunFolderError(f"{folder.plots_gpkg}: missing")
+        raise RunFolderError(f"{folder.plots_gpkg}: missing; re-run scout detect to write it")
     try:
         layers = folder.layers()
     except pyogrio.errors.DataSourceError as exc:
