@@ -81,6 +81,13 @@ def overlap_slices(bounds: tuple[float, float, float, float], transform: Affine,
     return rows, cols
 
 
+def block_box(plan: DetectPlan, block: Block) -> shapely.Geometry:
+    """The block's window as a box in the working CRS: the images whose footprints touch it are the ones it reads."""
+    wt = window_transform(block.window, plan.grid.affine)
+    h, w = int(block.window.height), int(block.window.width)
+    return box(wt.c, wt.f + h * wt.e, wt.c + w * wt.a, wt.f)
+
+
 def read_input(plan: DetectPlan, block: Block) -> BlockInput:
     """Mosaic the block's window from every image that covers it, normalized per image."""
     t0 = time.perf_counter()
@@ -90,7 +97,7 @@ def read_input(plan: DetectPlan, block: Block) -> BlockInput:
     data: np.ndarray | None = None
     have = np.zeros((h, w), bool)
     wt = window_transform(win, plan.grid.affine)
-    wbox = box(wt.c, wt.f + h * wt.e, wt.c + w * wt.a, wt.f)
+    wbox = block_box(plan, block)
     for info, idx, footprint in zip(plan.images, plan.indexes, plan.footprints):
         if not footprint.intersects(wbox):
             continue

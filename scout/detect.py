@@ -6,7 +6,9 @@ complete, and ``--overwrite`` replaces the old run only once the new one is whol
 
 Every finished block is checkpointed in the staging folder (``blocks/``, written
 atomically), so ``--resume`` after a crash or ``kill -9`` recomputes only the missing
-blocks; the plan's fingerprint guards against resuming with other inputs.
+blocks.  A checkpoint is named by a key of what its block read (AOI, grid, model and the
+images under it, with their size and time), so a block is never reused after its inputs
+changed, and a campaign with one flight copied again redoes only that flight's blocks.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ import scout
 from scout import schema
 from scout.aoi import read_aoi
 from scout.blending import Assembler
-from scout.blocks import DetectPlan
+from scout.blocks import DetectPlan, block_box
 from scout.errors import AOIError, ImageryError, InputError, ModelError, OutputError, ScoutError
 from scout.executor import run_blocks
 from scout.imagery import ImageInfo, band_indexes, footprint, open_image, sample_pixels, working_crs
@@ -427,7 +429,8 @@ def detect(
     plan, blocks, aois, card, settings = planned.plan, planned.blocks, planned.aois, planned.card, planned.settings
     n_tiles = sum(len(b.tiles) for b in blocks)
 
-    _check_free_space(out_dir, blocks, len(card.foreground), resume)
+    keys = block_keys(plan, blocks)
+    _check_free_space(out_dir, blocks, keys, len(card.foreground), resume)
     staging = _prepare_staging(out_dir, plan, resume)
     try:
         with warnings.catch_warnings():
@@ -435,13 +438,16 @@ def detect(
             # NotGeoreferencedWarning with catch_warnings, which is not thread-safe: with the
             # reader and finishing threads both tracing, the warning leaked now and then
             warnings.filterwarnings("ignore", category=NotGeoreferencedWarning, module=r"rasterio\.features")
-            summary = _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir)
+            summary = _run(plan, blocks, keys, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir)
     except BaseException as exc:
         if disk_full(exc, staging.parent):
             raise OutputError(f"{staging.parent}: disk full; finished blocks are kept in {staging}: free some space and run again with --resume") from None
-        if isinstance(exc, ScoutError):
-            shutil.rmtree(staging, ignore_errors=True)  # bad data: resuming would not help
-            raise
+        if isinstance(exc, ScoutError):  # bad data, e.g. a corrupt tile in one flight of a campaign
+            kept = len(list((staging / CHECKPOINTS).glob("block-*.npz")))
+            if not kept:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            raise type(exc)(f"{exc}; {kept} finished block(s) are kept in {staging}: once it is fixed, --resume redoes only the blocks it touches") from None
         what = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed ({type(exc).__name__})"
         log.error("%s; finished blocks are kept in %s: run again with --resume to finish", what, staging)
         raise
@@ -488,14 +494,39 @@ def _fmt(values: dict[str, float]) -> str:
 
 
 def plan_fingerprint(plan: DetectPlan) -> str:
-    """What block results depend on: imagery, bands, AOI, grid, tiling, model weights and the checkpoint format."""
+    """What a run's outputs depend on: imagery, bands, AOI, grid, tiling, model weights and the checkpoint format."""
+    return hashlib.sha256("\n".join([_plan_core(plan), *_image_stamps(plan)]).encode()).hexdigest()
+
+
+def _plan_core(plan: DetectPlan) -> str:
+    """What every block result depends on, whatever images it reads."""
     h = hashlib.sha256(CHECKPOINT_FORMAT.encode())
-    for info in plan.images:
-        h.update(f"{info.path}|{info.size_bytes}|{os.stat(info.path).st_mtime_ns}".encode())
-    h.update(repr((plan.indexes, plan.grid, plan.spec)).encode())
+    h.update(repr((plan.grid, plan.spec)).encode())
     h.update(plan.aoi_wkb)
     h.update(sha256_file(find_model_files(plan.model_path)[0]).encode())
     return h.hexdigest()
+
+
+def _image_stamps(plan: DetectPlan) -> list[str]:
+    return [f"{info.path}|{info.size_bytes}|{os.stat(info.path).st_mtime_ns}|{idx}" for info, idx in zip(plan.images, plan.indexes)]
+
+
+def block_keys(plan: DetectPlan, blocks: Sequence[Block]) -> dict[int, str]:
+    """Per block, a key of what its result depends on: the plan's core and the images it reads.
+
+    A campaign's checkpoints stay good when one flight is copied again (a cut-short or corrupt
+    file fixed): ``--resume`` redoes only the blocks that flight touches.
+    """
+    core, stamps = _plan_core(plan), _image_stamps(plan)
+    boxes = [block_box(plan, b) for b in blocks]
+    block_at, image_at = STRtree(list(plan.footprints)).query(boxes, predicate="intersects")
+    reads: dict[int, list[int]] = {i: [] for i in range(len(blocks))}
+    for b, i in zip(block_at.tolist(), image_at.tolist()):
+        reads[b].append(i)
+    return {
+        blocks[b].block_id: hashlib.sha256("\n".join([core, *(stamps[i] for i in sorted(images))]).encode()).hexdigest()[:16]
+        for b, images in reads.items()
+    }
 
 
 CHECKPOINT_BYTES_PER_CLASS = 2  # per block pixel and foreground class: uint16 probabilities, stored
@@ -506,10 +537,10 @@ def _staging_path(out_dir: Path) -> Path:
     return out_dir.parent / f".{out_dir.name}.partial"
 
 
-def _check_free_space(out_dir: Path, blocks: Sequence[Block], n_classes: int, resume: bool) -> None:
+def _check_free_space(out_dir: Path, blocks: Sequence[Block], keys: dict[int, str], n_classes: int, resume: bool) -> None:
     """Refuse a run that cannot fit on its disk before it starts, not hours in: every block's
     checkpoint is kept until the outputs are written."""
-    kept = _load_checkpoints(_staging_path(out_dir) / CHECKPOINTS) if resume else {}
+    kept = _load_checkpoints(_staging_path(out_dir) / CHECKPOINTS, keys) if resume else {}
     pixels = sum(int(b.window.width) * int(b.window.height) for b in blocks if b.block_id not in kept)
     need = pixels * (CHECKPOINT_BYTES_PER_CLASS * n_classes + OUTPUT_BYTES)
     free = shutil.disk_usage(out_dir.parent).free
@@ -526,30 +557,34 @@ def _size(n_bytes: float) -> str:
 
 def _prepare_staging(out_dir: Path, plan: DetectPlan, resume: bool) -> Path:
     staging = _staging_path(out_dir)
-    fingerprint = plan_fingerprint(plan)
+    core = _plan_core(plan)
     marker = staging / schema.RUN_JSON
     if resume and marker.exists():
-        previous = json.loads(marker.read_text(encoding="utf-8")).get("fingerprint")
-        if previous != fingerprint:
-            raise OutputError(f"{out_dir}: the interrupted run used other imagery, AOI, model, tiling or checkpoint format; start it again with --overwrite")
-        log.info("resuming %s: %d finished block(s) kept", out_dir, len(list((staging / CHECKPOINTS).glob("*.npz"))))
+        if json.loads(marker.read_text(encoding="utf-8")).get("core") != core:
+            raise OutputError(f"{out_dir}: the interrupted run used another AOI, model, tiling or checkpoint format; start it again with --overwrite")
         return staging
     shutil.rmtree(staging, ignore_errors=True)
     (staging / CHECKPOINTS).mkdir(parents=True)
-    write_json(marker, {"complete": False, "fingerprint": fingerprint, "out_dir": str(out_dir)})
+    write_json(marker, {"complete": False, "core": core, "out_dir": str(out_dir)})
     return staging
 
 
-def _load_checkpoints(folder: Path) -> dict[int, Path]:
-    return {int(p.stem.split("-")[1]): p for p in folder.glob("block-*.npz")}
+def _load_checkpoints(folder: Path, keys: dict[int, str]) -> dict[int, Path]:
+    """The finished blocks whose checkpoint was made from the imagery the run reads now."""
+    found = {}
+    for path in folder.glob("block-*-*.npz"):
+        block_id, key = path.stem.split("-")[1:3]
+        if keys.get(int(block_id)) == key:
+            found[int(block_id)] = path
+    return found
 
 
-def _save_checkpoint(folder: Path, result) -> None:  # noqa: ANN001
+def _save_checkpoint(folder: Path, result, key: str) -> None:  # noqa: ANN001
     """A block's packed blend as an .npz (``np.load`` reads it).  The weight sums are
     deflated: the same ramps over and over, they shrink to ~1% for 2 ms per MB, which
     halves a checkpoint; the probabilities shrink to ~35% only, for 12 ms per MB (a fifth
     of the model's time on the block), so they are stored as they are."""
-    with atomic_path(folder / f"block-{result.block_id:06d}.npz") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as npz:
+    with atomic_path(folder / f"block-{result.block_id:06d}-{key}.npz") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as npz:
         for member, array in ((zipfile.ZipInfo("probs.npy"), result.probs), ("wsum.npy", result.wsum)):  # a ZipInfo is stored
             with npz.open(member, "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, array, allow_pickle=False)
@@ -584,7 +619,7 @@ class _StagingRaster:
         self.dst.close()
 
 
-def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir) -> RunSummary:  # noqa: ANN001, PLR0913
+def _run(plan, blocks, keys, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir) -> RunSummary:  # noqa: ANN001, PLR0913
     classes = card.foreground
     thresholds_u8 = np.array([math.ceil(settings.threshold(c) * 255) for c in classes], np.uint8)
     grid = plan.grid
@@ -612,7 +647,12 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
         with bar(n_tiles, desc="tiles", unit="tile") as progress:  # closed (the line cleared) on Ctrl-C too
             t_blocks = time.perf_counter()
             checkpoints = staging / CHECKPOINTS
-            done = _load_checkpoints(checkpoints)
+            done = _load_checkpoints(checkpoints, keys)
+            stale = [p for p in checkpoints.glob("block-*.npz") if p not in done.values()]
+            for path in stale:  # from imagery that has changed since (copied again), or an older Scout
+                path.unlink()
+            if done or stale:
+                log.info("resuming %s: %d finished block(s) kept, %d redone (their imagery changed)", out_dir, len(done), len(stale))
             for block_id in sorted(done):
                 with np.load(done[block_id]) as saved:
                     assembler.add(block_id, saved["probs"], saved["wsum"])
@@ -621,7 +661,7 @@ def _run(plan, blocks, aois, card, settings, staging, started, t_start, n_tiles,
             todo = [b for b in blocks if b.block_id not in done]
 
             def finish(result) -> None:  # noqa: ANN001
-                _save_checkpoint(checkpoints, result)
+                _save_checkpoint(checkpoints, result, keys[result.block_id])
                 assembler.add(result.block_id, result.probs, result.wsum)
                 dst.flush()
                 timings["read_s"] += result.read_s

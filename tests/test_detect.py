@@ -179,10 +179,10 @@ def test_overlapping_flights_report_a_plot_once_from_the_sharper_image(tmp_path,
     # flight A: 5 cm, x 0-40 m; flight B: 8 cm, x 25-65 m. A poppy plot at x 28-36 m
     # lies in both; B also shows it shifted (misregistered) by 1 m, which must not make a second plot.
     a = painted_scene(600, 800, [("poppy", 100, 560, 200, 720)])
-    flight_a = write_raster(tmp_path / "a.tif", a)
+    write_raster(tmp_path / "a.tif", a)
     b = painted_scene(375, 500, [("poppy", 62, 50, 125, 150), ("cannabis", 250, 300, 300, 400)])
     t_b = Affine(0.08, 0, X0 + 25 - 0.08 * 0, 0, -0.08, Y0 + 1.0)
-    flight_b = write_raster(tmp_path / "b.tif", b, transform=t_b)
+    write_raster(tmp_path / "b.tif", b, transform=t_b)
     folder_list = tmp_path / "flights.txt"
     folder_list.write_text("a.tif\nb.tif\n")
     from scout.commands.detect_cmds import expand_images

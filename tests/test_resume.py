@@ -78,9 +78,9 @@ def test_resume_refuses_other_inputs(tmp_path):
     staging = tmp_path / ".run.partial"
     staging.mkdir()
     (staging / "blocks").mkdir()
-    (staging / "run.json").write_text(json.dumps({"complete": False, "fingerprint": "something else"}))
+    (staging / "run.json").write_text(json.dumps({"complete": False, "core": "something else"}))
     result = subprocess.run(detect_cmd(other, model, tmp_path / "run", "--resume"), capture_output=True, text=True)
-    assert result.returncode == 2 and "other imagery" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "another AOI, model, tiling" in result.stderr and "Traceback" not in result.stderr
     assert image.exists()
 
 
@@ -117,13 +117,13 @@ def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch
 
     real_save, saved = detect_module._save_checkpoint, []
 
-    def save_until_the_disk_fills(folder, result):  # noqa: ANN001, ANN202
+    def save_until_the_disk_fills(folder, result, key):  # noqa: ANN001, ANN202
         if len(saved) == 2 and says == "errno":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "block.npz"))
         if len(saved) == 2:  # GDAL's own words; the free space it leaves is what tells
             monkeypatch.setattr(scout.io, "LOW_DISK_BYTES", shutil.disk_usage(folder).free + (1 << 30))
             raise RasterioIOError("Write failed. See previous exception for details.")
-        real_save(folder, result)
+        real_save(folder, result, key)
         saved.append(result.block_id)
 
     monkeypatch.setattr(detect_module, "_save_checkpoint", save_until_the_disk_fills)
@@ -190,3 +190,46 @@ def test_run_that_cannot_fit_on_its_disk_is_refused_before_it_starts(tmp_path, m
     with pytest.raises(OutputError, match=r"needs about .* GB of free disk .* is free; free some space or choose an --out on another disk"):
         detect([image], tmp_path / "run", model=model)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "unet.json", "unet.safetensors"]
+
+
+def test_a_corrupt_flight_in_a_campaign_keeps_the_other_blocks_for_resume(tmp_path):
+    """One flight of a campaign has a corrupt tile: the run stops naming it and keeps what is
+    finished; once the flight is copied again, --resume redoes only the blocks that read it."""
+    from affine import Affine
+
+    from conftest import X0, Y0
+    from scout.errors import ImageryError
+
+    rng = np.random.default_rng(5)
+    north = painted_scene(600, 900, [("poppy", 100, 100, 400, 500)])
+    south = painted_scene(600, 900, [("cannabis", 100, 300, 400, 800)])
+    north, south = (np.clip(a.astype(int) + rng.integers(-30, 30, a.shape), 0, 255).astype(np.uint8) for a in (north, south))
+    image_a = write_raster(tmp_path / "flight-a.tif", north)
+    good_b = tmp_path / "good" / "flight-b.tif"
+    good_b.parent.mkdir()
+    with rasterio.open(good_b, "w", driver="GTiff", width=900, height=600, count=3, dtype="uint8", crs="EPSG:32647",
+                       transform=Affine(0.05, 0, X0, 0, -0.05, Y0 - 30), tiled=True, blockxsize=128, blockysize=128, compress="deflate") as dst:
+        dst.write(south)
+    with rasterio.open(good_b) as src:
+        offset = int(src.get_tag_item("BLOCK_OFFSET_3_2", "TIFF", bidx=1))
+    raw = bytearray(good_b.read_bytes())
+    raw[offset + 2 : offset + 40] = bytes(range(38))  # its deflate stream no longer decodes
+    image_b = tmp_path / "flight-b.tif"
+    image_b.write_bytes(bytes(raw))
+    model = unet_model(tmp_path / "unet")
+    settings = DetectSettings(thresholds={"*": 0.4}, block_tiles=1)
+    whole = detect([image_a, good_b], tmp_path / "whole", model=model, settings=settings)
+
+    out = tmp_path / "run"
+    with pytest.raises(ImageryError, match=r"flight-b.tif: read failed .*; (\d+) finished block\(s\) are kept in .*--resume redoes only the blocks it touches"):
+        detect([image_a, image_b], out, model=model, settings=settings)
+    kept = len(list((tmp_path / ".run.partial" / "blocks").glob("block-*.npz")))
+    assert kept > 0 and not out.exists()
+
+    image_b.write_bytes(good_b.read_bytes())  # copied again
+    resumed = detect([image_a, image_b], out, model=model, settings=settings, resume=True)
+    run = json.loads((out / "run.json").read_text())
+    assert 0 < run["resumed_blocks"] < kept  # the finished blocks that read flight-b were redone
+    with rasterio.open(tmp_path / "whole/probability.tif") as a, rasterio.open(out / "probability.tif") as b:
+        assert np.array_equal(a.read(), b.read()) and np.array_equal(a.dataset_mask(), b.dataset_mask())
+    assert resumed.n_plots == whole.n_plots > 0
