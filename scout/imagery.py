@@ -185,7 +185,11 @@ def tiff_data_end(src: rasterio.DatasetReader) -> int:
     return end
 
 
-def _first_line(exc: Exception) -> str:
+def _first_line(exc: BaseException) -> str:
+    """The first line of ``exc``, or of GDAL's error behind rasterio's "See previous exception"."""
+    cause = exc.__cause__ or exc.__context__
+    if "previous exception" in str(exc) and cause is not None:
+        return _first_line(cause)
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 

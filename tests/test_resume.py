@@ -221,7 +221,7 @@ def test_a_corrupt_flight_in_a_campaign_keeps_the_other_blocks_for_resume(tmp_pa
     whole = detect([image_a, good_b], tmp_path / "whole", model=model, settings=settings)
 
     out = tmp_path / "run"
-    with pytest.raises(ImageryError, match=r"flight-b.tif: read failed .*; (\d+) finished block\(s\) are kept in .*--resume redoes only the blocks it touches"):
+    with pytest.raises(ImageryError, match=r"flight-b.tif: read failed .*IReadBlock failed.*; (\d+) finished block\(s\) are kept in .*--resume redoes only the blocks it touches"):
         detect([image_a, image_b], out, model=model, settings=settings)
     kept = len(list((tmp_path / ".run.partial" / "blocks").glob("block-*.npz")))
     assert kept > 0 and not out.exists()
