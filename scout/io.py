@@ -125,7 +125,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it into place only on success.
 
     A crash or an exception leaves ``path`` as it was (absent, or the old file), never
-    half-written.  An exception from a full disk becomes one ``OutputError``.
+    half-written.  An exception from a full disk becomes one ``DiskFullError``.
     """
     path = Path(path)
     try:
