@@ -52,7 +52,7 @@ from scout.inference import backend, cached_model, configure_threads, pick_devic
 from scout.io import atomic_path, check_replaceable, disk_full, sha256_file, typed_frame, write_gpkg_layer, write_json
 from scout.model.card import ModelCard
 from scout.model.files import find_model_files
-from scout.progress import bar
+from scout.progress import bar, track
 from scout.tiling import Block, TileSpec, make_grid, plan_blocks
 from scout.vectorize import Fragments, PlotPixels, merge_fragments, to_crs_coords, trace_window
 
@@ -644,22 +644,21 @@ def _run(plan, blocks, keys, aois, card, settings, staging, started, t_start, n_
             cell_count += 1
 
         assembler = Assembler({b.block_id: b.window for b in blocks}, emit)
-        with bar(n_tiles, desc="tiles", unit="tile") as progress:  # closed (the line cleared) on Ctrl-C too
-            t_blocks = time.perf_counter()
-            checkpoints = staging / CHECKPOINTS
-            done = _load_checkpoints(checkpoints, keys)
-            stale = [p for p in checkpoints.glob("block-*.npz") if p not in done.values()]
-            for path in stale:  # from imagery that has changed since (copied again), or an older Scout
-                path.unlink()
-            if done or stale:
-                log.info("resuming %s: %d finished block(s) kept, %d redone (their imagery changed)", out_dir, len(done), len(stale))
-            for block_id in sorted(done):
-                with np.load(done[block_id]) as saved:
-                    assembler.add(block_id, saved["probs"], saved["wsum"])
-                progress.update(len(blocks[block_id].tiles))
-            dst.flush()
-            todo = [b for b in blocks if b.block_id not in done]
-
+        t_blocks = time.perf_counter()
+        checkpoints = staging / CHECKPOINTS
+        done = _load_checkpoints(checkpoints, keys)
+        stale = [p for p in checkpoints.glob("block-*.npz") if p not in done.values()]
+        for path in stale:  # from imagery that has changed since (copied again), or an older Scout
+            path.unlink()
+        if done or stale:
+            log.info("resuming %s: %d finished block(s) kept, %d redone (their imagery changed)", out_dir, len(done), len(stale))
+        for block_id in track(sorted(done), total=len(done), desc="finished blocks", unit="block"):
+            with np.load(done[block_id]) as saved:
+                assembler.add(block_id, saved["probs"], saved["wsum"])
+        dst.flush()
+        todo = [b for b in blocks if b.block_id not in done]
+        # resumed tiles start the bar, outside its rate: the ETA is for the tiles still to run
+        with bar(n_tiles, desc="tiles", unit="tile", initial=sum(len(blocks[i].tiles) for i in done)) as progress:  # closed on Ctrl-C too
             def finish(result) -> None:  # noqa: ANN001
                 _save_checkpoint(checkpoints, result, keys[result.block_id])
                 assembler.add(result.block_id, result.probs, result.wsum)

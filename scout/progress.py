@@ -52,6 +52,7 @@ def track(items: Iterable[T], total: int | None = None, desc: str = "", unit: st
     yield from tqdm(items, total=total, desc=desc, unit=unit, leave=False, **_output())
 
 
-def bar(total: int, desc: str = "", unit: str = "it") -> tqdm:
-    """A manual progress bar (``.update(n)``); disabled when progress is off."""
-    return tqdm(total=total, desc=desc, unit=unit, leave=False, disable=not enabled(), **_output())
+def bar(total: int, desc: str = "", unit: str = "it", initial: int = 0) -> tqdm:
+    """A manual progress bar (``.update(n)``); disabled when progress is off.  ``initial`` is
+    done before it starts (a resumed run's tiles): counted, but not in the rate or ETA."""
+    return tqdm(total=total, desc=desc, unit=unit, leave=False, initial=initial, disable=not enabled(), **_output())

@@ -23,3 +23,15 @@ def test_quiet_shows_no_progress(caplog, monkeypatch):
     caplog.set_level(logging.ERROR, logger="scout")
     assert list(progress.track(range(3), total=3, desc="tiles")) == [0, 1, 2]
     assert not [r for r in caplog.records if r.name == "scout.progress"]
+
+
+def test_a_resumed_run_starts_at_its_finished_tiles(caplog, monkeypatch):
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)
+    caplog.set_level(logging.INFO, logger="scout")
+    with progress.bar(4, desc="tiles", unit="tile", initial=2) as tiles:
+        tiles.update(1)
+        tiles.update(1)
+        # the resumed tiles are not in the rate, so the ETA is for what is left to run
+        assert tiles.format_dict["n"] - tiles.format_dict["initial"] == 2
+    lines = [r.getMessage().split(" [")[0] for r in caplog.records if r.name == "scout.progress"]
+    assert lines == ["tiles: 2/4", "tiles: 3/4", "tiles: 4/4"]
