@@ -13,6 +13,7 @@ changed, and a campaign with one flight copied again redoes only that flight's b
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -24,7 +25,7 @@ import shutil
 import time
 import warnings
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -426,6 +427,38 @@ def detect(
     planned = plan_run(images, aoi, model, settings)
     if finished:
         return _already_complete(out_dir, planned)
+    with _run_lock(out_dir):
+        return _write_run(planned, out_dir, aoi, resume, started, t_start)
+
+
+@contextlib.contextmanager
+def _run_lock(out_dir: Path) -> Iterator[None]:
+    """One ``scout detect`` at a time per run folder: a second one on the same ``--out`` (a
+    script started twice, a ``--resume`` while the first still runs) would write into the same
+    staging folder.  An advisory lock beside it, released by the system when a process dies."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield
+        return
+    path = out_dir.parent / f".{out_dir.name}.lock"
+    with open(path, "a+", encoding="utf-8") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            raise OutputError(f"{out_dir}: another scout detect (process {f.read().strip() or '?'}) is writing this run; wait for it or stop it") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+
+
+def _write_run(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None, resume: bool, started: dt.datetime, t_start: float) -> RunSummary:
     plan, blocks, aois, card, settings = planned.plan, planned.blocks, planned.aois, planned.card, planned.settings
     n_tiles = sum(len(b.tiles) for b in blocks)
 
@@ -461,6 +494,8 @@ def detect(
     else:
         os.replace(staging, out_dir)
     return summary
+
+
 
 
 PLOT_PARAMETERS = ("min_confidence", "min_area_m2", "simplify_px", "aoi_name_field")

@@ -233,3 +233,27 @@ def test_a_corrupt_flight_in_a_campaign_keeps_the_other_blocks_for_resume(tmp_pa
     with rasterio.open(tmp_path / "whole/probability.tif") as a, rasterio.open(out / "probability.tif") as b:
         assert np.array_equal(a.read(), b.read()) and np.array_equal(a.dataset_mask(), b.dataset_mask())
     assert resumed.n_plots == whole.n_plots > 0
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_the_first_runs(tmp_path):
+    rng = np.random.default_rng(4)
+    img = np.clip(painted_scene(900, 900, [("poppy", 100, 100, 400, 500)]).astype(int) + rng.integers(-30, 30, (3, 900, 900)), 0, 255)
+    image = write_raster(tmp_path / "flight.tif", img.astype(np.uint8))
+    model = unet_model(tmp_path / "unet")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SCOUT_BACKEND": "torch"}
+    out = tmp_path / "run"
+    first = subprocess.Popen(detect_cmd(image, model, out), env=env)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list((tmp_path / ".run.partial" / "blocks").glob("block-*.npz")) and first.poll() is None:
+        time.sleep(0.05)
+    assert first.poll() is None, "the first run finished before the second started; make the scene bigger"
+    first.send_signal(signal.SIGSTOP)  # halfway, for as long as the second one takes
+    try:
+        # a --resume started while the first still runs would have written into its staging folder
+        with pytest.raises(OutputError, match=rf"run: another scout detect \(process {first.pid}\) is writing this run"):
+            detect([image], out, model=model, settings=DetectSettings(thresholds={"*": 0.4}, block_tiles=1), resume=True)
+    finally:
+        first.send_signal(signal.SIGCONT)
+    assert first.wait(timeout=300) == 0
+    assert json.loads((out / "run.json").read_text())["complete"] is True
+    assert not list(tmp_path.glob(".run.*"))  # neither the staging folder nor the lock is left
