@@ -445,13 +445,15 @@ def _run_lock(out_dir: Path) -> Iterator[None]:
     with open(path, "a+", encoding="utf-8") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            f.seek(0)
+            f.truncate()
+            f.write(str(os.getpid()))
+            f.flush()
         except BlockingIOError:
             f.seek(0)
             raise OutputError(f"{out_dir}: another scout detect (process {f.read().strip() or '?'}) is writing this run; wait for it or stop it") from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
+        except OSError as exc:  # a file system without locks (some network shares)
+            log.debug("%s: not locked (%s)", path, exc.strerror)
         try:
             yield
         finally:
