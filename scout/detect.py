@@ -22,6 +22,7 @@ import math
 import os
 import platform
 import shutil
+import threading
 import time
 import warnings
 import zipfile
@@ -656,6 +657,27 @@ class _StagingRaster:
         self.dst.close()
 
 
+class _InputHashes:
+    """The images' sha256 for run.json, computed beside the blocks: hashing a campaign's
+    hundreds of GB after the last block took minutes (941 MB: 1.5 s).  A daemon thread, so an
+    interrupted run does not wait for it."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self._paths = list(paths)
+        self._sha256: dict[str, str] = {}
+        self._thread = threading.Thread(target=self._hash, name="scout-hash", daemon=True)
+        self._thread.start()
+
+    def _hash(self) -> None:
+        for path in self._paths:
+            with contextlib.suppress(OSError):  # hashed again by result(), which raises it
+                self._sha256[path] = sha256_file(path)
+
+    def result(self) -> dict[str, str]:
+        self._thread.join()
+        return {path: self._sha256.get(path) or sha256_file(path) for path in self._paths}
+
+
 def _run(plan, blocks, keys, aois, card, settings, staging, started, t_start, n_tiles, aoi, out_dir) -> RunSummary:  # noqa: ANN001, PLR0913
     classes = card.foreground
     thresholds_u8 = np.array([math.ceil(settings.threshold(c) * 255) for c in classes], np.uint8)
@@ -665,6 +687,7 @@ def _run(plan, blocks, keys, aois, card, settings, staging, started, t_start, n_
         driver="GTiff", width=grid.width, height=grid.height, count=len(classes), dtype="uint8",
         crs=grid.crs, transform=grid.affine, tiled=True, blockxsize=512, blockysize=512, compress="deflate", zlevel=1, BIGTIFF="IF_SAFER",
     )
+    hashes = _InputHashes([i.path for i in plan.images])
     fragments = Fragments()
     timings = {"read_s": 0.0, "infer_s": 0.0}
     cell_count = 0
@@ -741,6 +764,7 @@ def _run(plan, blocks, keys, aois, card, settings, staging, started, t_start, n_
     geojson = plots.to_crs("EPSG:4326")
     geojson.to_file(staging / schema.PLOTS_GEOJSON, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"})
 
+    image_sha256 = hashes.result()
     seconds = time.perf_counter() - t_start
     by_class = {c: int((plots["class"] == c).sum()) for c in classes}
     megapixels = n_tiles * plan.spec.size**2 / 1e6
@@ -760,7 +784,7 @@ def _run(plan, blocks, keys, aois, card, settings, staging, started, t_start, n_
                     "path": i.path,
                     "relpath": os.path.relpath(i.path, out_dir.resolve()),
                     "size_bytes": i.size_bytes,
-                    "sha256": sha256_file(i.path),
+                    "sha256": image_sha256[i.path],
                     "crs": i.crs.to_string(),
                     "gsd_m": round(i.gsd_m, 5),
                     "bands": list(i.band_names),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def test_run_folder_follows_the_contract(tmp_path, rgb_model):
         assert src.descriptions == ("poppy", "cannabis") and src.dtypes[0] == "uint8"
         assert src.res == (0.1, 0.1)
     meta = json.loads((run / "run.json").read_text())
-    assert meta["complete"] and meta["model"]["sha256"] and meta["inputs"]["images"][0]["sha256"]
+    assert meta["complete"] and meta["model"]["sha256"]
+    assert meta["inputs"]["images"][0]["sha256"] == hashlib.sha256(image.read_bytes()).hexdigest()  # hashed beside the blocks
     assert meta["counts"]["plots"] == 2
     for layer in ("tiles", "aoi"):
         assert len(gpd.read_file(run / "plots.gpkg", layer=layer)) > 0
