@@ -54,6 +54,15 @@ class RunFolder:
         return [str(name) for name, _ in pyogrio.list_layers(self.plots_gpkg)]
 
 
+def image_path(run_dir: Path, entry: dict[str, Any]) -> Path | None:
+    """The image of a run.json ``inputs.images`` entry: by ``relpath`` from the run folder first
+    (a run folder copied along with its imagery), then by ``path``; None when neither is there."""
+    for candidate in (run_dir / entry["relpath"] if entry.get("relpath") else None, Path(entry["path"]) if entry.get("path") else None):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    return None
+
+
 def open_run(run: str | os.PathLike) -> RunFolder:
     """Check that ``run`` holds ``run.json`` and ``plots.gpkg`` with a ``plots`` layer."""
     path = Path(run)

@@ -27,7 +27,7 @@ from rasterio.enums import ColorInterp
 from scout import schema
 from scout.errors import InputError, OutputError
 from scout.io import atomic_path
-from scout.runfolder import RunFolder, open_run
+from scout.runfolder import RunFolder, image_path, open_run
 from scout.review.styles import style_qml
 
 log = logging.getLogger(__name__)
@@ -233,19 +233,11 @@ def imagery_renderer(path: Path, band_names: list[str]) -> ET.Element:
         return renderer
 
 
-def _image_path(folder: RunFolder, entry: dict) -> Path | None:
-    """The image of a run.json ``inputs.images`` entry: beside the run by ``relpath`` first, then ``path``."""
-    for candidate in (folder.path / entry["relpath"] if entry.get("relpath") else None, Path(entry["path"]) if entry.get("path") else None):
-        if candidate is not None and candidate.is_file():
-            return candidate
-    return None
-
-
 def imagery_layers(folder: RunFolder) -> list[Layer]:
     """The run's source images (run.json ``inputs.images``), skipping any that cannot be found."""
     layers = []
     for entry in folder.meta.get("inputs", {}).get("images", []):
-        path = _image_path(folder, entry)
+        path = image_path(folder.path, entry)
         if path is None:
             log.warning("image %s not found (relpath %s); the project has no layer for it", entry.get("path"), entry.get("relpath"))
             continue

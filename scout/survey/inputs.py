@@ -16,7 +16,7 @@ from pyproj import CRS
 
 from scout.errors import InputError, RunFolderError
 from scout.io import read_vector
-from scout.runfolder import check_plots, open_run, read_plots
+from scout.runfolder import check_plots, image_path, open_run, read_plots
 from scout.schema import TRACK_STATUSES
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ WGS84 = "EPSG:4326"
 
 
 @dataclass(frozen=True)
-class RunFolder:
+class SurveyRun:
     """A run folder's plots and AOIs in the metric working CRS, and its ``run.json``."""
 
     path: Path
@@ -38,19 +38,18 @@ class RunFolder:
         return CRS.from_user_input(self.plots.crs)
 
     def image_paths(self) -> list[Path]:
-        """The run's source images that exist here: ``path``, else ``relpath`` from the run folder."""
+        """The run's source images that exist here (see :func:`scout.runfolder.image_path`)."""
         found = []
-        for image in self.meta.get("inputs", {}).get("images", []) or []:
-            for candidate in (image.get("path"), image.get("relpath")):
-                if candidate and (self.path / candidate).is_file():  # an absolute path ignores self.path
-                    found.append((self.path / candidate).resolve())
-                    break
+        for entry in self.meta.get("inputs", {}).get("images", []) or []:
+            path = image_path(self.path, entry)
+            if path is None:
+                log.warning("image %s not found (nor %s from the run folder)", entry.get("path"), entry.get("relpath"))
             else:
-                log.warning("image %s not found (nor %s from the run folder)", image.get("path"), image.get("relpath"))
+                found.append(path.resolve())
         return found
 
 
-def read_run(run_dir: str | os.PathLike) -> RunFolder:
+def read_run(run_dir: str | os.PathLike) -> SurveyRun:
     """Read and check ``run.json`` and the ``plots`` and ``aoi`` layers of ``plots.gpkg``.
 
     Raises RunFolderError naming the file and the problem when anything of the contract is missing.
@@ -68,7 +67,7 @@ def read_run(run_dir: str | os.PathLike) -> RunFolder:
         )
     crs = _work_crs(plots, folder.meta, gpkg)
     aoi = gpd.read_file(gpkg, layer="aoi", engine="pyogrio")
-    return RunFolder(folder.path, plots.to_crs(crs), aoi.to_crs(crs) if aoi.crs is not None else aoi.set_crs(crs), folder.meta)
+    return SurveyRun(folder.path, plots.to_crs(crs), aoi.to_crs(crs) if aoi.crs is not None else aoi.set_crs(crs), folder.meta)
 
 
 def _work_crs(plots: gpd.GeoDataFrame, meta: dict[str, Any], gpkg: Path) -> CRS:
