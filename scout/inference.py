@@ -315,7 +315,8 @@ def _predict(model: Model, batch: np.ndarray, device: str) -> np.ndarray:
     if backend(device) == "onnxruntime":
         session = model.session()
         run = lambda i: session.run(None, {"x": batch[i : i + chunk]})[0]  # noqa: E731
-        parts = list(_tile_pool().map(run, starts)) if len(starts) > 1 and tiles_at_once() > 1 else [run(i) for i in starts]
+        # a lone tile too runs on a tile thread: then every model second is on scout-infer threads (bench.py's CPU by thread)
+        parts = list(_tile_pool().map(run, starts)) if tiles_at_once() > 1 else [run(i) for i in starts]
     else:
         import torch
 

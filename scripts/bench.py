@@ -16,6 +16,8 @@ with an AOI triangle covering half of it:
   run followed at once by its model-only run, ``--repeat`` times (the median pair is reported);
 - reading-only time: the run's blocks read and normalized and nothing else, and so the
   least that ratio can be where the model alone fills every core;
+- where the CPU of one more ``scout detect`` goes, by thread (model, reading, finishing, main,
+  hashing, native): what is left beyond the model, as a share of the model-only CPU;
 - the same ratio on a copy of the mosaic with averaged internal overviews, which Scout reads
   at the model's GSD instead of averaging the full-resolution pixels;
 - the speed-up of ``--workers 2`` over one process;
@@ -25,8 +27,8 @@ with an AOI triangle covering half of it:
 
 Each measured run is a subprocess; peak RSS is the largest sum of RSS over its process
 tree, polled every 0.1 s; CPU seconds are user + system time of the tree.  On a shared
-machine wall times also count other people's work: compare the CPU ratios there.  Sub-commands ``model-only``, ``reading``, ``naive`` and
-``torchgeo`` are those subprocesses.  The model is the shipped drone model when ``models/`` has one, else a
+machine wall times also count other people's work: compare the CPU ratios there.  Sub-commands ``model-only``, ``reading``,
+``threads``, ``naive`` and ``torchgeo`` are those subprocesses.  The model is the shipped drone model when ``models/`` has one, else a
 randomly initialised U-Net of the shipped architecture (its speed is what matters).
 """
 
@@ -341,6 +343,55 @@ def cmd_torchgeo(a: argparse.Namespace) -> None:
     print(json.dumps({"seconds": time.perf_counter() - t0, "tiles": n}))
 
 
+THREAD_GROUPS = {  # thread name prefix -> what it does in scout detect
+    "scout-infer": "model (tiles side by side)",
+    "scout-read": "reading (decode, resample, normalize)",
+    "scout-finish": "finishing (checkpoint, staging write, trace)",
+    "MainThread": "main (imports, plan, blend, COG, vectorize, write)",
+    "scout-hash": "hashing inputs",
+}
+
+
+def cmd_threads(a: argparse.Namespace) -> None:
+    """``scout.detect.detect`` in this process, its threads' CPU seconds sampled from /proc every
+    0.2 s and grouped by what they do; threads without a Python name (ONNX Runtime's kernel threads
+    on a many-core host, GDAL's compression threads) are "native"; print JSON."""
+    import resource
+
+    from scout.detect import detect
+
+    tick = os.sysconf("SC_CLK_TCK")
+    cpu: dict[int, float] = {}
+    names: dict[int, str] = {}
+    stop = threading.Event()
+
+    def sample() -> None:
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended since listdir
+            cpu[int(tid)] = (int(fields[11]) + int(fields[12])) / tick
+        names.update((t.native_id, t.name) for t in threading.enumerate() if t.native_id)
+
+    def sampler() -> None:
+        while not stop.wait(0.2):
+            sample()
+
+    threading.Thread(target=sampler, daemon=True, name="bench-sampler").start()
+    detect([a.raster], a.out, aoi=a.aoi, model=a.model, overwrite=True)
+    stop.set()
+    sample()
+    groups: dict[str, float] = {}
+    for tid, seconds in cpu.items():
+        name = names.get(tid, "native")
+        group = next((g for prefix, g in THREAD_GROUPS.items() if name.startswith(prefix)), "bench sampler" if name.startswith("bench") else "native")
+        groups[group] = groups.get(group, 0.0) + seconds
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    groups["not attributed (threads that ended between samples)"] = max(0.0, usage.ru_utime + usage.ru_stime - sum(groups.values()))
+    print(json.dumps({"cpu_s": {k: round(v, 2) for k, v in sorted(groups.items(), key=lambda kv: -kv[1])}, "total_cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}))
+
+
 def _json_tail(m: dict) -> dict:
     if m["rc"] != 0:
         raise RuntimeError(m["output"][-2000:])
@@ -389,6 +440,10 @@ def run_bench(a: argparse.Namespace) -> dict:
     log("reading only ...")
     rd = res["reading_only"] = _json_tail(measure([sys.executable, __file__, "reading", "--model", str(model), "--raster", str(raster), "--aoi", str(aoi)]))
     res["ratio_floor_cpu"] = round((mo["cpu_seconds"] + rd["cpu_seconds"]) / mo["cpu_seconds"], 3)
+    if "threads" not in skip and Path("/proc/self/task").is_dir():
+        log("scout detect once more, its CPU by thread ...")
+        res["cpu_by_thread"] = _json_tail(measure([sys.executable, __file__, "threads", "--model", str(model), "--raster", str(raster), "--aoi", str(aoi),
+                                                   "--out", str(work / "run-threads")]))
 
     if "overviews" not in skip:
         ovr = add_overviews(raster, work / f"mosaic-{n}x{n}-overviews.tif")
@@ -449,6 +504,11 @@ def table(res: dict) -> str:
         ("reading only, same blocks", f"{res['reading_only']['seconds']:.2f} s ({res['reading_only']['cpu_seconds']:.2f} CPU s)",
          f"(model + reading) / model = {res['ratio_floor_cpu']} CPU: the least the ratio can be while the model fills every core"),
     ]
+    if "cpu_by_thread" in res:
+        t = res["cpu_by_thread"]
+        beyond = t["total_cpu_s"] - t["cpu_s"].get(THREAD_GROUPS["scout-infer"], 0) - t["cpu_s"].get("bench sampler", 0)
+        rows.append(("  CPU by thread (one more run)", ", ".join(f"{k} {v}" for k, v in t["cpu_s"].items()),
+                     f"{t['total_cpu_s']} CPU s; beyond the model {beyond:.1f} CPU s = {beyond / mo['cpu_seconds']:.3f} of model-only CPU"))
     if "overviews" in res:
         o = res["overviews"]
         rows.append(("  with internal overviews", ", ".join(f"{v} ({k})" for k, v in o["ratio_e2e_to_model"].items()),
@@ -476,13 +536,14 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="sub")
     ap.add_argument("--size", type=int, default=20_000, help="mosaic width and height in pixels at 5 cm (default 20000)")
     ap.add_argument("--work", default=str(ROOT / "runs" / "bench"), help="scratch folder (rasters are kept and reused)")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["overviews", "workers", "double", "naive", "torchgeo"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["threads", "overviews", "workers", "double", "naive", "torchgeo"])
     ap.add_argument("--loader-workers", type=int, default=0, help="torchgeo DataLoader num_workers")
     ap.add_argument("--repeat", type=int, default=3, help="back-to-back detect / model-only pairs; the median pair is reported (default 3)")
     ap.add_argument("--json", type=Path, help="write every measurement here")
-    p = sub.add_parser("reading")
-    for arg in ("--model", "--raster", "--aoi"):
-        p.add_argument(arg, type=Path, required=True)
+    for name in ("reading", "threads"):
+        p = sub.add_parser(name)
+        for arg in ("--model", "--raster", "--aoi", *(["--out"] if name == "threads" else [])):
+            p.add_argument(arg, type=Path, required=True)
     for name in ("model-only", "naive", "torchgeo"):
         p = sub.add_parser(name)
         p.add_argument("--model", type=Path, required=True)
@@ -500,7 +561,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--loader-workers", type=int, default=0)
     a = ap.parse_args(argv)
     if a.sub:
-        {"model-only": cmd_model_only, "reading": cmd_reading, "naive": cmd_naive, "torchgeo": cmd_torchgeo}[a.sub](a)
+        {"model-only": cmd_model_only, "reading": cmd_reading, "threads": cmd_threads, "naive": cmd_naive, "torchgeo": cmd_torchgeo}[a.sub](a)
         return 0
     res = run_bench(a)
     print(table(res))

@@ -1,0 +1,38 @@
+"""scripts/bench.py's accounting of a run's CPU by thread (a benchmark, never a timed test)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+from scout.inference import cpu_count
+
+from conftest import UTM, X0, Y0, painted_scene, unet_model, write_raster
+
+BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads per-thread CPU from /proc")
+def test_cpu_by_thread_accounts_for_the_whole_run(tmp_path):
+    image = write_raster(tmp_path / "flight.tif", painted_scene(1024, 1024, [("poppy", 200, 200, 400, 400)]))
+    aoi = tmp_path / "aoi.geojson"
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[box(X0, Y0 - 40, X0 + 30, Y0)], crs=UTM).to_file(aoi)
+    model = unet_model(tmp_path / "models" / "unet")
+    out = subprocess.run(
+        [sys.executable, str(BENCH), "threads", "--model", str(model), "--raster", str(image), "--aoi", str(aoi), "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    cpu = res["cpu_s"]
+    if cpu_count() > 1:  # tiles run on scout-infer threads; on one core, in the calling thread
+        assert cpu["model (tiles side by side)"] > 0
+    assert cpu["main (imports, plan, blend, COG, vectorize, write)"] > 0
+    assert sum(cpu.values()) == pytest.approx(res["total_cpu_s"], abs=0.05 * len(cpu))  # every CPU second is in some group
+    assert (tmp_path / "run" / "run.json").is_file()
