@@ -17,7 +17,7 @@ with an AOI triangle covering half of it:
 - reading-only time: the run's blocks read and normalized and nothing else, and so the
   least that ratio can be where the model alone fills every core;
 - where the CPU of one more ``scout detect`` goes, by thread (model, reading, finishing, main,
-  hashing, native): what is left beyond the model, as a share of the model-only CPU;
+  hashing, native): what is left beyond the model, as a share of the model's CPU in that run;
 - the same ratio on a copy of the mosaic with averaged internal overviews, which Scout reads
   at the model's GSD instead of averaging the full-resolution pixels;
 - the speed-up of ``--workers 2`` over one process;
@@ -506,9 +506,11 @@ def table(res: dict) -> str:
     ]
     if "cpu_by_thread" in res:
         t = res["cpu_by_thread"]
-        beyond = t["total_cpu_s"] - t["cpu_s"].get(THREAD_GROUPS["scout-infer"], 0) - t["cpu_s"].get("bench sampler", 0)
+        model_s = t["cpu_s"].get(THREAD_GROUPS["scout-infer"], 0)
+        beyond = t["total_cpu_s"] - model_s - t["cpu_s"].get("bench sampler", 0)
+        share = f" = {beyond / model_s:.3f} of the model's CPU in the same run" if model_s else ""
         rows.append(("  CPU by thread (one more run)", ", ".join(f"{k} {v}" for k, v in t["cpu_s"].items()),
-                     f"{t['total_cpu_s']} CPU s; beyond the model {beyond:.1f} CPU s = {beyond / mo['cpu_seconds']:.3f} of model-only CPU"))
+                     f"{t['total_cpu_s']} CPU s; beyond the model {beyond:.1f} CPU s{share}"))
     if "overviews" in res:
         o = res["overviews"]
         rows.append(("  with internal overviews", ", ".join(f"{v} ({k})" for k, v in o["ratio_e2e_to_model"].items()),
