@@ -47,6 +47,8 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
     for noisy in ("distributed", "pyogrio", "rasterio", "fiona"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    for name in ("scout", "py.warnings"):  # an earlier command's -q in this process (a notebook, a test) does not linger
+        logging.getLogger(name).setLevel(logging.NOTSET)
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
 

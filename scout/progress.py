@@ -3,14 +3,19 @@
 Library code wraps long loops in :func:`track`; whether anything is shown follows the
 ``scout`` logger: at INFO or below progress is drawn, above it (``--quiet``) nothing.  On a
 terminal it is a redrawn bar; into a log file (a cluster job, cron) it is a log line every 30 s
-("tiles: 120/298 [00:37<00:55, 3.20tile/s]"), not carriage returns.
+("tiles: 120/298 [00:37<00:55, 3.20tile/s]"), not carriage returns.  A step with nothing to
+count shows its elapsed time instead (:func:`working`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+import shutil
 import sys
+import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -56,3 +61,46 @@ def bar(total: int, desc: str = "", unit: str = "it", initial: int = 0) -> tqdm:
     """A manual progress bar (``.update(n)``); disabled when progress is off.  ``initial`` is
     done before it starts (a resumed run's tiles): counted, but not in the rate or ETA."""
     return tqdm(total=total, desc=desc, unit=unit, leave=False, initial=initial, disable=not enabled(), **_output())
+
+
+@contextlib.contextmanager
+def working(desc: str) -> Iterator[None]:
+    """A step with nothing to count (GDAL writing a COG: rasterio does not expose its progress)
+    shows how long it has run, so a long one is seen to be alive: a line redrawn every second on
+    a terminal, a log line at the start and every :data:`LOG_EVERY_S` s into a log file; nothing
+    when quiet."""
+    if not enabled():
+        yield
+        return
+    tty = sys.stderr.isatty()
+    width = shutil.get_terminal_size().columns - 1  # a longer line would wrap, and \r redraw only its last row
+    t0 = time.monotonic()
+
+    def show() -> None:
+        elapsed = tqdm.format_interval(time.monotonic() - t0)
+        if tty:
+            line = f"{desc[: max(0, width - len(elapsed) - 2)]}: {elapsed}"  # the time stays when the name is cut
+            sys.stderr.write("\r" + line.ljust(width))  # spaces, not ANSI codes: any console
+            sys.stderr.flush()
+        else:
+            log.info("%s: %s so far", desc, elapsed)
+
+    def beat() -> None:
+        while not stop.wait(1.0 if tty else LOG_EVERY_S):
+            show()
+
+    if tty:
+        show()
+    else:
+        log.info("%s ...", desc)
+    stop = threading.Event()
+    thread = threading.Thread(target=beat, name="scout-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        if tty:
+            sys.stderr.write("\r" + " " * width + "\r")
+            sys.stderr.flush()

@@ -384,8 +384,8 @@ def cmd_threads(a: argparse.Namespace) -> None:
     sample()
     groups: dict[str, float] = {}
     for tid, seconds in cpu.items():
-        name = names.get(tid, "native")
-        group = next((g for prefix, g in THREAD_GROUPS.items() if name.startswith(prefix)), "bench sampler" if name.startswith("bench") else "native")
+        name = names.get(tid)
+        group = "native" if name is None else next((g for prefix, g in THREAD_GROUPS.items() if name.startswith(prefix)), "bench sampler" if name.startswith("bench") else "other Python threads")
         groups[group] = groups.get(group, 0.0) + seconds
     usage = resource.getrusage(resource.RUSAGE_SELF)
     groups["not attributed (threads that ended between samples)"] = max(0.0, usage.ru_utime + usage.ru_stime - sum(groups.values()))

@@ -33,11 +33,13 @@ def image(tmp_path: Path) -> Path:
 
 
 def assert_clean_error(result, *words: str) -> None:
+    """Exit 2 and one error line, the last (without -q the log lines of the steps before it come first)."""
     assert result.exit_code == 2, result.output
     lines = [ln for ln in result.output.strip().splitlines() if ln]
-    assert len(lines) == 1 and "Traceback" not in result.output, result.output
+    assert "Traceback" not in result.output, result.output
+    assert [ln for ln in lines if ln.startswith(("scout: error:", "Error:"))] == lines[-1:], result.output
     for w in words:
-        assert w in lines[0], lines[0]
+        assert w in lines[-1], lines[-1]
 
 
 def test_detect_cli_happy_path_and_summary(tmp_path, image, rgb_model):
@@ -49,6 +51,16 @@ def test_detect_cli_happy_path_and_summary(tmp_path, image, rgb_model):
     again = run("detect", image, "--out", tmp_path / "run", "--model", rgb_model, "-q")
     assert_clean_error(again, "exists", "--overwrite")
     assert run("detect", image, "--out", tmp_path / "run", "--model", rgb_model, "-q", "--overwrite").exit_code == 0
+
+
+def test_the_steps_after_the_tiles_say_what_they_do(tmp_path, image, rgb_model):
+    # writing the COG and merging plots take a tenth of a run: minutes on a campaign, after the tiles bar is done
+    quiet = run("detect", image, "--out", tmp_path / "run", "--model", rgb_model, "-q")
+    assert quiet.exit_code == 0 and "writing the COG" not in quiet.output, quiet.output
+    # and the -q of the command before, in this process, does not linger
+    result = run("detect", image, "--out", tmp_path / "run", "--model", rgb_model, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert "probability.tif: writing the COG (" in result.output and "plots: merging " in result.output
 
 
 def test_thresholds_and_min_area_apply(tmp_path, image, rgb_model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from scout import progress
 
@@ -35,3 +36,24 @@ def test_a_resumed_run_starts_at_its_finished_tiles(caplog, monkeypatch):
         assert tiles.format_dict["n"] - tiles.format_dict["initial"] == 2
     lines = [r.getMessage().split(" [")[0] for r in caplog.records if r.name == "scout.progress"]
     assert lines == ["tiles: 2/4", "tiles: 3/4", "tiles: 4/4"]
+
+
+def test_a_step_without_a_count_shows_it_is_alive(caplog, monkeypatch):
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.05)
+    caplog.set_level(logging.INFO, logger="scout")
+    with progress.working("probability.tif: writing the COG"):
+        time.sleep(0.3)
+    lines = [r.getMessage() for r in caplog.records if r.name == "scout.progress"]
+    assert lines[0] == "probability.tif: writing the COG ..."
+    assert len(lines) >= 3 and all(ln.startswith("probability.tif: writing the COG: 00:0") and ln.endswith(" so far") for ln in lines[1:])
+    n = len(lines)
+    time.sleep(0.15)  # and it stops with the step
+    assert len([r for r in caplog.records if r.name == "scout.progress"]) == n
+
+
+def test_quiet_shows_no_step_either(caplog, monkeypatch):
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.01)
+    caplog.set_level(logging.ERROR, logger="scout")
+    with progress.working("probability.tif: writing the COG"):
+        time.sleep(0.05)
+    assert not [r for r in caplog.records if r.name == "scout.progress"]
