@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 
 import geopandas as gpd
@@ -15,7 +16,7 @@ from affine import Affine
 from rio_cogeo.cogeo import cog_validate
 
 from conftest import UTM, X0, Y0, painted_scene, unet_model, write_raster
-from scout import schema
+from scout import progress, schema
 from scout.blocks import overlap_slices
 from scout.detect import DetectSettings, detect, plan_run
 from scout.errors import ImageryError
@@ -149,6 +150,16 @@ def test_aoi_in_other_crs_and_formats_clips_and_names(tmp_path, rgb_model):
         assert plots["area_m2"].iloc[0] == pytest.approx(5 * 15, rel=0.05)  # clipped at x = 20 m
         if driver != "KML":
             assert plots["aoi"].iloc[0] == "Left"
+
+
+def test_planning_a_campaign_shows_its_images_done(tmp_path, rgb_model, caplog, monkeypatch):
+    # each image's footprint reads its mask: hundreds of flights are minutes before the first tile
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)
+    caplog.set_level(logging.INFO, logger="scout")
+    images = [write_raster(tmp_path / f"{k}.tif", painted_scene(200, 200, [])) for k in range(3)]
+    plan_run(images, model=rgb_model)
+    lines = [r.getMessage().split(" [")[0] for r in caplog.records if r.name == "scout.progress"]
+    assert lines == ["images: 1/3", "images: 2/3", "images: 3/3"]
 
 
 def test_plan_run_writes_nothing_and_plans_only_tiles_touching_the_aoi(tmp_path, rgb_model):
