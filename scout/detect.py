@@ -673,7 +673,9 @@ class _InputHashes:
                 self._sha256[path] = sha256_file(path)
 
     def result(self) -> dict[str, str]:
-        self._thread.join()
+        if self._thread.is_alive():  # a fast run over a campaign of hundreds of GB
+            with working("images: sha256 for run.json"):
+                self._thread.join()
         return {path: self._sha256.get(path) or sha256_file(path) for path in self._paths}
 
 
