@@ -74,7 +74,7 @@ def working(desc: str) -> Iterator[None]:
         return
     tty = sys.stderr.isatty()
     width = shutil.get_terminal_size().columns - 1  # a longer line would wrap, and \r redraw only its last row
-    t0 = time.monotonic()
+    t0, stop = time.monotonic(), threading.Event()
 
     def show() -> None:
         elapsed = tqdm.format_interval(time.monotonic() - t0)
@@ -93,7 +93,6 @@ def working(desc: str) -> Iterator[None]:
         show()
     else:
         log.info("%s ...", desc)
-    stop = threading.Event()
     thread = threading.Thread(target=beat, name="scout-progress", daemon=True)
     thread.start()
     try:
