@@ -349,6 +349,7 @@ THREAD_GROUPS = {  # thread name prefix -> what it does in scout detect
     "scout-finish": "finishing (checkpoint, staging write, trace)",
     "MainThread": "main (imports, plan, blend, COG, vectorize, write)",
     "scout-hash": "hashing inputs",
+    "bench-sampler": "bench sampler",
 }
 
 
@@ -385,11 +386,12 @@ def cmd_threads(a: argparse.Namespace) -> None:
     groups: dict[str, float] = {}
     for tid, seconds in cpu.items():
         name = names.get(tid)
-        group = "native" if name is None else next((g for prefix, g in THREAD_GROUPS.items() if name.startswith(prefix)), "bench sampler" if name.startswith("bench") else "other Python threads")
+        group = "native" if name is None else next((g for prefix, g in THREAD_GROUPS.items() if name.startswith(prefix)), "other Python threads")
         groups[group] = groups.get(group, 0.0) + seconds
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    groups["not attributed (threads that ended between samples)"] = max(0.0, usage.ru_utime + usage.ru_stime - sum(groups.values()))
-    print(json.dumps({"cpu_s": {k: round(v, 2) for k, v in sorted(groups.items(), key=lambda kv: -kv[1])}, "total_cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}))
+    total = usage.ru_utime + usage.ru_stime
+    groups["not attributed (threads that ended between samples)"] = max(0.0, total - sum(groups.values()))
+    print(json.dumps({"cpu_s": {k: round(v, 2) for k, v in sorted(groups.items(), key=lambda kv: -kv[1])}, "total_cpu_s": round(total, 2)}))
 
 
 def _json_tail(m: dict) -> dict:
@@ -507,7 +509,7 @@ def table(res: dict) -> str:
     if "cpu_by_thread" in res:
         t = res["cpu_by_thread"]
         model_s = t["cpu_s"].get(THREAD_GROUPS["scout-infer"], 0)
-        beyond = t["total_cpu_s"] - model_s - t["cpu_s"].get("bench sampler", 0)
+        beyond = t["total_cpu_s"] - model_s - t["cpu_s"].get(THREAD_GROUPS["bench-sampler"], 0)
         share = f" = {beyond / model_s:.3f} of the model's CPU in the same run" if model_s else ""
         rows.append(("  CPU by thread (one more run)", ", ".join(f"{k} {v}" for k, v in t["cpu_s"].items()),
                      f"{t['total_cpu_s']} CPU s; beyond the model {beyond:.1f} CPU s{share}"))
@@ -544,8 +546,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write every measurement here")
     for name in ("reading", "threads"):
         p = sub.add_parser(name)
-        for arg in ("--model", "--raster", "--aoi", *(["--out"] if name == "threads" else [])):
+        for arg in ("--model", "--raster", "--aoi"):
             p.add_argument(arg, type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)  # threads: where its run goes
     for name in ("model-only", "naive", "torchgeo"):
         p = sub.add_parser(name)
         p.add_argument("--model", type=Path, required=True)
