@@ -14,6 +14,7 @@ import click
 
 from scout import __version__
 from scout.errors import ScoutError
+from scout.io import quiet_libtiff
 
 
 class ScoutGroup(click.Group):
@@ -45,10 +46,14 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     """Find suspected poppy and cannabis plots in aerial imagery, route teams to them, read decisions back."""
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr, force=True)
-    for noisy in ("distributed", "pyogrio", "rasterio", "fiona"):
+    for noisy in ("distributed", "pyogrio", "fiona"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # GDAL's warnings ("A strile cannot be rewritten in place" after a full disk) need -v:
+    # Scout checks its inputs and reports a failed read or write itself, in one line
+    logging.getLogger("rasterio").setLevel(max(level, logging.WARNING if verbose else logging.ERROR))
     for name in ("scout", "py.warnings"):  # an earlier command's -q in this process (a notebook, a test) does not linger
         logging.getLogger(name).setLevel(logging.NOTSET)
+    quiet_libtiff()
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import glob
 import hashlib
@@ -118,6 +119,38 @@ def disk_full(exc: BaseException, folder: str | os.PathLike) -> bool:
         return shutil.disk_usage(folder).free < LOW_DISK_BYTES
     except OSError:
         return False
+
+
+def quiet_libtiff() -> None:
+    """Stop libtiff printing write errors past GDAL, straight onto stderr.
+
+    On a full disk libtiff's default handler printed "_tiffWriteProc: No space left on
+    device." a few times above Scout's one-line error; GDAL still reports the failed write,
+    which ``disk_full`` reads.  The handler is dropped only in a libtiff this process has
+    loaded and only while it is libtiff's own: a GDAL build that routes libtiff's errors
+    keeps its handler.  Linux only (it reads /proc/self/maps); elsewhere nothing changes.
+    """
+    import rasterio  # noqa: F401  (loads GDAL and its libtiff)
+
+    try:
+        maps = Path("/proc/self/maps").read_text(encoding="utf-8")
+    except OSError:
+        return
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for line in maps.splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and Path(fields[5]).name.startswith("libtiff"):
+            low, high = (int(x, 16) for x in fields[0].split("-"))
+            spans.setdefault(fields[5], []).append((low, high))
+    for path, ranges in spans.items():
+        try:
+            set_handler = ctypes.CDLL(path).TIFFSetErrorHandler
+        except (OSError, AttributeError):
+            continue
+        set_handler.restype, set_handler.argtypes = ctypes.c_void_p, [ctypes.c_void_p]
+        previous = set_handler(None)
+        if previous and not any(low <= previous < high for low, high in ranges):
+            set_handler(previous)  # another library's handler: put it back
 
 
 @contextlib.contextmanager

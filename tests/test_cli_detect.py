@@ -293,6 +293,20 @@ def test_a_full_disk_is_one_line_not_a_traceback():
     assert isinstance(CliRunner().invoke(group, ["other"]).exception, OSError)  # other I/O errors are not dressed up as this
 
 
+def test_gdal_warnings_need_verbose():
+    """GDAL's warnings (after a full disk: "A strile cannot be rewritten in place") printed
+    above the one-line error; Scout reports failed reads and writes itself."""
+    import logging
+
+    gdal = logging.getLogger("rasterio._env")  # where rasterio logs GDAL's messages
+    assert run("models").exit_code == 0
+    assert not gdal.isEnabledFor(logging.WARNING) and gdal.isEnabledFor(logging.ERROR)
+    assert run("-v", "models").exit_code == 0
+    assert gdal.isEnabledFor(logging.WARNING)
+    assert run("-q", "models").exit_code == 0
+    assert not gdal.isEnabledFor(logging.WARNING)
+
+
 def test_ctrl_c_while_the_commands_load_is_one_line(monkeypatch, capsys):
     import scout.cli
 

@@ -161,6 +161,27 @@ def test_gdal_disk_full_is_recognised(tmp_path, monkeypatch):
     assert not disk_full(KeyboardInterrupt(), tmp_path)
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists() or not Path("/proc/self/maps").exists(), reason="Linux: /dev/full, /proc")
+@pytest.mark.parametrize("quiet", [False, True])
+def test_libtiff_writes_to_a_full_disk_fail_without_printing_past_the_one_line_error(quiet):
+    """A full disk made libtiff print "_tiffWriteProc: No space left on device." above
+    Scout's one-line error; the write must still fail (a fresh process: libtiff's handler is global)."""
+    code = f"""
+import numpy as np, rasterio
+from scout.io import quiet_libtiff
+if {quiet}:
+    quiet_libtiff()
+try:
+    with rasterio.open("/dev/full", "w", driver="GTiff", width=512, height=512, count=1, dtype="uint8", tiled=True, compress="deflate") as dst:
+        dst.write(np.random.default_rng(0).integers(0, 255, (1, 512, 512), dtype=np.uint8))
+except rasterio.errors.RasterioIOError:
+    print("write failed")
+"""
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout == "write failed\n", done.stderr
+    assert ("No space left on device" in done.stderr) is not quiet, done.stderr
+
+
 def test_a_gdal_write_that_fills_the_disk_keeps_the_old_file(tmp_path, monkeypatch):
     from rasterio.errors import RasterioIOError
 
