@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from scout.errors import DiskFullError, InputError, OutputError, ScoutError
 
@@ -27,6 +29,11 @@ log = logging.getLogger(__name__)
 
 GPKG_OPTIONS = {"VERSION": "1.2"}  # QGIS 3.22's GDAL warns on GeoPackage 1.4
 
+
+MAX_COORDINATE = 1e10
+"""No CRS puts a place on Earth this far out (Gauss-Kruger eastings with a zone prefix reach
+4.5e7 m; feet, 1.5e8).  Beyond it a vector file is refused at once: GEOS's make_valid never
+returned on a polygon reaching -1e300 (found by fuzzing AOI files)."""
 
 CSV_LONLAT = {"X_POSSIBLE_NAMES": "lon,longitude,lng", "Y_POSSIBLE_NAMES": "lat,latitude", "GEOM_POSSIBLE_NAMES": "wkt,geometry,geom"}
 """How a CSV's coordinates are found: lon/lat columns (WGS84) or a WKT column."""
@@ -67,6 +74,10 @@ def read_vector(
     if gdf.crs is None:
         hint = {".shp": " (a Shapefile needs its .prj)", ".csv": " (a CSV has one only as lon and lat columns, in WGS84)"}.get(path.suffix.lower(), "")
         raise error(f"{path}: {what} have no CRS{hint}; save them with one, e.g. ogr2ogr -a_srs EPSG:4326")
+    coords = np.abs(shapely.get_coordinates(gdf.geometry.to_numpy()))
+    if not (coords <= MAX_COORDINATE).all():  # NaN and inf too
+        raise error(f"{path}: coordinates reach {np.nan_to_num(coords, nan=np.inf).max():.3g}, farther out than any place on Earth "
+                    f"in the file's CRS ({gdf.crs.to_string()}); its coordinates or CRS are wrong")
     return gdf
 
 

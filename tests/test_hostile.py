@@ -14,6 +14,8 @@ import pickle
 import resource
 import shutil
 import struct
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -104,8 +106,9 @@ FRAMES = {
     "lonlat": (st.tuples(st.floats(99.9551, 99.9555), st.floats(19.8935, 19.8938)), st.floats(-3e-4, 3e-4), "EPSG:4326"),
     "antimeridian": (st.tuples(st.floats(179.99, 180.01), st.floats(-17.01, -16.99)), st.floats(-0.02, 0.02), "EPSG:4326"),
 }
-ABSURD = (st.tuples(st.sampled_from([-1e300, -1e15, 1e9, 1e15, 1e300]), st.sampled_from([-1e300, -1e15, 0.0, 1e15, 1e300])),
-          st.sampled_from([0.0, 1e-9, 1e12, -1e15, 1e300]), "EPSG:32760")
+# past 1e10 a file is refused as it is read (io.MAX_COORDINATE); the values below it reach repair and reprojection
+ABSURD = (st.tuples(st.sampled_from([-1e300, -1e15, 1e8, 1e9, 1e15, 1e300]), st.sampled_from([-1e300, -1e15, -5e9, 0.0, 1e15, 1e300])),
+          st.sampled_from([0.0, 1e-9, 3e9, 1e12, -1e15, 1e300]), "EPSG:32760")
 KINDS = ["polygon", "polygon", "bowtie", "multi", "empty", "null", "line", "point", "hole_outside", "unclosed"]
 
 
@@ -170,9 +173,33 @@ def test_unclosed_ring_is_closed_and_runs(base, tmp_path):
 
 
 def test_aoi_reprojecting_to_infinity_is_refused(base, tmp_path):
-    aoi = _write_aoi(tmp_path / "far.geojson", {"type": "Polygon", "coordinates": [_ring(X0, Y0, 1e12, 1)]}, "urn:ogc:def:crs:EPSG::32760")
+    aoi = _write_aoi(tmp_path / "far.geojson", {"type": "Polygon", "coordinates": [_ring(X0, Y0, 1e9, 1)]}, "urn:ogc:def:crs:EPSG::32760")
     result, out, before = detect_over(base, "--aoi", aoi)
     assert check_outcome(result, out, before, aoi.name) == "refused"
+    assert "vanish when reprojected" in result.output
+
+
+def test_aoi_near_float_overflow_is_refused_not_hung(base, tmp_path):
+    """GEOS's make_valid never returned on this polygon (a shell out to -1e300, its hole outside
+    it), found by a longer fuzz run; run in a subprocess so that a regression fails, not hangs CI."""
+    shell = [[-1e300, -1e15], [0.0, -1e15], [0.0, 1e300], [-1e300, 1e300], [-1e300, -1e15]]
+    hole = [[2e300, -1e15], [2.5e300, -1e15], [2.5e300, 5e299], [2e300, 5e299], [2e300, -1e15]]
+    aoi = _write_aoi(tmp_path / "absurd.geojson", {"type": "Polygon", "coordinates": [shell, hole]}, "urn:ogc:def:crs:EPSG::32760")
+    args = ["-q", "detect", base["image"], "--model", base["model"], "--aoi", aoi, "--out", tmp_path / "run"]
+    done = subprocess.run([sys.executable, "-m", "scout.cli", *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [f"scout: error: {aoi}: coordinates reach 2.5e+300, farther out than any place on Earth "
+                                        "in the file's CRS (EPSG:32760); its coordinates or CRS are wrong"]
+    assert not (tmp_path / "run").exists()
+
+
+def test_labels_out_past_the_earth_are_refused(tmp_path):
+    from scout.errors import InputError
+    from scout.train import read_labels
+
+    labels = _write_aoi(tmp_path / "labels.geojson", {"type": "Polygon", "coordinates": [_ring(X0, Y0, 1e12, 10)]}, "urn:ogc:def:crs:EPSG::32647")
+    with pytest.raises(InputError, match=r"labels.geojson: coordinates reach 1e\+12, farther out than any place on Earth"):
+        read_labels(labels)
 
 
 def test_table_without_geometries_is_refused(base, tmp_path):
