@@ -21,6 +21,7 @@ import numpy as np
 import rasterio
 import shapely
 from affine import Affine
+from rasterio._err import CPLE_BaseError
 from rasterio.crs import CRS
 from rasterio.enums import ColorInterp, Interleaving, MaskFlags, Resampling
 from rasterio.errors import NotGeoreferencedWarning, RasterioError, RasterioIOError
@@ -31,11 +32,15 @@ from rasterio.windows import Window, from_bounds
 from shapely.geometry import shape
 
 from scout.errors import ImageryError
+from scout.io import MAX_COORDINATE
+
+GDAL_ERRORS = (RasterioError, CPLE_BaseError)
+"""What a failed read raises: rasterio passes some of GDAL's errors on as they are (a corrupt
+tile offset table read for the colour interpretation: ``CPLE_AppDefinedError``, exit 1 before)."""
 
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 2_000_000 * 2_000_000 // 10  # declared sizes beyond this are refused before any read
-MAX_COORD = 1e8  # metres or degrees: no real georeference reaches this far from its origin
 FOOTPRINT_PX = 1024  # longest side of the decimated mask used to trace the valid footprint
 
 _BAND_SYNONYMS = {
@@ -131,7 +136,7 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
             if t.is_identity and not src.gcps[0]:
                 raise ImageryError(f"{p}: raster has no geotransform; georeference it first (e.g. gdal_translate -a_ullr ...)")
             bounds = (t.c, t.f, *(t @ (src.width, src.height)))
-            if not all(math.isfinite(v) for v in (*t[:6], *bounds)) or t.determinant == 0 or max(map(abs, bounds)) > MAX_COORD:
+            if not all(math.isfinite(v) for v in (*t[:6], *bounds)) or t.determinant == 0 or max(map(abs, bounds)) > MAX_COORDINATE:
                 raise ImageryError(f"{p}: geotransform {tuple(round(v, 6) for v in t[:6])} is not a usable georeference; the file may be corrupt")
             if src.transform.b != 0 or src.transform.d != 0:
                 log.info("%s: rotated geotransform; it will be warped north-up", p.name)
@@ -159,7 +164,7 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
             )
     except RasterioIOError as exc:
         raise ImageryError(f"{p}: not a readable raster ({_first_line(exc)})") from None
-    except RasterioError as exc:
+    except GDAL_ERRORS as exc:
         raise ImageryError(f"{p}: cannot read raster ({_first_line(exc)})") from None
     return info
 
@@ -236,14 +241,17 @@ def _centre_lonlat(info: ImageInfo) -> tuple[float, float]:
 def footprint(info: ImageInfo, crs: CRS) -> shapely.Geometry:
     """Polygon of valid pixels in ``crs``, traced on a decimated mask (cheap, slightly generous)."""
     scale = max(info.width, info.height) / FOOTPRINT_PX
-    with rasterio.open(info.path) as src:
-        if scale > 1:
-            shape_ = (max(1, round(info.height / scale)), max(1, round(info.width / scale)))
-            mask = src.dataset_mask(out_shape=shape_, resampling=Resampling.nearest)
-            transform = src.transform @ Affine.scale(info.width / shape_[1], info.height / shape_[0])
-        else:
-            mask = src.dataset_mask()
-            transform = src.transform
+    try:
+        with rasterio.open(info.path) as src:
+            if scale > 1:
+                shape_ = (max(1, round(info.height / scale)), max(1, round(info.width / scale)))
+                mask = src.dataset_mask(out_shape=shape_, resampling=Resampling.nearest)
+                transform = src.transform @ Affine.scale(info.width / shape_[1], info.height / shape_[0])
+            else:
+                mask = src.dataset_mask()
+                transform = src.transform
+    except GDAL_ERRORS as exc:  # the mask of an image with alpha or nodata reads its pixels
+        raise ImageryError(f"{info.path}: read failed while tracing its footprint ({_first_line(exc)}); the file may be truncated or corrupt") from None
     polys = [shape(g) for g, v in shapes(mask, mask=mask > 0, transform=transform) if v > 0]
     if not polys:
         return shapely.Polygon()
@@ -282,7 +290,7 @@ def sample_pixels(info: ImageInfo, indexes: Sequence[int], per_side: int = 3, si
                 for fx in (np.arange(per_side) + 0.5) / per_side:
                     win = Window(int(fx * (src.width - w)), int(fy * (src.height - h)), w, h)
                     found.append(src.read(list(indexes), window=win)[:, src.dataset_mask(window=win) > 0])
-    except RasterioError as exc:
+    except GDAL_ERRORS as exc:
         raise ImageryError(f"{info.path}: read failed ({_first_line(exc)}); the file may be truncated or corrupt") from None
     return np.concatenate(found, axis=1)
 
@@ -318,7 +326,7 @@ def read_block(
                     valid = vrt.dataset_mask(window=window) > 0
             else:
                 data, valid = _read_resampled(src, indexes, grid, window, resampling)
-    except RasterioError as exc:
+    except GDAL_ERRORS as exc:
         if not os.path.exists(info.path):  # e.g. a cluster worker that does not see the planner's disk
             raise ImageryError(f"{info.path}: not found on {platform.node()}; every worker reads the imagery itself, from this same path") from None
         raise ImageryError(f"{info.path}: read failed at window {window} ({_first_line(exc)}); the file may be truncated or corrupt") from None

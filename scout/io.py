@@ -30,10 +30,10 @@ log = logging.getLogger(__name__)
 GPKG_OPTIONS = {"VERSION": "1.2"}  # QGIS 3.22's GDAL warns on GeoPackage 1.4
 
 
-MAX_COORDINATE = 1e10
-"""No CRS puts a place on Earth this far out (Gauss-Kruger eastings with a zone prefix reach
-4.5e7 m; feet, 1.5e8).  Beyond it a vector file is refused at once: GEOS's make_valid never
-returned on a polygon reaching -1e300 (found by fuzzing AOI files)."""
+MAX_COORDINATE = 1e8
+"""No georeference on Earth reaches this far, in metres, feet or degrees (Gauss-Kruger eastings
+with a zone prefix reach 4.5e7 m).  A raster or vector file past it is refused as it is read:
+GEOS's make_valid never returned on an AOI polygon reaching -1e300 (found by fuzzing)."""
 
 CSV_LONLAT = {"X_POSSIBLE_NAMES": "lon,longitude,lng", "Y_POSSIBLE_NAMES": "lat,latitude", "GEOM_POSSIBLE_NAMES": "wkt,geometry,geom"}
 """How a CSV's coordinates are found: lon/lat columns (WGS84) or a WKT column."""

@@ -106,9 +106,9 @@ FRAMES = {
     "lonlat": (st.tuples(st.floats(99.9551, 99.9555), st.floats(19.8935, 19.8938)), st.floats(-3e-4, 3e-4), "EPSG:4326"),
     "antimeridian": (st.tuples(st.floats(179.99, 180.01), st.floats(-17.01, -16.99)), st.floats(-0.02, 0.02), "EPSG:4326"),
 }
-# past 1e10 a file is refused as it is read (io.MAX_COORDINATE); the values below it reach repair and reprojection
-ABSURD = (st.tuples(st.sampled_from([-1e300, -1e15, 1e8, 1e9, 1e15, 1e300]), st.sampled_from([-1e300, -1e15, -5e9, 0.0, 1e15, 1e300])),
-          st.sampled_from([0.0, 1e-9, 3e9, 1e12, -1e15, 1e300]), "EPSG:32760")
+# past 1e8 a file is refused as it is read (io.MAX_COORDINATE); the values below it reach repair and reprojection
+ABSURD = (st.tuples(st.sampled_from([-1e300, -1e15, 2e7, 1e9, 1e15, 1e300]), st.sampled_from([-1e300, -1e15, -5e7, 0.0, 1e15, 1e300])),
+          st.sampled_from([0.0, 1e-9, 3e7, 1e12, -1e15, 1e300]), "EPSG:32760")
 KINDS = ["polygon", "polygon", "bowtie", "multi", "empty", "null", "line", "point", "hole_outside", "unclosed"]
 
 
@@ -173,7 +173,7 @@ def test_unclosed_ring_is_closed_and_runs(base, tmp_path):
 
 
 def test_aoi_reprojecting_to_infinity_is_refused(base, tmp_path):
-    aoi = _write_aoi(tmp_path / "far.geojson", {"type": "Polygon", "coordinates": [_ring(X0, Y0, 1e9, 1)]}, "urn:ogc:def:crs:EPSG::32760")
+    aoi = _write_aoi(tmp_path / "far.geojson", {"type": "Polygon", "coordinates": [_ring(X0, Y0, 5e7, 1)]}, "urn:ogc:def:crs:EPSG::32760")
     result, out, before = detect_over(base, "--aoi", aoi)
     assert check_outcome(result, out, before, aoi.name) == "refused"
     assert "vanish when reprojected" in result.output
@@ -304,6 +304,22 @@ def test_lying_header_within_limits_fails_on_read_in_one_line(base, tmp_path):
     image = tiny_tiff(tmp_path / "hollow.tif", 4000, 4000)  # declares 16 MP; holds none of it
     result, out, before = detect_over(base, image=image)
     assert check_outcome(result, out, before, "hollow.tif") == "refused"
+
+
+def test_tiled_header_taller_than_its_tile_table_is_refused_in_one_line(base, compressed, tmp_path):
+    """One flipped byte in ImageLength: GDAL's error came through rasterio as CPLE_AppDefinedError,
+    not a RasterioError, and escaped as exit 1 (found by a 150-example fuzz run)."""
+    raw = bytearray(compressed)
+    (ifd,) = struct.unpack_from("<I", raw, 4)
+    (n,) = struct.unpack_from("<H", raw, ifd)
+    entry = next(ifd + 2 + 12 * i for i in range(n) if struct.unpack_from("<H", raw, ifd + 2 + 12 * i)[0] == 257)
+    assert struct.unpack_from("<HHIH", raw, entry)[1:] == (3, 1, 256)  # ImageLength, one SHORT: 256 rows
+    struct.pack_into("<H", raw, entry + 8, 256 * 200)  # its 16 tile offsets cover 256 rows only
+    image = tmp_path / "tall.tif"
+    image.write_bytes(bytes(raw))
+    result, out, before = detect_over(base, image=image)
+    assert check_outcome(result, out, before, "tall.tif") == "refused"
+    assert "cannot read raster" in result.output
 
 
 def test_garbage_geotransform_is_refused(base, tmp_path):

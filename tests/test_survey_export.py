@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -225,3 +226,23 @@ def test_review_status_typed_by_hand_is_read(tmp_path: Path):
     run = make_run(tmp_path / "run", [{"x": 500, "y": 500, "review_status": "Confirmed"}, {"x": 2500, "y": 2500, "review_status": "False alarm"}])
     tasks = make_tasks(run, TaskSettings())  # visits unreviewed and confirmed plots
     assert tasks["plot_ids"].tolist() == ["p0000"]
+
+
+def test_a_source_image_damaged_since_the_run_costs_its_chips_only(tmp_path, caplog):
+    from scout.survey.sheets import ChipSource
+
+    image = tmp_path / "flight.tif"
+    rgb = np.random.default_rng(0).integers(40, 200, (3, SIZE, SIZE), dtype=np.uint8)
+    profile = dict(driver="GTiff", width=SIZE, height=SIZE, count=3, dtype="uint8", crs=CRS, transform=from_origin(X0, Y0 + SIZE * GSD, GSD, GSD))
+    with rasterio.open(image, "w", tiled=True, compress="deflate", **profile) as dst:
+        dst.write(rgb)
+    plots = gpd.GeoSeries([box(X0 + 1000, Y0 + 1000, X0 + 1050, Y0 + 1050)], crs=CRS)
+    with ChipSource([image], CRS) as chips:
+        assert "data:image/png;base64," in chips.chip(plots)
+    raw = bytearray(image.read_bytes())
+    raw[2000:-100] = bytes(len(raw) - 2100)  # the tiles' deflate streams zeroed; the header is whole
+    image.write_bytes(bytes(raw))
+    caplog.set_level(logging.WARNING, logger="scout")
+    with ChipSource([image], CRS) as chips:
+        assert chips.chip(plots) is None
+    assert "flight.tif: read failed for an image chip" in caplog.text

@@ -21,12 +21,13 @@ import numpy as np
 import rasterio
 import shapely
 from rasterio.enums import ColorInterp, Resampling
-from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 from rasterio.transform import from_bounds
 from rasterio.warp import reproject, transform_bounds
 from shapely.geometry import box
 
+from scout.imagery import GDAL_ERRORS
 from scout.survey.routing import PLANNED, RoutePlan
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ class ChipSource(contextlib.AbstractContextManager):
         for path in images:
             try:
                 src = self._stack.enter_context(rasterio.open(path))
-            except RasterioIOError as exc:
+            except GDAL_ERRORS as exc:
                 log.warning("%s: cannot open for image chips (%s)", path, exc)
                 continue
             if src.crs is None:
@@ -69,7 +70,11 @@ class ChipSource(contextlib.AbstractContextManager):
         bands = _display_bands(src)
         pixels = np.zeros((len(bands), size_px, size_px), dtype=src.dtypes[0])
         transform = from_bounds(*bounds, size_px, size_px)
-        reproject(rasterio.band(src, bands), pixels, dst_transform=transform, dst_crs=self.crs, resampling=Resampling.bilinear, dst_nodata=0)
+        try:
+            reproject(rasterio.band(src, bands), pixels, dst_transform=transform, dst_crs=self.crs, resampling=Resampling.bilinear, dst_nodata=0)
+        except GDAL_ERRORS as exc:  # a source image damaged since the run: the sheet goes without this chip
+            log.warning("%s: read failed for an image chip (%s)", src.name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            return None
         png = base64.b64encode(_png(_to_uint8(pixels))).decode("ascii")
         scale = size_px / (2 * half)
         rings = []
