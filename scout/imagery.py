@@ -128,12 +128,17 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
         with src:
             if src.width * src.height > MAX_PIXELS or src.count > 64:
                 raise ImageryError(f"{p}: declared size {src.width} x {src.height} x {src.count} is absurd; refused before reading")
+            t = src.transform
+            if t.is_identity and src.gcps[0]:  # read as if pixel (0, 0) sat at the CRS origin, a metre a pixel
+                raise ImageryError(f"{p}: georeferenced by ground control points only, not a map grid; warp it first (e.g. gdalwarp -t_srs EPSG:XXXX in.tif out.tif)")
             if src.crs is None:
                 raise ImageryError(
                     f"{p}: raster has no CRS; georeference it first (e.g. gdal_translate -a_srs EPSG:XXXX -a_ullr ...)"
                 )
-            t = src.transform
-            if t.is_identity and not src.gcps[0]:
+            if not (src.crs.is_geographic or src.crs.is_projected):  # a local (engineering) or geocentric CRS
+                raise ImageryError(f"{p}: its CRS is a local or geocentric system, not a map projection or latitude/longitude; "
+                                   "georeference it in a map CRS first (e.g. gdalwarp -t_srs EPSG:XXXX in.tif out.tif)")
+            if t.is_identity:
                 raise ImageryError(f"{p}: raster has no geotransform; georeference it first (e.g. gdal_translate -a_ullr ...)")
             bounds = (t.c, t.f, *(t @ (src.width, src.height)))
             if not all(math.isfinite(v) for v in (*t[:6], *bounds)) or t.determinant == 0 or max(map(abs, bounds)) > MAX_COORDINATE:

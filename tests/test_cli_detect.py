@@ -149,6 +149,41 @@ def test_raster_without_crs(tmp_path, rgb_model):
     assert_clean_error(run("detect", path, "--out", tmp_path / "run", "--model", rgb_model), "nocrs.tif", "no CRS")
 
 
+def test_raster_georeferenced_by_gcps_only_is_refused(tmp_path, rgb_model):
+    """Read through its identity transform it sat at the CRS origin, a metre a pixel (found by
+    fuzzing: a corrupted ModelTiepoint count turns a tiepoint into GCPs beside the file's CRS)."""
+    import warnings
+
+    import rasterio
+    from rasterio.control import GroundControlPoint
+    from rasterio.errors import NotGeoreferencedWarning
+
+    corners = [(0, 0), (0, 64), (64, 0), (64, 64)]
+    tif = tmp_path / "gcps.tif"  # GDAL keeps a GeoTIFF's CRS with its GCPs: the dataset has none
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(tif, "w", driver="GTiff", width=64, height=64, count=3, dtype="uint8") as dst:
+            dst.write(np.full((3, 64, 64), 90, np.uint8))
+            dst.gcps = ([GroundControlPoint(row=r, col=c, x=X0 + c * 0.05, y=Y0 - r * 0.05) for r, c in corners], UTM)
+    vrt = tmp_path / "gcps.vrt"  # a CRS beside the GCPs, as in the fuzzed GeoTIFF
+    points = "".join(f'<GCP Id="{i}" Pixel="{c}" Line="{r}" X="{X0 + c * 0.05}" Y="{Y0 - r * 0.05}"/>' for i, (r, c) in enumerate(corners))
+    bands = "".join(f'<VRTRasterBand dataType="Byte" band="{b}"/>' for b in (1, 2, 3))
+    vrt.write_text(f'<VRTDataset rasterXSize="64" rasterYSize="64"><SRS>{UTM}</SRS><GCPList Projection="{UTM}">{points}</GCPList>{bands}</VRTDataset>')
+    for path, crs in ((tif, None), (vrt, UTM)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(path) as src:
+                assert src.transform.is_identity and len(src.gcps[0]) == 4 and src.crs == crs
+        assert_clean_error(run("detect", path, "--out", tmp_path / "run", "--model", rgb_model), path.name, "ground control points only", "gdalwarp")
+
+
+def test_raster_in_a_local_crs_is_refused(tmp_path, rgb_model):
+    """A site grid (LOCAL_CS) has no place on the Earth; its GSD lookup raised CRSError: exit 1 (found by fuzzing)."""
+    wkt = 'LOCAL_CS["site grid",UNIT["metre",1],AXIS["Easting",EAST],AXIS["Northing",NORTH]]'
+    path = write_raster(tmp_path / "site.tif", painted_scene(64, 64, []), crs=wkt)
+    assert_clean_error(run("detect", path, "--out", tmp_path / "run", "--model", rgb_model), "site.tif", "local or geocentric")
+
+
 def test_raster_without_georeference_is_one_line_without_rasterio_warning(tmp_path):
     import warnings
 
