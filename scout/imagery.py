@@ -122,9 +122,15 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
     if p.is_dir():
         raise ImageryError(f"{p}: is a folder, not a raster")
     try:
-        with warnings.catch_warnings():  # no georeference is reported below, in one line
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with warnings.catch_warnings(record=True) as warned:  # no georeference is reported below, in one line
+            warnings.simplefilter("always", NotGeoreferencedWarning)
             src = rasterio.open(p)
+        # GDAL finds no valid geotransform: rasterio warns, then passes on an identity matrix, or the
+        # pixel size of a GeoTIFF without a tiepoint (found by fuzzing: such a flight sat at the CRS origin)
+        no_geotransform = any(issubclass(w.category, NotGeoreferencedWarning) for w in warned)
+        for w in warned:
+            if not issubclass(w.category, NotGeoreferencedWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         with src:
             if src.width * src.height > MAX_PIXELS or src.count > 64:
                 raise ImageryError(f"{p}: declared size {src.width} x {src.height} x {src.count} is absurd; refused before reading")
@@ -138,7 +144,7 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
             if not (src.crs.is_geographic or src.crs.is_projected):  # a local (engineering) or geocentric CRS
                 raise ImageryError(f"{p}: its CRS is a local or geocentric system, not a map projection or latitude/longitude; "
                                    "georeference it in a map CRS first (e.g. gdalwarp -t_srs EPSG:XXXX in.tif out.tif)")
-            if t.is_identity:
+            if t.is_identity or no_geotransform:
                 raise ImageryError(f"{p}: raster has no geotransform; georeference it first (e.g. gdal_translate -a_ullr ...)")
             bounds = (t.c, t.f, *(t @ (src.width, src.height)))
             if not all(math.isfinite(v) for v in (*t[:6], *bounds)) or t.determinant == 0 or max(map(abs, bounds)) > MAX_COORDINATE:

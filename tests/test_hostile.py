@@ -306,13 +306,18 @@ def test_lying_header_within_limits_fails_on_read_in_one_line(base, tmp_path):
     assert check_outcome(result, out, before, "hollow.tif") == "refused"
 
 
+def _ifd_entry(raw: bytearray, tag: int) -> int:
+    """Byte offset of ``tag``'s entry in a little-endian TIFF's first IFD."""
+    (ifd,) = struct.unpack_from("<I", raw, 4)
+    (n,) = struct.unpack_from("<H", raw, ifd)
+    return next(ifd + 2 + 12 * i for i in range(n) if struct.unpack_from("<H", raw, ifd + 2 + 12 * i)[0] == tag)
+
+
 def test_tiled_header_taller_than_its_tile_table_is_refused_in_one_line(base, compressed, tmp_path):
     """One flipped byte in ImageLength: GDAL's error came through rasterio as CPLE_AppDefinedError,
     not a RasterioError, and escaped as exit 1 (found by a 150-example fuzz run)."""
     raw = bytearray(compressed)
-    (ifd,) = struct.unpack_from("<I", raw, 4)
-    (n,) = struct.unpack_from("<H", raw, ifd)
-    entry = next(ifd + 2 + 12 * i for i in range(n) if struct.unpack_from("<H", raw, ifd + 2 + 12 * i)[0] == 257)
+    entry = _ifd_entry(raw, 257)
     assert struct.unpack_from("<HHIH", raw, entry)[1:] == (3, 1, 256)  # ImageLength, one SHORT: 256 rows
     struct.pack_into("<H", raw, entry + 8, 256 * 200)  # its 16 tile offsets cover 256 rows only
     image = tmp_path / "tall.tif"
@@ -320,6 +325,18 @@ def test_tiled_header_taller_than_its_tile_table_is_refused_in_one_line(base, co
     result, out, before = detect_over(base, image=image)
     assert check_outcome(result, out, before, "tall.tif") == "refused"
     assert "cannot read raster" in result.output
+
+
+def test_pixel_size_without_a_tiepoint_is_refused(base, compressed, tmp_path):
+    """ModelPixelScale without ModelTiepoint: GDAL finds no geotransform and rasterio passes on the pixel
+    size with the origin at 0, 0; the flight ran there, at the CRS origin (found by fuzzing)."""
+    raw = bytearray(compressed)
+    struct.pack_into("<H", raw, _ifd_entry(raw, 33922), 33999)  # ModelTiepoint becomes an unknown tag
+    image = tmp_path / "no tiepoint.tif"
+    image.write_bytes(bytes(raw))
+    result, out, before = detect_over(base, image=image)
+    assert check_outcome(result, out, before, image.name) == "refused"
+    assert "no geotransform" in result.output
 
 
 def test_garbage_geotransform_is_refused(base, tmp_path):
