@@ -14,7 +14,7 @@ import click
 
 from scout import __version__
 from scout.errors import ScoutError
-from scout.io import quiet_libtiff
+from scout.io import quiet_libtiff, quiet_undecodable_gdal_messages
 
 
 class ScoutGroup(click.Group):
@@ -54,6 +54,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
     for name in ("scout", "py.warnings"):  # an earlier command's -q in this process (a notebook, a test) does not linger
         logging.getLogger(name).setLevel(logging.NOTSET)
     quiet_libtiff()
+    quiet_undecodable_gdal_messages()
     ctx.ensure_object(dict)
     ctx.obj["quiet"] = quiet
 

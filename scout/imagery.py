@@ -41,6 +41,7 @@ tile offset table read for the colour interpretation: ``CPLE_AppDefinedError``, 
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 2_000_000 * 2_000_000 // 10  # declared sizes beyond this are refused before any read
+MIN_GSD_M = 1e-3  # a millimetre: finer than any aerial image (a corrupted pixel scale of 1e-300 degenerated the footprint)
 FOOTPRINT_PX = 1024  # longest side of the decimated mask used to trace the valid footprint
 
 _BAND_SYNONYMS = {
@@ -149,6 +150,9 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
             bounds = (t.c, t.f, *(t @ (src.width, src.height)))
             if not all(math.isfinite(v) for v in (*t[:6], *bounds)) or t.determinant == 0 or max(map(abs, bounds)) > MAX_COORDINATE:
                 raise ImageryError(f"{p}: geotransform {tuple(round(v, 6) for v in t[:6])} is not a usable georeference; the file may be corrupt")
+            gsd_m = ground_gsd_m(src.crs, t, src.width, src.height)
+            if not gsd_m >= MIN_GSD_M:  # NaN too
+                raise ImageryError(f"{p}: pixel size {gsd_m:.3g} m is not a usable georeference (under {MIN_GSD_M * 1000:g} mm); the file may be corrupt")
             if src.transform.b != 0 or src.transform.d != 0:
                 log.info("%s: rotated geotransform; it will be warped north-up", p.name)
             if src.dtypes[0] not in ("uint8", "uint16", "int16", "float32"):
@@ -169,7 +173,7 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
                 band_names=names,
                 nodata=src.nodata,
                 has_alpha=ColorInterp.alpha in src.colorinterp,
-                gsd_m=ground_gsd_m(src.crs, src.transform, src.width, src.height),
+                gsd_m=gsd_m,
                 size_bytes=size_bytes,
                 acquired=_acquired(src),
             )

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -162,6 +163,40 @@ def quiet_libtiff() -> None:
         previous = set_handler(None)
         if previous and not any(low <= previous < high for low, high in ranges):
             set_handler(previous)  # another library's handler: put it back
+
+
+def _undecodable_gdal_message(exc_type: type[BaseException], where: object) -> bool:
+    return issubclass(exc_type, UnicodeDecodeError) and str(where).startswith("rasterio.")
+
+
+def _skip_in_unraisablehook(unraisable: Any) -> None:
+    if not _undecodable_gdal_message(unraisable.exc_type, unraisable.object):
+        _previous_hooks["unraisablehook"](unraisable)
+
+
+def _skip_in_excepthook(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+    # Cython prints the error through sys.excepthook, with no traceback, before it reports it as
+    # unraisable; an uncaught error of Scout's own always has a traceback
+    if tb is not None or not issubclass(exc_type, UnicodeDecodeError):
+        _previous_hooks["excepthook"](exc_type, exc, tb)
+
+
+_previous_hooks: dict[str, Any] = {}
+
+
+def quiet_undecodable_gdal_messages() -> None:
+    """Stop Python printing errors for GDAL messages that are not UTF-8.
+
+    A GDAL message quoting a corrupt file's bytes (a damaged GDAL_METADATA tag: "Parse error
+    at EOF, ... starting with \\xe6GDALMetadata") fails to decode in rasterio's error handler,
+    inside GDAL's callback.  Python then printed the UnicodeDecodeError, "Exception ignored in:
+    'rasterio._env.log_error'" and a traceback at every read, even under -q, above the run's
+    summary or its one-line error.  The read itself goes on, or fails, as before.
+    """
+    for name, hook in (("unraisablehook", _skip_in_unraisablehook), ("excepthook", _skip_in_excepthook)):
+        if getattr(sys, name) is not hook:
+            _previous_hooks[name] = getattr(sys, name)
+            setattr(sys, name, hook)
 
 
 @contextlib.contextmanager

@@ -339,6 +339,34 @@ def test_pixel_size_without_a_tiepoint_is_refused(base, compressed, tmp_path):
     assert "no geotransform" in result.output
 
 
+def test_metadata_gdal_cannot_decode_prints_nothing(base, tmp_path):
+    """A damaged GDAL_METADATA tag makes GDAL quote bytes that are not UTF-8; rasterio's error handler
+    failed on them and Python printed a traceback at every read, even under -q (found by fuzzing)."""
+    image = write_raster(tmp_path / "flight.tif", painted_scene(200, 200, [("poppy", 40, 40, 120, 120)]))
+    with rasterio.open(image, "r+") as dst:
+        dst.update_tags(flight="0512")
+    raw = bytearray(image.read_bytes())
+    raw[raw.index(b"</GDALMetadata>") + 1] = 0xE6  # the closing tag's "/"
+    image.write_bytes(bytes(raw))
+    args = ["-q", "detect", image, "--model", base["model"], "--out", tmp_path / "run"]
+    done = subprocess.run([sys.executable, "-m", "scout.cli", *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [ln for ln in done.stderr.splitlines() if ln.endswith(str(tmp_path / "run"))], done.stderr  # the summary only
+
+
+def test_pixel_size_under_a_millimetre_is_refused(base, compressed, tmp_path):
+    """A corrupted ModelPixelScale of 1e-60 m: the footprint shrank to nothing and transform_geom
+    raised ValueError, exit 1 (found by fuzzing)."""
+    raw = bytearray(compressed)
+    (offset,) = struct.unpack_from("<I", raw, _ifd_entry(raw, 33550) + 8)  # three doubles, stored apart
+    struct.pack_into("<dd", raw, offset, 1e-60, 1e-60)
+    image = tmp_path / "speck.tif"
+    image.write_bytes(bytes(raw))
+    result, out, before = detect_over(base, image=image)
+    assert check_outcome(result, out, before, image.name) == "refused"
+    assert "pixel size 1e-60 m is not a usable georeference (under 1 mm)" in result.output
+
+
 def test_garbage_geotransform_is_refused(base, tmp_path):
     # a corrupted ModelTiepoint: the origin lies 1e125 m away (footprint raised ValueError: exit 1)
     image = write_raster(tmp_path / "far away.tif", painted_scene(64, 64, []), transform=Affine(0.05, 0, X0, 0, -0.05, -8.7e124))
