@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,9 +84,11 @@ def open_run(run: str | os.PathLike) -> RunFolder:
     if not folder.plots_gpkg.is_file():
         raise RunFolderError(f"{folder.plots_gpkg}: missing; re-run scout detect to write it")
     try:
-        layers = folder.layers()
-    except pyogrio.errors.DataSourceError as exc:
-        raise RunFolderError(f"{folder.plots_gpkg}: not a readable GeoPackage ({exc})") from None
+        with warnings.catch_warnings():  # "unable to read srs_id": refused by read_plots as having no CRS
+            warnings.simplefilter("ignore", RuntimeWarning)
+            layers = folder.layers()
+    except Exception as exc:  # pyogrio raises several types for a damaged GeoPackage (GeometryError for a bad type name)
+        raise RunFolderError(f"{folder.plots_gpkg}: not a readable GeoPackage ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     if PLOTS_LAYER not in layers:
         raise RunFolderError(f"{folder.plots_gpkg}: no '{PLOTS_LAYER}' layer (has: {', '.join(layers) or 'none'})")
     return folder
@@ -97,7 +100,15 @@ def read_plots(folder: RunFolder) -> gpd.GeoDataFrame:
     Text fields come back as ``str`` with NULL (QGIS's empty value) read as ``""``.
     """
     path = folder.plots_gpkg
-    plots = gpd.read_file(path, layer=PLOTS_LAYER, engine="pyogrio")
+    try:
+        with warnings.catch_warnings():  # "unable to read srs_id": refused below as having no CRS
+            warnings.simplefilter("ignore", RuntimeWarning)
+            plots = gpd.read_file(path, layer=PLOTS_LAYER, engine="pyogrio")
+    except Exception as exc:  # pyogrio, GDAL, shapely and codecs raise many types for a damaged GeoPackage
+        raise RunFolderError(f"{path}: cannot read layer '{PLOTS_LAYER}' ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                             "the GeoPackage may be damaged") from None
+    if not isinstance(plots, gpd.GeoDataFrame):  # gpkg_contents says "attributes"
+        raise RunFolderError(f"{path}: layer '{PLOTS_LAYER}' has no geometry; the GeoPackage may be damaged")
     missing = [name for name in schema.PLOT_FIELDS if name not in plots.columns]
     if missing:
         raise RunFolderError(f"{path}: layer '{PLOTS_LAYER}' lacks column(s) {', '.join(missing)}")

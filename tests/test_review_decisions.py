@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -160,3 +161,48 @@ def test_column_edited_away(tmp_path: Path) -> None:
     write_gpkg_layer(plots.drop(columns=["review_status"]), run / schema.PLOTS_GPKG, "plots")
     with pytest.raises(RunFolderError, match="plots.gpkg: layer 'plots' lacks column\\(s\\) review_status"):
         review_run(run)
+
+
+def test_damaged_geometry_in_the_geopackage_is_one_line(tmp_path: Path) -> None:
+    """A plot whose ring no longer closes (a damaged blob) raised GEOSException out of review and track (found by fuzzing)."""
+    import sqlite3
+    import struct
+
+    run = write_run(tmp_path / "r1", plots_frame(["poppy", "cannabis"]), image=False, probability=False)
+    gpkg = run / schema.PLOTS_GPKG
+    with sqlite3.connect(gpkg) as db:
+        column = db.execute("SELECT column_name FROM gpkg_geometry_columns WHERE table_name = 'plots'").fetchone()[0]
+        fid, blob = db.execute(f'SELECT fid, "{column}" FROM plots LIMIT 1').fetchone()
+        blob = bytearray(blob)
+        header = 8 + {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}[(blob[3] >> 1) & 7]  # GP, version, flags, srs_id, envelope
+        assert struct.unpack_from("<I", blob, header + 1)[0] in (3, 6)  # a (multi)polygon, little-endian
+        struct.pack_into("<d", blob, len(blob) - 16, 1.0)  # the closing point's x: the ring stays open
+        for (trigger,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():  # R-tree triggers call SpatiaLite
+            db.execute(f'DROP TRIGGER "{trigger}"')
+        db.execute(f'UPDATE plots SET "{column}" = ? WHERE fid = ?', (bytes(blob), fid))
+    with pytest.raises(RunFolderError, match=r"plots.gpkg: cannot read layer 'plots' \(.*closed.*\); the GeoPackage may be damaged"):
+        review_run(run)
+
+
+@pytest.mark.parametrize(("damage", "says"), [
+    ("UPDATE gpkg_contents SET data_type = 'attributes' WHERE table_name = 'plots'", "layer 'plots' has no geometry"),  # AttributeError before
+    ("UPDATE gpkg_geometry_columns SET geometry_type_name = 'XYZ' WHERE table_name = 'plots'", "not a readable GeoPackage (Geometry type is not supported"),
+    ("UPDATE gpkg_geometry_columns SET srs_id = 99 WHERE table_name = 'plots'", "layer 'plots' has no CRS"),
+])
+def test_damaged_geopackage_tables_are_one_line(tmp_path: Path, damage: str, says: str) -> None:
+    import sqlite3
+    import warnings
+
+    from scout.review.track import track_runs
+
+    old = write_run(tmp_path / "old" / "run", plots_frame(["poppy"]), image=False, probability=False)
+    new = write_run(tmp_path / "new" / "run", plots_frame(["poppy", "cannabis"]), image=False, probability=False)
+    with sqlite3.connect(new / schema.PLOTS_GPKG) as db:
+        db.execute(damage)
+    before = (new / schema.PLOTS_GPKG).read_bytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for run_it in (lambda: review_run(new), lambda: track_runs(old, new)):
+            with pytest.raises(RunFolderError, match=f"plots.gpkg: {re.escape(says)}"):
+                run_it()
+    assert (new / schema.PLOTS_GPKG).read_bytes() == before

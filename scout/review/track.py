@@ -127,7 +127,10 @@ def track_runs(old_run: str | os.PathLike, new_run: str | os.PathLike, min_overl
     geometry_type = pyogrio.read_info(gpkg, layer=PLOTS_LAYER)["geometry_type"]
     with atomic_path(gpkg) as tmp:
         _snapshot(gpkg, tmp)
-        tracked.to_file(tmp, layer=PLOTS_LAYER, driver="GPKG", engine="pyogrio", geometry_type=geometry_type or "Unknown", dataset_options=GPKG_OPTIONS)
+        try:
+            tracked.to_file(tmp, layer=PLOTS_LAYER, driver="GPKG", engine="pyogrio", geometry_type=geometry_type or "Unknown", dataset_options=GPKG_OPTIONS)
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:  # damaged GeoPackage tables; gpkg is untouched
+            raise RunFolderError(f"{gpkg}: cannot rewrite layer '{PLOTS_LAYER}' ({str(exc).splitlines()[0]}); the GeoPackage may be damaged") from None
         add_styles(tmp)  # the plots form gains its History tab
     counts = {s: int((tracked["track_status"] == s).sum()) for s in schema.TRACK_STATUSES}
     log.info("tracked %d plots of %s against %d of %s", len(tracked), new_folder.path, len(old), old_folder.path)
