@@ -313,6 +313,14 @@ def _ifd_entry(raw: bytearray, tag: int) -> int:
     return next(ifd + 2 + 12 * i for i in range(n) if struct.unpack_from("<H", raw, ifd + 2 + 12 * i)[0] == tag)
 
 
+def refusal_of(base: dict[str, Path], raw: bytearray, image: Path) -> str:
+    """Detect over ``raw`` saved as ``image``: refused in one line, the old run untouched; that line."""
+    image.write_bytes(bytes(raw))
+    result, out, before = detect_over(base, image=image)
+    assert check_outcome(result, out, before, image.name) == "refused"
+    return result.output
+
+
 def test_tiled_header_taller_than_its_tile_table_is_refused_in_one_line(base, compressed, tmp_path):
     """One flipped byte in ImageLength: GDAL's error came through rasterio as CPLE_AppDefinedError,
     not a RasterioError, and escaped as exit 1 (found by a 150-example fuzz run)."""
@@ -320,11 +328,7 @@ def test_tiled_header_taller_than_its_tile_table_is_refused_in_one_line(base, co
     entry = _ifd_entry(raw, 257)
     assert struct.unpack_from("<HHIH", raw, entry)[1:] == (3, 1, 256)  # ImageLength, one SHORT: 256 rows
     struct.pack_into("<H", raw, entry + 8, 256 * 200)  # its 16 tile offsets cover 256 rows only
-    image = tmp_path / "tall.tif"
-    image.write_bytes(bytes(raw))
-    result, out, before = detect_over(base, image=image)
-    assert check_outcome(result, out, before, "tall.tif") == "refused"
-    assert "cannot read raster" in result.output
+    assert "cannot read raster" in refusal_of(base, raw, tmp_path / "tall.tif")
 
 
 def test_pixel_size_without_a_tiepoint_is_refused(base, compressed, tmp_path):
@@ -332,11 +336,7 @@ def test_pixel_size_without_a_tiepoint_is_refused(base, compressed, tmp_path):
     size with the origin at 0, 0; the flight ran there, at the CRS origin (found by fuzzing)."""
     raw = bytearray(compressed)
     struct.pack_into("<H", raw, _ifd_entry(raw, 33922), 33999)  # ModelTiepoint becomes an unknown tag
-    image = tmp_path / "no tiepoint.tif"
-    image.write_bytes(bytes(raw))
-    result, out, before = detect_over(base, image=image)
-    assert check_outcome(result, out, before, image.name) == "refused"
-    assert "no geotransform" in result.output
+    assert "no geotransform" in refusal_of(base, raw, tmp_path / "no tiepoint.tif")
 
 
 def test_metadata_gdal_cannot_decode_prints_nothing(base, tmp_path):
@@ -360,11 +360,7 @@ def test_pixel_size_under_a_millimetre_is_refused(base, compressed, tmp_path):
     raw = bytearray(compressed)
     (offset,) = struct.unpack_from("<I", raw, _ifd_entry(raw, 33550) + 8)  # three doubles, stored apart
     struct.pack_into("<dd", raw, offset, 1e-60, 1e-60)
-    image = tmp_path / "speck.tif"
-    image.write_bytes(bytes(raw))
-    result, out, before = detect_over(base, image=image)
-    assert check_outcome(result, out, before, image.name) == "refused"
-    assert "pixel size 1e-60 m is not a usable georeference (under 1 mm)" in result.output
+    assert "pixel size 1e-60 m is not a usable georeference (under 1 mm)" in refusal_of(base, raw, tmp_path / "speck.tif")
 
 
 def test_garbage_geotransform_is_refused(base, tmp_path):
