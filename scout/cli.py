@@ -14,7 +14,7 @@ import click
 
 from scout import __version__
 from scout.errors import ScoutError
-from scout.io import quiet_libtiff, quiet_undecodable_gdal_messages
+from scout.quiet import quiet_libtiff, quiet_undecodable_gdal_messages
 
 
 class ScoutGroup(click.Group):

@@ -168,7 +168,7 @@ def test_libtiff_writes_to_a_full_disk_fail_without_printing_past_the_one_line_e
     Scout's one-line error; the write must still fail (a fresh process: libtiff's handler is global)."""
     code = f"""
 import numpy as np, rasterio
-from scout.io import quiet_libtiff
+from scout.quiet import quiet_libtiff
 if {quiet}:
     quiet_libtiff()
 try:
