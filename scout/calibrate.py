@@ -27,7 +27,7 @@ import shapely
 from rasterio.windows import Window
 
 from scout.detect import DetectSettings, plot_shapes
-from scout.errors import RunFolderError
+from scout.errors import RunFolderError, first_line
 from scout.evaluate import match_plots, read_truth
 from scout.schema import CLASSES, PLOTS_GPKG, PROBABILITY_TIF
 from scout.vectorize import Fragments, merge_fragments, trace_window
@@ -51,7 +51,7 @@ def plots_from_run(run: str | Path, settings: DetectSettings) -> gpd.GeoDataFram
             affine, crs = src.transform, src.crs
         aoi = gpd.read_file(run / PLOTS_GPKG, layer="aoi", engine="pyogrio").to_crs(crs)
     except (rasterio.errors.RasterioError, OSError, ValueError) as exc:
-        raise RunFolderError(f"{run}: cannot read its probability raster or AOI ({str(exc).splitlines()[0]})") from None
+        raise RunFolderError(f"{run}: cannot read its probability raster or AOI ({first_line(exc)})") from None
     thresholds_u8 = np.array([math.ceil(settings.threshold(c) * 255) for c in classes], np.uint8)
     fragments = Fragments()
     trace_window(fragments, probs, valid, Window(0, 0, probs.shape[2], probs.shape[1]), thresholds_u8, 0)

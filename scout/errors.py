@@ -38,3 +38,12 @@ class DiskFullError(OutputError):
 
 class RunFolderError(InputError):
     """A run folder is missing files or holds edited-away / inconsistent data."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of ``exc`` for a one-line error (its type when it says nothing), or of
+    GDAL's error behind rasterio's "See previous exception"."""
+    cause = exc.__cause__ or exc.__context__
+    if "previous exception" in str(exc) and cause is not None:
+        return first_line(cause)
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

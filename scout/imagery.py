@@ -31,7 +31,7 @@ from rasterio.warp import transform_geom
 from rasterio.windows import Window, from_bounds
 from shapely.geometry import shape
 
-from scout.errors import ImageryError
+from scout.errors import ImageryError, first_line
 from scout.io import MAX_COORDINATE
 
 GDAL_ERRORS = (RasterioError, CPLE_BaseError)
@@ -178,9 +178,9 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
                 acquired=_acquired(src),
             )
     except RasterioIOError as exc:
-        raise ImageryError(f"{p}: not a readable raster ({_first_line(exc)})") from None
+        raise ImageryError(f"{p}: not a readable raster ({first_line(exc)})") from None
     except GDAL_ERRORS as exc:
-        raise ImageryError(f"{p}: cannot read raster ({_first_line(exc)})") from None
+        raise ImageryError(f"{p}: cannot read raster ({first_line(exc)})") from None
     return info
 
 
@@ -203,14 +203,6 @@ def tiff_data_end(src: rasterio.DatasetReader) -> int:
                         if offset and int(offset) > 0:  # 0: a sparse tile, never written
                             end = max(end, int(offset) + int(ds.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band) or 0))
     return end
-
-
-def _first_line(exc: BaseException) -> str:
-    """The first line of ``exc``, or of GDAL's error behind rasterio's "See previous exception"."""
-    cause = exc.__cause__ or exc.__context__
-    if "previous exception" in str(exc) and cause is not None:
-        return _first_line(cause)
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def band_indexes(info: ImageInfo, model_bands: tuple[str, ...], override: tuple[int, ...] | None = None) -> tuple[int, ...]:
@@ -266,7 +258,7 @@ def footprint(info: ImageInfo, crs: CRS) -> shapely.Geometry:
                 mask = src.dataset_mask()
                 transform = src.transform
     except GDAL_ERRORS as exc:  # the mask of an image with alpha or nodata reads its pixels
-        raise ImageryError(f"{info.path}: read failed while tracing its footprint ({_first_line(exc)}); the file may be truncated or corrupt") from None
+        raise ImageryError(f"{info.path}: read failed while tracing its footprint ({first_line(exc)}); the file may be truncated or corrupt") from None
     polys = [shape(g) for g, v in shapes(mask, mask=mask > 0, transform=transform) if v > 0]
     if not polys:
         return shapely.Polygon()
@@ -306,7 +298,7 @@ def sample_pixels(info: ImageInfo, indexes: Sequence[int], per_side: int = 3, si
                     win = Window(int(fx * (src.width - w)), int(fy * (src.height - h)), w, h)
                     found.append(src.read(list(indexes), window=win)[:, src.dataset_mask(window=win) > 0])
     except GDAL_ERRORS as exc:
-        raise ImageryError(f"{info.path}: read failed ({_first_line(exc)}); the file may be truncated or corrupt") from None
+        raise ImageryError(f"{info.path}: read failed ({first_line(exc)}); the file may be truncated or corrupt") from None
     return np.concatenate(found, axis=1)
 
 
@@ -344,7 +336,7 @@ def read_block(
     except GDAL_ERRORS as exc:
         if not os.path.exists(info.path):  # e.g. a cluster worker that does not see the planner's disk
             raise ImageryError(f"{info.path}: not found on {platform.node()}; every worker reads the imagery itself, from this same path") from None
-        raise ImageryError(f"{info.path}: read failed at window {window} ({_first_line(exc)}); the file may be truncated or corrupt") from None
+        raise ImageryError(f"{info.path}: read failed at window {window} ({first_line(exc)}); the file may be truncated or corrupt") from None
     return data, valid
 
 

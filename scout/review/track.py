@@ -29,7 +29,7 @@ import shapely
 from pyproj import CRS
 
 from scout import schema
-from scout.errors import RunFolderError
+from scout.errors import RunFolderError, first_line
 from scout.io import GPKG_OPTIONS, atomic_path, typed_frame
 from scout.runfolder import PLOTS_LAYER, TRACK_FIELDS, check_plots, open_run, read_plots
 from scout.review.styles import add_styles
@@ -130,7 +130,7 @@ def track_runs(old_run: str | os.PathLike, new_run: str | os.PathLike, min_overl
         try:
             tracked.to_file(tmp, layer=PLOTS_LAYER, driver="GPKG", engine="pyogrio", geometry_type=geometry_type or "Unknown", dataset_options=GPKG_OPTIONS)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:  # damaged GeoPackage tables; gpkg is untouched
-            raise RunFolderError(f"{gpkg}: cannot rewrite layer '{PLOTS_LAYER}' ({str(exc).splitlines()[0]}); the GeoPackage may be damaged") from None
+            raise RunFolderError(f"{gpkg}: cannot rewrite layer '{PLOTS_LAYER}' ({first_line(exc)}); the GeoPackage may be damaged") from None
         add_styles(tmp)  # the plots form gains its History tab
     counts = {s: int((tracked["track_status"] == s).sum()) for s in schema.TRACK_STATUSES}
     log.info("tracked %d plots of %s against %d of %s", len(tracked), new_folder.path, len(old), old_folder.path)

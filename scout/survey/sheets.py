@@ -27,6 +27,7 @@ from rasterio.transform import from_bounds
 from rasterio.warp import reproject, transform_bounds
 from shapely.geometry import box
 
+from scout.errors import first_line
 from scout.imagery import GDAL_ERRORS
 from scout.survey.routing import PLANNED, RoutePlan
 
@@ -73,7 +74,7 @@ class ChipSource(contextlib.AbstractContextManager):
         try:
             reproject(rasterio.band(src, bands), pixels, dst_transform=transform, dst_crs=self.crs, resampling=Resampling.bilinear, dst_nodata=0)
         except GDAL_ERRORS as exc:  # a source image damaged since the run: the sheet goes without this chip
-            log.warning("%s: read failed for an image chip (%s)", src.name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            log.warning("%s: read failed for an image chip (%s)", src.name, first_line(exc))
             return None
         png = base64.b64encode(_png(_to_uint8(pixels))).decode("ascii")
         scale = size_px / (2 * half)
