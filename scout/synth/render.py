@@ -21,7 +21,7 @@ from shapely import affinity
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
-from scout.synth_layout import Building, Field, Layout, Plot
+from scout.synth.layout import Building, Field, Layout, Plot
 
 B = 4  # bands: blue, green, red, nir
 

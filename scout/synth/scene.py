@@ -8,8 +8,8 @@ capsules; dark, coarse, high-NIR cannabis, often inside maize or courtyards), pl
 look-alikes (rapeseed in bloom, flower beds, red roofs, cabbage and vegetable
 gardens).  A scene is deterministic by seed.
 
-Layout lives in :mod:`scout.synth_layout` (geometry), painting in
-:mod:`scout.synth_render` (reflectance and sensors); this module writes the files.
+Layout lives in :mod:`scout.synth.layout` (geometry), painting in
+:mod:`scout.synth.render` (reflectance and sensors); this module writes the files.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from shapely.geometry import Point
 from scout.errors import InputError
 from scout.io import atomic_path, write_gpkg_layer
 from scout.schema import CLASSES
-from scout.synth_layout import Layout, make_layout
-from scout.synth_render import drone_sensor, render_reflectance, satellite_sensor
+from scout.synth.layout import Layout, make_layout
+from scout.synth.render import drone_sensor, render_reflectance, satellite_sensor
 
 log = logging.getLogger(__name__)
 
