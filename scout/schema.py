@@ -48,7 +48,8 @@ TASK_FIELDS: dict[str, str] = {
     "priority": "float64",
     "lon": "float64",
     "lat": "float64",
-    "class": "str",
+    "class": "str",  # the class of the largest area
+    "classes": "str",  # every class among its plots, largest area first, comma-separated (poppy,cannabis)
     "confidence": "float64",
     "area_m2": "float64",
     "leg_m": "float64",

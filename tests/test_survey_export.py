@@ -64,14 +64,26 @@ def run_dir(tmp_path: Path) -> Path:
     rng = np.random.default_rng(3)
     rows = [{"x": float(x), "y": float(y), "side_m": float(s)} for (x, y), s in zip(rng.uniform(200, 2800, (14, 2)), rng.uniform(20, 60, 14))]
     rows[1]["class"] = "cannabis"
-    rows.append({"x": rows[0]["x"] + 60, "y": rows[0]["y"]})  # joins rows[0] into one task
+    rows.append({"x": rows[0]["x"] + 60, "y": rows[0]["y"], "class": "cannabis", "side_m": 20.0})  # joins rows[0] into one mixed task
     return make_run(tmp_path / "run", rows)
 
 
-def scout(*args: str):
+def scout(*args: str, locale: str = "en_US.UTF-8"):
     group = ScoutGroup("scout")
     survey_cmds.register(group)
-    return CliRunner().invoke(group, [str(a) for a in args])
+    return CliRunner().invoke(group, [str(a) for a in args], env={"LC_ALL": locale})
+
+
+XSD = Path(__file__).parent / "data" / "xsd"
+
+
+def assert_valid(path: Path, schema: str) -> None:
+    """``path`` validates against ``tests/data/xsd/<schema>`` (GPX 1.1, KML 2.2)."""
+    from lxml import etree
+
+    xsd = etree.XMLSchema(etree.parse(str(XSD / schema)))
+    document = etree.parse(str(path))
+    assert xsd.validate(document), f"{path.name}: {xsd.error_log.last_error}"
 
 
 def test_scout_tasks_writes_every_output(run_dir: Path, tmp_path: Path):
@@ -80,7 +92,7 @@ def test_scout_tasks_writes_every_output(run_dir: Path, tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "14 task(s): 14 planned for 2 team(s)" in result.output
     names = {p.name for p in out.iterdir()}
-    assert names == {"tasks.geojson", "routes.geojson", "unreachable.csv", "summary.json",
+    assert names == {"tasks.geojson", "routes.geojson", "depots.geojson", "unreachable.csv", "summary.json",
                      *(f"team_0{t}.{ext}" for t in (1, 2) for ext in ("gpx", "kml", "html"))}
     tasks = gpd.read_file(out / "tasks.geojson")
     assert list(tasks.columns) == [*TASK_FIELDS, "geometry"] and tasks.crs.to_epsg() == 4326
@@ -93,14 +105,19 @@ def test_scout_tasks_writes_every_output(run_dir: Path, tmp_path: Path):
 
 def test_gpx_kml_and_sheet_per_team(run_dir: Path, tmp_path: Path):
     out = tmp_path / "survey"
-    settings = SurveySettings(TaskSettings(), RouteSettings(teams=2, depots=((DEPOT.x, DEPOT.y),), time_limit_s=0.5))
+    settings = SurveySettings(TaskSettings(), RouteSettings(teams=2, depots=((DEPOT.x, DEPOT.y),), time_limit_s=0.5), lang="en")
     write_survey(run_dir, out, settings)
     tasks = gpd.read_file(out / "tasks.geojson")
     for team in (1, 2):
         mine = tasks[tasks["team"] == team].sort_values(["day", "sequence"])
+        assert_valid(out / f"team_0{team}.gpx", "gpx11.xsd")
+        assert_valid(out / f"team_0{team}.kml", "ogckml22.xsd")
         gpx = gpxpy.parse((out / f"team_0{team}.gpx").read_text())
-        assert [w.name for w in gpx.waypoints] == list(mine["task_id"])
-        assert all(re.match(r"(poppy|cannabis), [\d,]+ m2, confidence", w.description) for w in gpx.waypoints)
+        depot, *stops = gpx.waypoints
+        assert (depot.name, depot.symbol) == ("Depot", "Residence") and depot.latitude == pytest.approx(DEPOT.y, abs=1e-6)
+        assert [w.name for w in stops] == list(mine["task_id"])
+        assert all(re.match(r"(poppy|cannabis|poppy\+cannabis|cannabis\+poppy); [\d,]+ m², confidence", w.description) for w in stops)
+        assert all(w.description.endswith("WGS-84") for w in stops) and "WGS-84" in gpx.description
         assert len(gpx.routes) == mine["day"].max()
         assert [p.name for p in gpx.routes[0].points] == ["Depot", *mine.loc[mine["day"] == 1, "task_id"], "Depot"]
         assert gpx.tracks[0].segments[0].points[0].latitude == pytest.approx(DEPOT.y, abs=1e-6)
@@ -121,6 +138,45 @@ def test_gpx_kml_and_sheet_per_team(run_dir: Path, tmp_path: Path):
         assert all(f"<td>{t}</td>" in page for t in mine["task_id"])
 
 
+def test_a_task_mixing_classes_is_labelled_with_both(run_dir: Path, tmp_path: Path):
+    out = tmp_path / "survey"
+    write_survey(run_dir, out, SurveySettings(TaskSettings(), RouteSettings(depots=((DEPOT.x, DEPOT.y),), time_limit_s=0.5), lang="en"))
+    tasks = gpd.read_file(out / "tasks.geojson").set_index("task_id")
+    mixed = tasks[tasks["plot_ids"].str.contains("p0014")].iloc[0]
+    assert (mixed["class"], mixed["classes"]) == ("poppy", "poppy,cannabis")  # the poppy plot is the larger
+    assert set(tasks.loc[tasks.index != mixed.name, "classes"]) == {"poppy", "cannabis"}
+    gpx = gpxpy.parse((out / "team_01.gpx").read_text())
+    by_name = {w.name: w for w in gpx.waypoints}
+    assert by_name[mixed.name].description.startswith("poppy+cannabis;") and by_name[mixed.name].type == "poppy,cannabis"
+    symbols = {w.symbol for w in gpx.waypoints}
+    assert {"Flag, Red", "Flag, Green", "Flag, Blue", "Residence"} <= symbols  # poppy, cannabis, mixed, depot
+    kml = ET.parse(out / "team_01.kml").getroot()
+    ns = {"k": "http://www.opengis.net/kml/2.2"}
+    style_of = {m.findtext("k:name", namespaces=ns): m.findtext("k:styleUrl", namespaces=ns) for m in kml.iterfind(".//k:Placemark", ns)}
+    assert style_of[mixed.name] == "#mixed" and style_of["Depot"] == "#depot"
+    depots = gpd.read_file(out / "depots.geojson")
+    assert list(depots["team"]) == [1] and depots["lon"].iloc[0] == pytest.approx(DEPOT.x, abs=1e-6)
+
+
+def test_chinese_gpx_kml_and_summary(run_dir: Path, tmp_path: Path):
+    out = tmp_path / "survey"
+    result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.5", "--lang", "zh", locale="en_US.UTF-8")
+    assert result.exit_code == 0, result.output
+    assert "个任务：" in result.output and "公里" in result.output
+    assert_valid(out / "team_01.gpx", "gpx11.xsd")
+    assert_valid(out / "team_01.kml", "ogckml22.xsd")
+    gpx = gpxpy.parse((out / "team_01.gpx").read_text(encoding="utf-8"))
+    assert gpx.name == "Scout 第1组" and gpx.waypoints[0].name == "出发点"
+    assert "罂粟+大麻" in {w.description.split("；")[0] for w in gpx.waypoints}
+    assert gpx.routes[0].name == "第1组 第1天" and "WGS-84" in gpx.description
+    assert json.loads((out / "summary.json").read_text())["lang"] == "zh"
+    tasks = gpd.read_file(out / "tasks.geojson")
+    assert set(tasks["class"]) <= {"poppy", "cannabis"}  # values stay English keys
+    # the locale decides when --lang is not given
+    out2 = tmp_path / "survey2"
+    assert "个任务" in scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out2, "--time-limit", "0.2", locale="zh_CN.UTF-8").output
+
+
 def test_make_tasks_reads_the_run_folder(run_dir: Path):
     tasks = make_tasks(run_dir, TaskSettings(cluster_m=100))
     assert len(tasks) == 14 and tasks.crs.to_epsg() == 32647
@@ -134,7 +190,7 @@ def test_zero_plots_gives_valid_empty_outputs(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert len(gpd.read_file(out / "tasks.geojson")) == 0
     assert json.loads((out / "routes.geojson").read_text())["features"] == []
-    assert gpxpy.parse((out / "team_01.gpx").read_text()).waypoints == []
+    assert [w.name for w in gpxpy.parse((out / "team_01.gpx").read_text()).waypoints] == ["Depot"]  # the depot alone
     assert "No tasks for this team" in (out / "team_02.html").read_text()
 
 

@@ -20,6 +20,9 @@ quiet_option = click.option(
     "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet, help="No progress or logs; errors only."
 )
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+lang_option = click.option(
+    "--lang", type=click.Choice(["zh", "en"]), help="Language of what people read (sheets, GPX/KML, QGIS forms, summaries) [default: the run's, else the locale's]."
+)
 
 
 def run_folder_argument(name: str = "run") -> click.Argument:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from scout.commands.options import CommaList, LonLat, overwrite_option, quiet_option, run_folder_argument
+from scout.commands.options import CommaList, LonLat, lang_option, overwrite_option, quiet_option, run_folder_argument
+from scout.lang import text
 from scout.schema import REVIEW_STATUSES
 from scout.survey import RouteSettings, SurveySettings, TaskSettings, write_survey
 from scout.survey.export import UNREACHABLE_CSV
@@ -41,12 +42,13 @@ def _statuses(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @click.option("--start", "day_start", default="08:00", show_default=True, help="Clock time the teams leave the depot, HH:MM (for ETAs).")
 @click.option("--time-limit", type=click.FloatRange(min=0.1), help="Solver time, seconds [default: 2 + 0.1 per task, at most 60].")
 @click.option("--max-depot-km", default=50.0, show_default=True, type=click.FloatRange(min=0, min_open=True), help="Refuse depots farther than this from every AOI.")
+@lang_option
 @overwrite_option
 @quiet_option
 def tasks_command(run: Path, out_dir: Path | None, teams: int | None, depot, depots_file: Path | None, cluster_m: float, max_task_plots: int,
                   min_confidence: float, statuses: tuple[str, ...], known_false_alarms: bool, day_hours: float, days: int,
                   speed_kmh: float, detour: float, roads: Path | None, service_min: float, service_min_per_ha: float,
-                  day_start: str, time_limit: float | None, max_depot_km: float, overwrite: bool) -> None:
+                  day_start: str, time_limit: float | None, max_depot_km: float, lang: str | None, overwrite: bool) -> None:
     """Plan survey tasks and team routes for the plots of RUN; write GeoJSON, GPX, KML and HTML sheets.
 
     \b
@@ -71,13 +73,12 @@ def tasks_command(run: Path, out_dir: Path | None, teams: int | None, depot, dep
             time_limit_s=time_limit, max_depot_km=max_depot_km,
         ),
         roads=roads,
+        lang=lang,
     )
     summary = write_survey(run, out_dir or run / "tasks", settings, overwrite=overwrite)
-    unreachable = f", {summary.unreachable} unreachable (see {summary.out_dir / UNREACHABLE_CSV})" if summary.unreachable else ""
-    click.echo(
-        f"{summary.tasks} task(s): {summary.planned} planned for {summary.teams_used} team(s){unreachable}; "
-        f"{summary.distance_m / 1000:.1f} km in all -> {summary.out_dir}"
-    )
+    unreachable = text("tasks_unreachable", summary.lang, n=summary.unreachable, path=summary.out_dir / UNREACHABLE_CSV) if summary.unreachable else ""
+    click.echo(text("tasks_summary", summary.lang, tasks=summary.tasks, planned=summary.planned, teams=summary.teams_used,
+                    unreachable=unreachable, km=summary.distance_m / 1000, out=summary.out_dir))
 
 
 def register(group: click.Group) -> None:

@@ -1,8 +1,9 @@
 """Write a survey folder: task list, routes, per-team GPX, KML and printable sheets.
 
 ``DIR/`` holds ``tasks.geojson`` (points, ``TASK_FIELDS``), ``routes.geojson`` (one line per team
-and day, ``ROUTE_FIELDS``), ``unreachable.csv`` (task_id, plot_ids, reason), ``summary.json``, and
-per team ``team_NN.gpx``, ``team_NN.kml`` and ``team_NN.html``.  The folder is written under a
+and day, ``ROUTE_FIELDS``), ``depots.geojson`` (team, name, lon, lat), ``unreachable.csv`` (task_id, plot_ids, reason), ``summary.json``, and
+per team ``team_NN.gpx``, ``team_NN.kml`` (WGS-84, as GPX and KML are) and ``team_NN.html``, all
+in the language of :mod:`scout.lang`.  The folder is written under a
 temporary name and renamed into place, so it is complete or absent, never half-written.
 """
 
@@ -21,6 +22,7 @@ import pandas as pd
 
 from scout.errors import OutputError
 from scout.io import atomic_path, check_replaceable, write_json
+from scout.lang import Lang, classes_label, resolve_lang, text
 from scout.schema import PLOTS_GPKG
 from scout.survey.inputs import WGS84, read_roads, read_run
 from scout.survey.routing import PLANNED, RoutePlan, RouteSettings, check_depots, depot_points, plan_routes
@@ -31,10 +33,12 @@ log = logging.getLogger(__name__)
 
 TASKS_GEOJSON = "tasks.geojson"
 ROUTES_GEOJSON = "routes.geojson"
+DEPOTS_GEOJSON = "depots.geojson"
 UNREACHABLE_CSV = "unreachable.csv"
 SUMMARY_JSON = "summary.json"
 KML_NS = "http://www.opengis.net/kml/2.2"
-CLASS_COLOURS_KML = {"poppy": "ff3c14dc", "cannabis": "ff32cd32"}  # aabbggrr
+KML_COLOURS = {"poppy": "ffc800ff", "cannabis": "ff00aaff", "mixed": "ffff5a8c", "depot": "ff000000"}  # aabbggrr, as in QGIS
+GPX_SYMBOLS = {"poppy": "Flag, Red", "cannabis": "Flag, Green", "mixed": "Flag, Blue", "depot": "Residence"}  # Garmin names
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class SurveySettings:
     tasks: TaskSettings = field(default_factory=TaskSettings)
     routes: RouteSettings = field(default_factory=RouteSettings)
     roads: Path | None = None
+    lang: str | None = None  # zh | en; None: the run's, else the locale's (scout.lang.resolve_lang)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class SurveySummary:
     teams_used: int
     distance_m: float
     notes: tuple[str, ...]
+    lang: str = "en"
 
 
 def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: SurveySettings, overwrite: bool = False) -> SurveySummary:
@@ -82,11 +88,12 @@ def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike, setting
         teams_used=int(plan.routes["team"].nunique()),
         distance_m=round(float(plan.routes["distance_m"].sum()), 1),
         notes=plan.notes,
+        lang=resolve_lang(settings.lang, run.meta),
     )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir) as tmp:
         tmp.mkdir()
-        _write_all(tmp, plan, plots, run.image_paths(), run_dir.resolve().name)
+        _write_all(tmp, plan, plots, run.image_paths(), run_dir.resolve().name, summary.lang)
         write_json(
             tmp / SUMMARY_JSON,
             {**asdict(summary), "run": str(run_dir), "settings": asdict(settings), "unreachable_tasks": plan.unreachable.to_dict("records")},
@@ -100,17 +107,19 @@ def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike, setting
     return summary
 
 
-def _write_all(folder: Path, plan: RoutePlan, plots: gpd.GeoDataFrame, images: list[Path], title: str) -> None:
+def _write_all(folder: Path, plan: RoutePlan, plots: gpd.GeoDataFrame, images: list[Path], title: str, lang: Lang) -> None:
     write_geojson(plan.tasks, folder / TASKS_GEOJSON)
     write_geojson(plan.routes, folder / ROUTES_GEOJSON)
+    lonlat = plan.depots.to_crs(WGS84).geometry
+    write_geojson(plan.depots.assign(name=[text("depot", lang)] * len(lonlat), lon=lonlat.x.round(7), lat=lonlat.y.round(7)), folder / DEPOTS_GEOJSON)
     plan.unreachable.to_csv(folder / UNREACHABLE_CSV, index=False)
     width = max(2, len(str(len(plan.depots))))
     with ChipSource(images, plan.tasks.crs) as chips:
         for team in plan.depots["team"]:
             stem = f"team_{team:0{width}d}"
-            (folder / f"{stem}.gpx").write_text(team_gpx(plan, team), encoding="utf-8")
-            (folder / f"{stem}.kml").write_bytes(team_kml(plan, team))
-            (folder / f"{stem}.html").write_text(team_sheet(team, plan, plots, chips, title), encoding="utf-8")
+            (folder / f"{stem}.gpx").write_text(team_gpx(plan, team, lang), encoding="utf-8")
+            (folder / f"{stem}.kml").write_bytes(team_kml(plan, team, lang))
+            (folder / f"{stem}.html").write_text(team_sheet(team, plan, plots, chips, title, lang), encoding="utf-8")
 
 
 def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
@@ -126,32 +135,43 @@ def _team_parts(plan: RoutePlan, team: int) -> tuple[pd.DataFrame, gpd.GeoDataFr
     return tasks, routes, depot
 
 
-def describe(task) -> str:
-    """One-line description of a task for GPS units and phones."""
-    return (
-        f"{task['class']}, {task.area_m2:,.0f} m2, confidence {task.confidence:.2f}, priority {task.priority:g}; "
-        f"plots {task.plot_ids}; day {task.day} stop {task.sequence}, ETA {task.eta}"
+def describe(task, lang: Lang = "en") -> str:
+    """One-line description of a task for GPS units and phones: every class among its plots."""
+    return text(
+        "task_desc", lang, classes=classes_label(task["classes"] or task["class"], lang), area=task.area_m2, conf=task.confidence,
+        priority=task.priority, plots=task.plot_ids.replace(",", ", "), day=task.day, seq=task.sequence, eta=task.eta,
     )
 
 
-def team_gpx(plan: RoutePlan, team: int) -> str:
-    """GPX 1.1: a waypoint per task (name = task id), a route of the stops and a track per day."""
+def _symbol(task) -> tuple[str, str]:
+    """GPX symbol and KML style of a task: by class, its own for tasks that mix classes."""
+    key = "mixed" if "," in (task["classes"] or "") else task["class"]
+    return GPX_SYMBOLS.get(key, GPX_SYMBOLS["mixed"]), key if key in KML_COLOURS else "mixed"
+
+
+def team_gpx(plan: RoutePlan, team: int, lang: Lang = "en") -> str:
+    """GPX 1.1 (WGS-84, as Ovital, 2bulu and QField read it): the depot and a waypoint per task
+    (name = task id, symbol by class), a route of the stops and a track per day."""
     tasks, routes, depot = _team_parts(plan, team)
     gpx = gpxpy.gpx.GPX()
     gpx.creator = "scout"
-    gpx.name = f"Scout team {team}"
+    gpx.name = text("team_name", lang, team=team)
+    gpx.description = text("wgs84_note", lang)
+    depot_name = text("depot", lang)
+    gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(depot.y, depot.x, name=depot_name, description=text("depot_desc", lang), symbol=GPX_SYMBOLS["depot"], type="depot"))
     for _, t in tasks.iterrows():
+        symbol, _ = _symbol(t)
         gpx.waypoints.append(
-            gpxpy.gpx.GPXWaypoint(t.lat, t.lon, name=t.task_id, description=describe(t), symbol="Flag, Red", type=t["class"])
+            gpxpy.gpx.GPXWaypoint(t.lat, t.lon, name=t.task_id, description=describe(t, lang), symbol=symbol, type=t["classes"] or t["class"])
         )
     for route in routes.itertuples(index=False):
-        name = f"Team {team} day {route.day}"
+        name = text("team_day", lang, team=team, day=route.day)
         stops = tasks[tasks["day"] == route.day]
-        rte = gpxpy.gpx.GPXRoute(name=name, description=f"{route.stops} stops, {route.distance_m / 1000:.1f} km, {route.duration_min / 60:.1f} h")
+        rte = gpxpy.gpx.GPXRoute(name=name, description=text("route_desc", lang, stops=route.stops, km=route.distance_m / 1000, hours=route.duration_min / 60))
         rte.points = [
-            gpxpy.gpx.GPXRoutePoint(depot.y, depot.x, name="Depot"),
+            gpxpy.gpx.GPXRoutePoint(depot.y, depot.x, name=depot_name),
             *(gpxpy.gpx.GPXRoutePoint(t.lat, t.lon, name=t.task_id) for _, t in stops.iterrows()),
-            gpxpy.gpx.GPXRoutePoint(depot.y, depot.x, name="Depot"),
+            gpxpy.gpx.GPXRoutePoint(depot.y, depot.x, name=depot_name),
         ]
         gpx.routes.append(rte)
         track = gpxpy.gpx.GPXTrack(name=name)
@@ -160,8 +180,9 @@ def team_gpx(plan: RoutePlan, team: int) -> str:
     return gpx.to_xml(version="1.1")
 
 
-def team_kml(plan: RoutePlan, team: int) -> bytes:
-    """KML 2.2 for phones: a folder per day with the stops (name = task id) and the route line."""
+def team_kml(plan: RoutePlan, team: int, lang: Lang = "en") -> bytes:
+    """KML 2.2 for phones (WGS-84): the depot, and a folder per day with the stops (name = task id,
+    coloured by class) and the route line."""
     tasks, routes, depot = _team_parts(plan, team)
     ET.register_namespace("", KML_NS)
 
@@ -172,8 +193,9 @@ def team_kml(plan: RoutePlan, team: int) -> bytes:
 
     kml = ET.Element(f"{{{KML_NS}}}kml")
     doc = sub(kml, "Document")
-    sub(doc, "name", f"Scout team {team}")
-    for style_id, colour in [*CLASS_COLOURS_KML.items(), ("depot", "ff000000")]:
+    sub(doc, "name", text("team_name", lang, team=team))
+    sub(doc, "description", text("wgs84_note", lang))
+    for style_id, colour in KML_COLOURS.items():
         style = sub(doc, "Style")
         style.set("id", style_id)
         sub(sub(style, "IconStyle"), "color", colour)
@@ -183,20 +205,21 @@ def team_kml(plan: RoutePlan, team: int) -> bytes:
     sub(line, "color", "ffff7f1f")
     sub(line, "width", "3")
     depot_mark = sub(doc, "Placemark")
-    sub(depot_mark, "name", "Depot")
+    sub(depot_mark, "name", text("depot", lang))
+    sub(depot_mark, "description", text("depot_desc", lang))
     sub(depot_mark, "styleUrl", "#depot")
     sub(sub(depot_mark, "Point"), "coordinates", f"{depot.x:.7f},{depot.y:.7f}")
     for route in routes.itertuples(index=False):
         folder = sub(doc, "Folder")
-        sub(folder, "name", f"Day {route.day}: {route.stops} stops, {route.distance_m / 1000:.1f} km")
+        sub(folder, "name", text("day_folder", lang, day=route.day, stops=route.stops, km=route.distance_m / 1000))
         for _, t in tasks[tasks["day"] == route.day].iterrows():
             mark = sub(folder, "Placemark")
             sub(mark, "name", t.task_id)
-            sub(mark, "description", describe(t))
-            sub(mark, "styleUrl", f"#{t['class']}" if t["class"] in CLASS_COLOURS_KML else "#depot")
+            sub(mark, "description", describe(t, lang))
+            sub(mark, "styleUrl", f"#{_symbol(t)[1]}")
             sub(sub(mark, "Point"), "coordinates", f"{t.lon:.7f},{t.lat:.7f}")
         mark = sub(folder, "Placemark")
-        sub(mark, "name", f"Route day {route.day}")
+        sub(mark, "name", text("route_line", lang, day=route.day))
         sub(mark, "styleUrl", "#route")
         geometry = sub(mark, "LineString")
         sub(geometry, "tessellate", "1")

@@ -131,7 +131,7 @@ def _png(pixels: np.ndarray) -> bytes:
             return memfile.read()
 
 
-def team_sheet(team: int, plan: RoutePlan, plots: gpd.GeoDataFrame, chips: ChipSource, title: str) -> str:
+def team_sheet(team: int, plan: RoutePlan, plots: gpd.GeoDataFrame, chips: ChipSource, title: str, lang: str = "en") -> str:
     """The HTML task sheet of one team (1-based): per day a route map, a stop table and image chips."""
     tasks = plan.tasks[(plan.tasks["team"] == team) & (plan.tasks["status"] == PLANNED)].sort_values(["day", "sequence"])
     depot = plan.depots.loc[plan.depots["team"] == team].geometry.iloc[0]

@@ -124,12 +124,13 @@ def tasks_from_plots(plots: gpd.GeoDataFrame, settings: TaskSettings) -> gpd.Geo
     rows = []
     for _, group in plots.groupby("_cluster", sort=False):
         area = group["area_m2"].to_numpy(float)
-        by_class = group.groupby("class")["area_m2"].sum()
+        by_class = group.groupby("class")["area_m2"].sum().sort_values(ascending=False, kind="stable")
         rows.append(
             {
                 "plot_ids": ",".join(sorted(group["plot_id"].astype(str))),
                 "priority": round(float(group["_priority"].sum()), 2),
-                "class": str(by_class.idxmax()),
+                "class": str(by_class.index[0]),
+                "classes": ",".join(map(str, by_class.index)),
                 "confidence": float(np.average(group["confidence"], weights=area if area.sum() > 0 else None)),
                 "area_m2": float(area.sum()),
                 "geometry": group.geometry.union_all().centroid,
