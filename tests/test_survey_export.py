@@ -133,9 +133,9 @@ def test_gpx_kml_and_sheet_per_team(run_dir: Path, tmp_path: Path):
         page = (out / f"team_0{team}.html").read_text()
         chips = re.findall(r'<figure class="chip" data-task="(T\d+)">', page)
         assert chips == list(mine["task_id"])
-        assert page.count("data:image/png;base64,") == len(mine)
-        assert "http://" not in page and "https://" not in page
-        assert all(f"<td>{t}</td>" in page for t in mine["task_id"])
+        assert page.count("data:image/jpeg;base64,") == len(mine) + mine["day"].nunique()  # chips and the route maps
+        assert "http://" not in page and "<script" not in page  # offline; https only in navigation links
+        assert all(f'<tr class="task-head" id="{t}">' in page for t in mine["task_id"])
 
 
 def test_a_task_mixing_classes_is_labelled_with_both(run_dir: Path, tmp_path: Path):
@@ -292,9 +292,9 @@ def test_a_source_image_damaged_since_the_run_costs_its_chips_only(tmp_path, cap
     profile = dict(driver="GTiff", width=SIZE, height=SIZE, count=3, dtype="uint8", crs=CRS, transform=from_origin(X0, Y0 + SIZE * GSD, GSD, GSD))
     with rasterio.open(image, "w", tiled=True, compress="deflate", **profile) as dst:
         dst.write(rgb)
-    plots = gpd.GeoSeries([box(X0 + 1000, Y0 + 1000, X0 + 1050, Y0 + 1050)], crs=CRS)
+    plots = gpd.GeoDataFrame({"plot_id": ["p1"], "class": ["poppy"]}, geometry=[box(X0 + 1000, Y0 + 1000, X0 + 1050, Y0 + 1050)], crs=CRS)
     with ChipSource([image], CRS) as chips:
-        assert "data:image/png;base64," in chips.chip(plots)
+        assert "data:image/jpeg;base64," in chips.chip(plots)
     raw = bytearray(image.read_bytes())
     raw[2000:-100] = bytes(len(raw) - 2100)  # the tiles' deflate streams zeroed; the header is whole
     image.write_bytes(bytes(raw))
