@@ -99,6 +99,17 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{tasks}个任务：{planned}个已排入 {teams} 个组{unreachable}；共 {km:.1f} 公里 -> {out}",
     ),
     "tasks_unreachable": (", {n} unreachable (see {path})", "，{n}个无法到达（见 {path}）"),
+    "rev_head": ("status       class      aoi              plots      area_m2", "状态         类别       区域             地块数    面积(m²)"),
+    "rev_reviewed": ("reviewed {reviewed} of {plots} plots; precision {precision} from {real} real, {fa} false alarms",
+                     "已核查 {reviewed}/{plots} 个地块；精确率 {precision}（属实 {real}，误报 {fa}）"),
+    "rev_precision_na": ("n/a (no confirmed or false-alarm plots)", "无（没有确认或误报的地块）"),
+    "rev_class_precision": ("  {cls}: precision {p}", "  {cls}：精确率 {p}"),
+    "rev_confirmed_area": ("confirmed area {a:.0f} m² observed (of which eradicated {e:.0f})", "已确认面积 {a:.0f} 平方米（其中已铲除 {e:.0f}）"),
+    "rev_estimate_na": ("estimated total confirmed area: n/a ({why})", "估计确认总面积：无（{why}）"),
+    "rev_estimate": ("estimated total confirmed area {a:.0f} m² {ci}, design {design}{extra}", "估计确认总面积 {a:.0f} 平方米 {ci}，抽样设计 {design}{extra}"),
+    "rev_assumed": ("  assumed: {why}", "  假设：{why}"),
+    "rev_missed": ("missed by the model, drawn by reviewers: {n} plot(s) ({classes}){area}", "模型漏检、核查人员补画：{n} 个地块（{classes}）{area}"),
+    "rev_missed_noclass": ("; {n} without class poppy or cannabis (left out of labels)", "；其中 {n} 个未填类别（不导出为训练样本）"),
 }
 
 

@@ -22,6 +22,9 @@ from scout import schema
 from scout.errors import RunFolderError, first_line
 
 PLOTS_LAYER = "plots"
+MISSED_LAYER = "missed_plots"
+MISSED_FIELDS: dict[str, str] = {"class": "str", "note": "str", "reviewed_by": "str", "reviewed_at": "str"}
+"""Fields the model did not flag, drawn by reviewers in QGIS/QField (``scout qgis`` adds the empty layer)."""
 
 TRACK_FIELDS: dict[str, str] = {
     "track_status": "str",  # one of schema.TRACK_STATUSES
@@ -119,6 +122,39 @@ def read_plots(folder: RunFolder) -> gpd.GeoDataFrame:
             plots[name] = plots[name].where(plots[name].notna(), "").astype(str)
     plots["review_status"] = plots["review_status"].map(schema.review_status)
     return plots
+
+
+def read_missed(folder: RunFolder) -> gpd.GeoDataFrame:
+    """Fields the model missed, as reviewers drew them: the ``missed_plots`` layer and any plot
+    drawn by hand in ``plots`` (no ``plot_id``), with ``class`` (``""`` when not set), ``note``,
+    ``reviewed_by``, ``reviewed_at`` and ``layer``; empty when there are none."""
+    parts = []
+    if MISSED_LAYER in folder.layers():
+        try:
+            drawn = gpd.read_file(folder.plots_gpkg, layer=MISSED_LAYER, engine="pyogrio")
+        except Exception as exc:  # a damaged table: one line, as for plots
+            raise RunFolderError(f"{folder.plots_gpkg}: cannot read layer '{MISSED_LAYER}' ({first_line(exc)})") from None
+        parts.append(drawn.assign(layer=MISSED_LAYER))
+    plots = read_plots(folder)
+    parts.append(plots[plots["plot_id"].str.strip() == ""].assign(layer=PLOTS_LAYER))
+    crs = plots.crs
+    frames = []
+    for part in parts:
+        part = part[part.geometry.notna() & ~part.geometry.is_empty]
+        if len(part):
+            part = part.to_crs(crs) if part.crs is not None else part.set_crs(crs)
+            for name in (*MISSED_FIELDS, "layer"):
+                part[name] = part[name].where(part[name].notna(), "").astype(str).str.strip() if name in part.columns else ""
+            part["class"] = part["class"].str.lower()
+            frames.append(gpd.GeoDataFrame(part[[*MISSED_FIELDS, "layer"]].reset_index(drop=True), geometry=part.geometry.to_numpy(), crs=crs))
+    if not frames:
+        return gpd.GeoDataFrame({name: pd.Series([], dtype=object) for name in (*MISSED_FIELDS, "layer")}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=crs)
+
+
+def detected(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The plots the model flagged (with a ``plot_id``), without those drawn by hand."""
+    return plots[plots["plot_id"].str.strip() != ""]
 
 
 def check_plot_ids(plots: pd.DataFrame, path: Path) -> None:

@@ -49,6 +49,12 @@ def layer_info(layer) -> dict:  # noqa: ANN001
                 for i, f in enumerate(fields)
                 if layer.editorWidgetSetup(i).type() == "ValueMap"
             },
+            value_map_labels={
+                f.name(): [k for item in layer.editorWidgetSetup(i).config().get("map", []) for k in item.keys()]
+                for i, f in enumerate(fields)
+                if layer.editorWidgetSetup(i).type() == "ValueMap"
+            },
+            aliases={f.name(): layer.attributeAlias(i) for i, f in enumerate(fields) if layer.attributeAlias(i)},
             read_only_fields=[f.name() for i, f in enumerate(fields) if form.readOnly(i)],
             form_layout=int(form.layout()),
             form_tabs=[t.name() for t in form.tabs()],
@@ -57,7 +63,7 @@ def layer_info(layer) -> dict:  # noqa: ANN001
         )
     else:
         renderer = layer.renderer()
-        info.update(kind="raster", bands=layer.bandCount(), renderer=renderer.type() if renderer else None)
+        info.update(kind="raster", bands=layer.bandCount(), renderer=renderer.type() if renderer else None, opacity=renderer.opacity() if renderer else None)
     return info
 
 
@@ -120,6 +126,8 @@ def main() -> int:
         root = project.layerTreeRoot()
         order = [node.layer() for node in root.findLayers()]
         visible = {node.layerId() for node in root.findLayers() if node.isVisible()}
+        out["groups"] = [node.name() for node in root.children() if node.nodeType() == node.NodeGroup]
+        out["abstract"] = project.metadata().abstract()
     else:
         from osgeo import ogr
 
@@ -130,6 +138,9 @@ def main() -> int:
         project.addMapLayers(order)
         visible = {layer.id() for layer in order}
     out["layers"] = [dict(layer_info(layer), visible=layer.id() in visible) for layer in order]
+    from qgis.core import QgsExpressionContextUtils
+
+    out["user_full_name"] = QgsExpressionContextUtils.globalScope().variable("user_full_name")
     plots = next((layer for layer in order if layer.name() == "plots"), None)
     out["edits"] = [set_status(plots, *item.split("=", 1)) for item in args.set] if plots else []
     if args.render:

@@ -142,7 +142,7 @@ def write_run(run: Path, plots: gpd.GeoDataFrame, image: bool = True, probabilit
 
 
 def write_survey(out: Path, plots: gpd.GeoDataFrame, teams: int = 2) -> Path:
-    """tasks.geojson (one task per plot) and routes.geojson in the form ``scout tasks`` writes."""
+    """tasks.geojson (one task per plot), routes.geojson and depots.geojson in the form ``scout tasks`` writes."""
     out.mkdir(parents=True, exist_ok=True)
     centroids = plots.geometry.centroid.to_crs("EPSG:4326")
     n = len(plots)
@@ -164,6 +164,8 @@ def write_survey(out: Path, plots: gpd.GeoDataFrame, teams: int = 2) -> Path:
         crs="EPSG:4326",
     )
     typed_frame(routes, schema.ROUTE_FIELDS, "EPSG:4326").to_file(out / "routes.geojson", driver="GeoJSON", engine="pyogrio")
+    depot = shapely.Point(X0 + 200, Y0 - 350)
+    gpd.GeoDataFrame({"team": [1], "name": ["Depot"]}, geometry=[depot], crs=UTM).to_crs(4326).to_file(out / "depots.geojson", driver="GeoJSON", engine="pyogrio")
     return out
 
 

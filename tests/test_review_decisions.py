@@ -9,8 +9,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
+import shapely
 from click.testing import CliRunner
-from review_runs import plots_frame, write_run
+from review_runs import UTM, X0, Y0, plots_frame, write_run
 
 from scout import schema
 from scout.cli import cli
@@ -137,14 +138,38 @@ def test_bad_review_status_names_plot_and_value(tmp_path: Path, value: str | Non
     assert "Traceback" not in result.output and not (run / REVIEW_JSON).exists()
 
 
-def test_plot_drawn_by_hand_is_refused_not_counted(tmp_path: Path) -> None:
-    run = write_run(tmp_path / "r1", plots_frame(["poppy", "cannabis"], ["confirmed", "unreviewed"]), image=False, probability=False)
+def test_fields_the_model_missed_are_reported_and_exported_as_positives(tmp_path: Path) -> None:
+    """Drawn by hand in plots (no plot_id) or in the missed_plots layer: counted apart, never refused."""
+    run = write_run(tmp_path / "r1", plots_frame(["poppy", "cannabis", "poppy"], ["confirmed", "unreviewed", "unreviewed"]), image=False, probability=False)
     plots = gpd.read_file(run / schema.PLOTS_GPKG, layer="plots")  # a missed plot digitised into the plots layer
     plots.loc[1, ["plot_id", "area_m2", "confidence"]] = [None, np.nan, np.nan]
     write_gpkg_layer(plots, run / schema.PLOTS_GPKG, "plots")
-    result = CliRunner().invoke(cli, ["review", str(run)])
-    assert result.exit_code == 2 and "1 plot(s) without plot_id, drawn by hand?" in result.output and "scout train --labels" in result.output
-    assert not (run / REVIEW_JSON).exists()
+    drawn = gpd.GeoDataFrame({"class": ["Poppy", ""], "note": ["by the stream", ""], "reviewed_by": ["li", ""], "reviewed_at": ["", ""]},
+                             geometry=[shapely.box(X0 + 300, Y0 - 60, X0 + 330, Y0 - 30), shapely.box(X0 + 350, Y0 - 60, X0 + 360, Y0 - 50)], crs=UTM).to_crs(4326)
+    write_gpkg_layer(drawn, run / schema.PLOTS_GPKG, "missed_plots")
+    out = tmp_path / "labels.gpkg"
+    result = CliRunner().invoke(cli, ["review", str(run), "--labels", str(out), "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "missed by the model, drawn by reviewers: 3 plot(s) (poppy 1, cannabis 1), 1400 m²; 1 without class" in result.output
+    summary = json.loads((run / REVIEW_JSON).read_text())
+    assert summary["plots"] == 2 and summary["missed"]["by_class"] == {"poppy": 1, "cannabis": 1}
+    labels = gpd.read_file(out, layer="labels")
+    positives = labels[labels["label_kind"] == "positive"]
+    assert sorted(positives["class"]) == ["cannabis", "poppy", "poppy"]  # P000 confirmed, and two drawn with a class
+    assert (positives["review_status"] == "missed").sum() == 2
+    assert sorted(positives.to_crs(UTM).area.round()) == [400.0, 400.0, 900.0]
+    zh = CliRunner().invoke(cli, ["review", str(run), "--lang", "zh"])
+    assert "模型漏检、核查人员补画：3 个地块（罂粟 1, 大麻 1）" in zh.output and "确认" in zh.output
+
+
+def test_review_rewrites_plots_geojson_with_the_decisions(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "r1", plots_frame(["poppy", "cannabis"]), image=False, probability=False)
+    plots = gpd.read_file(run / schema.PLOTS_GPKG, layer="plots")
+    plots["review_status"] = ["confirmed", "false_alarm"]
+    write_gpkg_layer(plots, run / schema.PLOTS_GPKG, "plots")
+    review_run(run)
+    geojson = gpd.read_file(run / schema.PLOTS_GEOJSON)
+    assert list(geojson["review_status"]) == ["confirmed", "false_alarm"] and geojson.crs.to_epsg() == 4326
 
 
 def test_review_status_typed_by_hand_is_read(tmp_path: Path) -> None:

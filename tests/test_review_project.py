@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 from click.testing import CliRunner
 from review_runs import needs_qgis, plots_frame, qgis_check, write_run, write_survey
@@ -17,6 +18,7 @@ from scout.cli import cli
 from scout.commands import review_cmds
 from scout.errors import InputError, RunFolderError
 from scout.review.decisions import review_run
+from scout.io import write_gpkg_layer
 from scout.review.project import PROJECT_FILE, write_project
 
 review_cmds.register(cli)
@@ -48,8 +50,10 @@ def test_project_layers_and_relative_paths(run: Path, survey: Path) -> None:
     root = _qgs(project)
     sources = {m.findtext("layername"): m.findtext("datasource") for m in root.iter("maplayer")}
     assert sources == {
+        "depots": "../../survey/depots.geojson",
         "tasks": "../../survey/tasks.geojson",
         "routes": "../../survey/routes.geojson",
+        "missed_plots": "./plots.gpkg|layername=missed_plots",
         "plots": "./plots.gpkg|layername=plots",
         "aoi": "./plots.gpkg|layername=aoi",
         "tiles": "./plots.gpkg|layername=tiles",
@@ -60,8 +64,13 @@ def test_project_layers_and_relative_paths(run: Path, survey: Path) -> None:
     assert root.find("properties/Paths/Absolute").text == "false"
     checked = {n.get("name"): n.get("checked") for n in root.iter("layer-tree-layer")}
     assert checked["tiles"] == "Qt::Unchecked" and checked["plots"] == "Qt::Checked"
-    bands = [m.find("pipe/rasterrenderer").get("band") for m in root.iter("maplayer") if m.findtext("layername", "").startswith("probability")]
-    assert bands == ["1", "2"]
+    heatmaps = [m.find("pipe/rasterrenderer") for m in root.iter("maplayer") if m.findtext("layername", "").startswith("probability")]
+    assert [h.get("band") for h in heatmaps] == ["1", "2"]
+    # the imagery inside every plot shows: heatmaps off, half transparent, in colours the plot outlines do not use
+    assert checked["probability poppy"] == checked["probability cannabis"] == "Qt::Unchecked"
+    assert all(float(h.get("opacity")) <= 0.5 for h in heatmaps)
+    heat_colours = {i.get("color") for h in heatmaps for i in h.iter("item")}
+    assert not heat_colours & {"#ff00c8", "#ffaa00"}
     assert "onlin" not in ET.tostring(root, encoding="unicode").lower()  # no basemap service
 
 
@@ -76,7 +85,7 @@ def test_project_without_optional_files(run: Path) -> None:
     (run / schema.PROBABILITY_TIF).unlink()
     shutil.rmtree(run.parent / "imagery")
     names = [m.findtext("layername") for m in _qgs(write_project(run)).iter("maplayer")]
-    assert names == ["plots", "aoi", "tiles"]
+    assert names == ["missed_plots", "plots", "aoi", "tiles"]
 
 
 @pytest.mark.parametrize(
@@ -118,7 +127,7 @@ def test_qgis_loads_every_layer_valid_and_styled_after_moving_the_folder(run: Pa
     report = qgis_check(moved / "runs" / "r1" / PROJECT_FILE, "--render", str(tmp_path / "map.png"))
     assert report["project_read"] and report["absolute_paths"] is False
     assert report["crs"] == "EPSG:32647"
-    assert len(report["layers"]) == 8
+    assert len(report["layers"]) == 10
     for layer in report["layers"]:
         assert layer["valid"], layer
         assert layer["renderer"], layer
@@ -130,6 +139,10 @@ def test_qgis_loads_every_layer_valid_and_styled_after_moving_the_folder(run: Pa
     assert layers["probability poppy"]["renderer"] == "singlebandpseudocolor"
     assert layers["scene"]["renderer"] == "multibandcolor"
     assert layers["tasks"]["feature_count"] == len(CLASSES) and not layers["tiles"]["visible"]
+    assert layers["depots"]["feature_count"] == 1 and layers["depots"]["labels"]
+    assert not layers["probability poppy"]["visible"] and layers["probability poppy"]["opacity"] == 0.5
+    missed = layers["missed_plots"]
+    assert missed["geometry_type"] == 2 and missed["feature_count"] == 0 and missed["value_map"]["class"] == ["poppy", "cannabis"]
     assert (tmp_path / "map.png").stat().st_size > 1000
 
 
@@ -144,6 +157,31 @@ def test_qgis_edit_is_read_back_by_scout_review(run: Path) -> None:
     summary = review_run(run)
     assert summary["by_status"] == {"unreviewed": 1, "confirmed": 1, "false_alarm": 1, "eradicated": 1}
     assert summary["precision"]["all"]["confirmed"] == 2 and summary["precision"]["all"]["false_alarm"] == 1
+    # a second reviewer changes a decision: reviewed_by and reviewed_at now describe that change
+    plots = gpd.read_file(run / schema.PLOTS_GPKG, layer="plots")
+    plots["reviewed_by"] = "first reviewer"
+    plots["reviewed_at"] = "2000-01-01 00:00:00"
+    write_gpkg_layer(plots, run / schema.PLOTS_GPKG, "plots")
+    again = qgis_check(project, "--set", "P001=confirmed")
+    attributes = again["edits"][0]["attributes"]
+    assert attributes["reviewed_at"] > "2020"
+    assert attributes["reviewed_by"] == (again["user_full_name"] or "first reviewer")
+
+
+@needs_qgis
+@pytest.mark.qgis
+def test_qgis_project_in_chinese_with_the_runs_warnings(run: Path) -> None:
+    meta = json.loads((run / schema.RUN_JSON).read_text())
+    meta["warnings"] = ["imagery unlike the model's training data"]
+    (run / schema.RUN_JSON).write_text(json.dumps(meta))
+    report = qgis_check(write_project(run, lang="zh"))
+    plots = {layer["name"]: layer for layer in report["layers"]}["plots"]
+    assert plots["value_map_labels"]["review_status"] == ["未核查", "确认", "误报", "已铲除"]
+    assert plots["value_map"]["review_status"] == list(schema.REVIEW_STATUSES)  # values unchanged
+    assert plots["aliases"]["review_status"] == "核查状态" and plots["aliases"]["plot_id"] == "地块编号"
+    assert plots["form_tabs"] == ["核查", "地块"]
+    assert report["groups"] == ["⚠ imagery unlike the model's training data"] and "training data" in report["abstract"]
+    assert {layer["name"]: layer for layer in report["layers"]}["missed_plots"]["value_map_labels"]["class"] == ["罂粟", "大麻"]
 
 
 @needs_qgis
@@ -152,6 +190,6 @@ def test_qgis_loads_an_empty_run(tmp_path: Path) -> None:
     empty = plots_frame([])
     run = write_run(tmp_path / "runs" / "r0", empty)
     report = qgis_check(write_project(run, write_survey(tmp_path / "survey", empty)))
-    assert len(report["layers"]) == 8
+    assert len(report["layers"]) == 10
     assert all(layer["valid"] and layer["renderer"] for layer in report["layers"])
     assert {layer["name"]: layer.get("geometry_type") for layer in report["layers"]}["plots"] == 2  # polygons

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from scout.commands.options import overwrite_option, quiet_option, run_folder_argument
+from scout.commands.options import lang_option, overwrite_option, quiet_option, run_folder_argument
 from scout.review.decisions import SAMPLE_DESIGNS, format_summary, review_run
 from scout.review.project import write_project
 from scout.review.track import MIN_OVERLAP, track_runs
@@ -18,15 +18,16 @@ from scout.review.track import MIN_OVERLAP, track_runs
     "--tasks", "tasks_dir", type=click.Path(file_okay=False, path_type=Path),
     help="Folder written by scout tasks: add its tasks and routes (inside RUN, e.g. RUN/survey, it travels with the folder).",
 )
+@lang_option
 @overwrite_option
 @quiet_option
-def qgis_cmd(run: Path, tasks_dir: Path | None, overwrite: bool) -> None:
+def qgis_cmd(run: Path, tasks_dir: Path | None, lang: str | None, overwrite: bool) -> None:
     """Write RUN/project.qgz for QGIS and QField: imagery, probability heatmaps, AOIs, editable plots.
 
     Paths are relative, so the run folder (with the imagery, where it lies outside) can be
     copied to another computer or a phone and opened offline.
     """
-    click.echo(write_project(run, tasks_dir, overwrite))
+    click.echo(write_project(run, tasks_dir, overwrite, lang))
 
 
 @click.command("review")
@@ -36,11 +37,16 @@ def qgis_cmd(run: Path, tasks_dir: Path | None, overwrite: bool) -> None:
     "--sample-design", type=click.Choice(list(SAMPLE_DESIGNS)), default="srs", show_default=True,
     help="How the reviewed plots were drawn from all flagged plots: a simple random sample overall, or within each class / AOI / class x AOI.",
 )
+@lang_option
 @overwrite_option
 @quiet_option
-def review_cmd(run: Path, labels: Path | None, sample_design: str, overwrite: bool) -> None:
-    """Read review decisions made in QGIS or QField; write RUN/review.json and print a summary."""
-    click.echo(format_summary(review_run(run, sample_design, labels, overwrite)))
+def review_cmd(run: Path, labels: Path | None, sample_design: str, lang: str | None, overwrite: bool) -> None:
+    """Read review decisions made in QGIS or QField; write RUN/review.json, rewrite RUN/plots.geojson, print a summary.
+
+    Fields the model missed, drawn in the missed_plots layer (or by hand in plots), are reported
+    and written to --labels as positives.
+    """
+    click.echo(format_summary(review_run(run, sample_design, labels, overwrite, lang)))
 
 
 @click.command("track")

@@ -22,7 +22,8 @@ import pandas as pd
 
 from scout import schema
 from scout.io import atomic_path, check_new_file, typed_frame, write_gpkg_layer, write_json
-from scout.runfolder import check_plots, open_run, read_plots
+from scout.lang import Lang, label, resolve_lang, text
+from scout.runfolder import RunFolder, check_plots, detected, open_run, read_missed, read_plots
 from scout.review.stats import Stratum, ratio_estimate, wilson_interval
 
 log = logging.getLogger(__name__)
@@ -118,62 +119,107 @@ def summarise(plots: pd.DataFrame, design: str = "srs") -> dict[str, Any]:
     }
 
 
-def labels_frame(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Confirmed and eradicated plots as positives of their class; false alarms as hard negatives."""
+def summarise_missed(missed: pd.DataFrame) -> dict[str, Any]:
+    """Fields the model missed, as reviewers drew them: counts and areas (m²) by class."""
+    usable = missed["class"].isin(schema.CLASSES)
+    return {
+        "plots": len(missed),
+        "by_class": {c: int((missed["class"] == c).sum()) for c in schema.CLASSES},
+        "area_m2": round(float(missed.geometry.area.sum()), 2) if len(missed) and missed.crs and missed.crs.is_projected else None,
+        "without_class": int((~usable).sum()),
+        "from_layers": sorted(set(missed["layer"])),
+    }
+
+
+def labels_frame(plots: gpd.GeoDataFrame, missed: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Confirmed and eradicated plots as positives of their class; false alarms as hard negatives;
+    fields the model missed (drawn by reviewers, with a class) as positives too."""
     chosen = plots[plots["review_status"].isin((*REAL, "false_alarm"))].copy()
     negative = chosen["review_status"] == "false_alarm"
     chosen["label_kind"] = negative.map({True: "hard_negative", False: "positive"})
     chosen.loc[negative, "class"] = "background"
+    if missed is not None and len(missed):
+        drawn = missed[missed["class"].isin(schema.CLASSES)].to_crs(plots.crs)
+        drawn = drawn.assign(label_kind="positive", plot_id="", review_status="missed", source="", acquired="")
+        chosen = gpd.GeoDataFrame(pd.concat([chosen, drawn], ignore_index=True), geometry="geometry", crs=plots.crs)
     return typed_frame(chosen, LABEL_FIELDS, plots.crs)
 
 
-def write_labels(plots: gpd.GeoDataFrame, out: str | os.PathLike, overwrite: bool = False) -> int:
+def write_labels(plots: gpd.GeoDataFrame, out: str | os.PathLike, overwrite: bool = False, missed: gpd.GeoDataFrame | None = None) -> int:
     """Write the ``labels`` layer to ``out`` (a new GeoPackage, atomically); return its row count."""
     out = Path(out)
     check_new_file(out, overwrite)
-    labels = labels_frame(plots)
+    labels = labels_frame(plots, missed)
     with atomic_path(out) as tmp:
         write_gpkg_layer(labels, tmp, LABELS_LAYER)
     return len(labels)
 
 
-def review_run(run: str | os.PathLike, design: str = "srs", labels: str | os.PathLike | None = None, overwrite: bool = False) -> dict[str, Any]:
-    """Read a run's decisions, write ``RUN/review.json`` (and ``labels`` when given); return the summary."""
+def review_run(run: str | os.PathLike, design: str = "srs", labels: str | os.PathLike | None = None, overwrite: bool = False,
+               lang: str | None = None) -> dict[str, Any]:
+    """Read a run's decisions, write ``RUN/review.json`` (and ``labels`` when given), rewrite
+    ``plots.geojson`` from the reviewed layer; return the summary.
+
+    Fields the model missed, drawn in the ``missed_plots`` layer or by hand in ``plots`` (no
+    ``plot_id``), are reported and exported as positives, not refused.
+    """
     folder = open_run(run)
-    plots = read_plots(folder)
+    everything = read_plots(folder)
+    missed = read_missed(folder)
+    plots = detected(everything)
     check_plots(plots, folder.plots_gpkg)
     summary = {
         "run": str(folder.path.resolve()),
         "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "lang": resolve_lang(lang, folder.meta),
         **summarise(plots, design),
+        "missed": summarise_missed(missed.to_crs(plots.crs)),
     }
     if labels is not None:
-        summary["labels"] = {"path": str(Path(labels).resolve()), "layer": LABELS_LAYER, "rows": write_labels(plots, labels, overwrite)}
+        summary["labels"] = {"path": str(Path(labels).resolve()), "layer": LABELS_LAYER, "rows": write_labels(plots, labels, overwrite, missed)}
+    write_reviewed_geojson(folder, plots)
     write_json(folder.path / REVIEW_JSON, summary)
     log.info("wrote %s", folder.path / REVIEW_JSON)
     return summary
+
+
+def write_reviewed_geojson(folder: RunFolder, plots: gpd.GeoDataFrame) -> None:
+    """``plots.geojson`` (RFC 7946) again from the reviewed plots layer, so it carries the decisions."""
+    path = folder.path / schema.PLOTS_GEOJSON
+    with atomic_path(path) as tmp:
+        plots.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio", RFC7946="YES")
 
 
 def _fmt_ci(ci: list[float] | None, fmt: str) -> str:
     return f"[{format(ci[0], fmt)}, {format(ci[1], fmt)}]" if ci else "[n/a]"
 
 
-def format_summary(summary: dict[str, Any]) -> str:
-    """A short plain-text report of a summary: the status x class x AOI table, precision, areas."""
-    lines = [f"{'status':<12} {'class':<10} {'aoi':<16} {'plots':>6} {'area_m2':>12}"]
-    lines += [f"{r['review_status']:<12} {r['class']:<10} {r['aoi'][:16]:<16} {r['plots']:>6} {r['area_m2']:>12.1f}" for r in summary["table"]]
+def format_summary(summary: dict[str, Any], lang: Lang | None = None) -> str:
+    """A short plain-text report of a summary: the status x class x AOI table, precision, areas, missed plots."""
+    lang = lang or summary.get("lang", "en")
+    lines = [text("rev_head", lang)]
+    shown = (lambda v: label(v, lang)) if lang == "zh" else str  # English keeps the machine values
+    lines += [f"{shown(r['review_status']):<12} {shown(r['class']):<10} {r['aoi'][:16]:<16} {r['plots']:>6} {r['area_m2']:>12.1f}" for r in summary["table"]]
     p = summary["precision"]["all"]
-    precision = "n/a (no confirmed or false-alarm plots)" if p["precision"] is None else f"{p['precision']:.2f} {_fmt_ci(p['ci95'], '.2f')}"
-    lines.append(f"reviewed {summary['reviewed']} of {summary['plots']} plots; precision {precision} from {p['confirmed']} real, {p['false_alarm']} false alarms")
+    precision = text("rev_precision_na", lang) if p["precision"] is None else f"{p['precision']:.2f} {_fmt_ci(p['ci95'], '.2f')}"
+    lines.append(text("rev_reviewed", lang, reviewed=summary["reviewed"], plots=summary["plots"], precision=precision, real=p["confirmed"], fa=p["false_alarm"]))
     for cls, c in summary["precision"]["by_class"].items():
         if c["precision"] is not None:
-            lines.append(f"  {cls}: precision {c['precision']:.2f} {_fmt_ci(c['ci95'], '.2f')}")
+            lines.append(text("rev_class_precision", lang, cls=label(cls, lang), p=f"{c['precision']:.2f} {_fmt_ci(c['ci95'], '.2f')}"))
     a, e = summary["area_m2"], summary["estimate"]
-    lines.append(f"confirmed area {a['confirmed'] + a['eradicated']:.0f} m² observed (of which eradicated {a['eradicated']:.0f})")
+    lines.append(text("rev_confirmed_area", lang, a=a["confirmed"] + a["eradicated"], e=a["eradicated"]))
     if e["confirmed_area_m2"] is None:
-        lines.append(f"estimated total confirmed area: n/a ({e['missing_because']})")
+        lines.append(text("rev_estimate_na", lang, why=e["missing_because"]))
     else:
         extra = f" ({e['missing_because']})" if e["missing_because"] else ""
-        lines.append(f"estimated total confirmed area {e['confirmed_area_m2']:.0f} m² {_fmt_ci(e['ci95_m2'], '.0f')}, design {e['design']}{extra}")
-    lines.append(f"  assumed: {e['assumption']}")
+        lines.append(text("rev_estimate", lang, a=e["confirmed_area_m2"], ci=_fmt_ci(e["ci95_m2"], ".0f"), design=e["design"], extra=extra))
+    lines.append(text("rev_assumed", lang, why=e["assumption"]))
+    missed = summary.get("missed") or {}
+    if missed.get("plots"):
+        classes = ", ".join(f"{label(c, lang)} {n}" for c, n in missed["by_class"].items() if n)
+        area = f", {missed['area_m2']:.0f} m²" if missed.get("area_m2") is not None else ""
+        line = text("rev_missed", lang, n=missed["plots"], classes=classes or "-", area=area)
+        if missed["without_class"]:
+            line += text("rev_missed_noclass", lang, n=missed["without_class"])
+        lines.append(line)
     return "\n".join(lines)

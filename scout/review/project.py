@@ -26,9 +26,10 @@ from rasterio.enums import ColorInterp
 
 from scout import schema
 from scout.errors import InputError, OutputError
-from scout.io import atomic_path
-from scout.runfolder import RunFolder, image_path, open_run
-from scout.review.styles import style_qml
+from scout.io import GPKG_OPTIONS, atomic_path, typed_frame
+from scout.lang import Lang, resolve_lang
+from scout.runfolder import MISSED_FIELDS, MISSED_LAYER, RunFolder, image_path, open_run
+from scout.review.styles import add_styles, style_qml
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,11 @@ TASKS_GEOJSON = "tasks.geojson"
 ROUTES_GEOJSON = "routes.geojson"
 QGIS_VERSION = "3.22.0-Białowieża"  # the oldest QGIS this project is written for
 
-CLASS_COLOURS = {"poppy": "#ff00c8", "cannabis": "#ffaa00"}  # as in styles/plots.qml
-"""Heatmap colour of each class; other classes get grey."""
+HEATMAP_COLOURS = {"poppy": "#00e5ff", "cannabis": "#2962ff"}
+"""Heatmap colour of each class (cyan, blue: unlike the plots' magenta and amber outlines); other classes grey.
+The heatmaps start switched off and half transparent, so the imagery inside every plot shows."""
+HEATMAP_OPACITY = 0.5
+DEPOTS_GEOJSON = "depots.geojson"
 
 
 @dataclass(frozen=True)
@@ -58,23 +62,28 @@ class Layer:
         return "raster" if self.provider == "gdal" else "vector"
 
 
-def write_project(run: str | os.PathLike, tasks_dir: str | os.PathLike | None = None, overwrite: bool = False) -> Path:
+def write_project(run: str | os.PathLike, tasks_dir: str | os.PathLike | None = None, overwrite: bool = False, lang: str | None = None) -> Path:
     """Write ``RUN/project.qgz`` (atomically) and return its path.
 
     An existing project (perhaps changed and saved in QGIS) is replaced only with ``overwrite``.
+    The GeoPackage gains an empty ``missed_plots`` layer (for fields the model did not flag) when
+    it has none, and its stored styles are rewritten in ``lang`` (the run's, else the locale's).
     """
     folder = open_run(run)
     out = folder.path / PROJECT_FILE
     if out.exists() and not overwrite:
         raise OutputError(f"{out}: exists (it may hold changes saved in QGIS); pass --overwrite to replace it")
+    language = resolve_lang(lang, folder.meta)
+    add_missed_layer(folder)
+    add_styles(folder.plots_gpkg, language)
     layers: list[Layer] = []
     if tasks_dir is not None:
-        layers += survey_layers(folder.path, Path(tasks_dir))
-    layers += gpkg_layers(folder)
+        layers += survey_layers(folder.path, Path(tasks_dir), language)
+    layers += gpkg_layers(folder, language)
     layers += probability_layers(folder)
     layers += imagery_layers(folder)
     crs = _work_crs(folder)
-    tree = project_xml(layers, crs, _view_extent(folder), title=f"Scout run {folder.path.resolve().name}")
+    tree = project_xml(layers, crs, _view_extent(folder), title=f"Scout run {folder.path.resolve().name}", warnings=run_warnings(folder.meta))
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("project.qgs", "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(tree, encoding="unicode"))
     log.info("wrote %s with %d layers", out, len(layers))
@@ -97,27 +106,45 @@ def _relative(target: Path, base: Path) -> str:
     return rel if rel.startswith("../") else f"./{rel}"
 
 
-def _style(name: str, fields: list[str]) -> tuple[ET.Element, dict[str, str]]:
+def run_warnings(meta: dict) -> list[str]:
+    """run.json's ``warnings``: plain sentences saying why the run should not be trusted as it stands."""
+    warnings = meta.get("warnings") or []
+    return [str(w) for w in (warnings if isinstance(warnings, list) else [warnings]) if str(w).strip()]
+
+
+def add_missed_layer(folder: RunFolder) -> None:
+    """An empty ``missed_plots`` polygon layer in the run's GeoPackage (the plots' CRS), where
+    reviewers draw fields the model did not flag; kept as it is when present."""
+    if MISSED_LAYER in folder.layers():
+        return
+    crs = pyogrio.read_info(folder.plots_gpkg, layer="plots")["crs"]
+    empty = typed_frame(None, MISSED_FIELDS, crs)
+    empty.to_file(folder.plots_gpkg, layer=MISSED_LAYER, driver="GPKG", engine="pyogrio", geometry_type="Polygon", dataset_options=GPKG_OPTIONS)
+
+
+def _style(name: str, fields: list[str], lang: Lang = "en") -> tuple[ET.Element, dict[str, str]]:
     """Scout's QML for ``name``: its elements (to go inside ``<maplayer>``) and root attributes."""
-    root = ET.fromstring(style_qml(name, fields))
+    root = ET.fromstring(style_qml(name, fields, lang))
     attrs = {k: v for k, v in root.attrib.items() if k in ("labelsEnabled", "readOnly")}
     return root, attrs
 
 
-def _ogr_layer(path: Path, base: Path, layer: str | None, name: str, style: str, expected_geometry: str, visible: bool = True) -> Layer:
+def _ogr_layer(path: Path, base: Path, layer: str | None, name: str, style: str, expected_geometry: str, visible: bool = True,
+               lang: Lang = "en") -> Layer:
     info = pyogrio.read_info(path, layer=layer)
     source = _relative(path, base) + (f"|layername={layer}" if layer else "")
     if info["geometry_type"] in (None, "Unknown"):  # an empty layer: tell QGIS what it will hold
         source += f"|geometrytype={expected_geometry}"
     crs = CRS.from_user_input(info["crs"]) if info["crs"] else CRS.from_epsg(4326)
-    element, attrs = _style(style, list(info["fields"]))
+    element, attrs = _style(style, list(info["fields"]), lang)
     return Layer(name, source, "ogr", crs, element, attrs, visible)
 
 
-def gpkg_layers(folder: RunFolder) -> list[Layer]:
-    """Plots, AOIs and tiles from ``plots.gpkg`` (tiles switched off)."""
+def gpkg_layers(folder: RunFolder, lang: Lang = "en") -> list[Layer]:
+    """Missed plots, plots, AOIs and tiles from ``plots.gpkg`` (tiles switched off)."""
     present = folder.layers()
-    layers = [_ogr_layer(folder.plots_gpkg, folder.path, "plots", "plots", "plots", "Polygon")]
+    layers = [_ogr_layer(folder.plots_gpkg, folder.path, MISSED_LAYER, MISSED_LAYER, MISSED_LAYER, "Polygon", lang=lang)] if MISSED_LAYER in present else []
+    layers.append(_ogr_layer(folder.plots_gpkg, folder.path, "plots", "plots", "plots", "Polygon", lang=lang))
     if "aoi" in present:
         layers.append(_ogr_layer(folder.plots_gpkg, folder.path, "aoi", "aoi", "aoi", "Polygon"))
     if "tiles" in present:
@@ -125,12 +152,13 @@ def gpkg_layers(folder: RunFolder) -> list[Layer]:
     return layers
 
 
-def survey_layers(run: Path, tasks_dir: Path) -> list[Layer]:
-    """Tasks (points) and routes (lines) written by ``scout tasks`` into ``tasks_dir``."""
+def survey_layers(run: Path, tasks_dir: Path, lang: Lang = "en") -> list[Layer]:
+    """Depots and tasks (points) and routes (lines) written by ``scout tasks`` into ``tasks_dir``."""
     tasks = tasks_dir / TASKS_GEOJSON
     if not tasks.is_file():
         raise InputError(f"{tasks}: missing (write it with scout tasks ... --out {tasks_dir})")
-    layers = [_ogr_layer(tasks, run, None, "tasks", "tasks", "Point")]
+    layers = [_ogr_layer(tasks_dir / DEPOTS_GEOJSON, run, None, "depots", "depots", "Point", lang=lang)] if (tasks_dir / DEPOTS_GEOJSON).is_file() else []
+    layers.append(_ogr_layer(tasks, run, None, "tasks", "tasks", "Point", lang=lang))
     routes = tasks_dir / ROUTES_GEOJSON
     if routes.is_file():
         layers.append(_ogr_layer(routes, run, None, "routes", "routes", "LineString"))
@@ -158,11 +186,11 @@ def _pipe(renderer: ET.Element) -> ET.Element:
 
 
 def heatmap_renderer(band: int, colour: str, scale: float) -> ET.Element:
-    """Single-band pseudocolour: transparent below probability 0.3, then ``colour`` growing opaque.
+    """Single-band pseudocolour at half opacity: transparent below probability 0.3, then ``colour`` growing opaque.
 
     ``scale`` is the stored value of probability 1 (255 for uint8 rasters, 1 for float).
     """
-    renderer = ET.Element("rasterrenderer", type="singlebandpseudocolor", band=str(band), opacity="1", alphaBand="-1", classificationMin="0", classificationMax=f"{scale:g}", nodataColor="")
+    renderer = ET.Element("rasterrenderer", type="singlebandpseudocolor", band=str(band), opacity=f"{HEATMAP_OPACITY:g}", alphaBand="-1", classificationMin="0", classificationMax=f"{scale:g}", nodataColor="")
     shader = _sub(_sub(renderer, "rastershader"), "colorrampshader", colorRampType="INTERPOLATED", classificationMode="1", clip="0", minimumValue="0", maximumValue=f"{scale:g}")
     for p, alpha in ((0.0, 0), (0.3, 0), (0.5, 110), (0.8, 190), (1.0, 230)):
         _sub(shader, "item", value=f"{p * scale:g}", color=colour, alpha=str(alpha), label=f"{p:.1f}")
@@ -181,7 +209,7 @@ def probability_layers(folder: RunFolder) -> list[Layer]:
         scale = 255.0 if src.dtypes[0] == "uint8" else 1.0
     source = _relative(path, folder.path)
     return [
-        Layer(f"probability {name}", source, "gdal", crs, _pipe(heatmap_renderer(band, CLASS_COLOURS.get(name, "#808080"), scale)), {})
+        Layer(f"probability {name}", source, "gdal", crs, _pipe(heatmap_renderer(band, HEATMAP_COLOURS.get(name, "#808080"), scale)), {}, visible=False)
         for band, name in enumerate(names, start=1)
     ]
 
@@ -281,13 +309,23 @@ def _layer_id(index: int, layer: Layer) -> str:
     return f"scout_{index:02d}_" + "".join(c if c.isalnum() else "_" for c in layer.name)
 
 
-def project_xml(layers: list[Layer], crs: CRS, extent: tuple[float, float, float, float] | None, title: str) -> ET.Element:
-    """The ``.qgs`` document: legend tree, layers with their styles, CRS, relative paths, start view."""
+def project_xml(layers: list[Layer], crs: CRS, extent: tuple[float, float, float, float] | None, title: str,
+                warnings: list[str] | None = None) -> ET.Element:
+    """The ``.qgs`` document: legend tree, layers with their styles, CRS, relative paths, start view.
+
+    The run's ``warnings`` (run.json) head the legend, one empty group per sentence marked ⚠, and
+    fill the project's abstract (Project > Properties > Metadata), so nobody reviews without seeing them.
+    """
     root = ET.Element("qgis", projectname=title, version=QGIS_VERSION)
     _sub(root, "homePath", path="")
     _sub(root, "title", title)
     spatialrefsys(_sub(root, "projectCrs"), crs)
+    metadata = _sub(root, "projectMetadata")
+    _sub(metadata, "title", title)
+    _sub(metadata, "abstract", "\n".join(f"⚠ {w}" for w in warnings or []))
     tree = _sub(root, "layer-tree-group")
+    for warning in warnings or []:
+        _sub(tree, "layer-tree-group", name=f"⚠ {warning}", checked="Qt::Checked", expanded="0")
     maps = _sub(root, "projectlayers")
     ids = [_layer_id(i, layer) for i, layer in enumerate(layers)]
     for layer_id, layer in zip(ids, layers):

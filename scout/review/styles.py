@@ -3,8 +3,9 @@
 QGIS reads a layer's default style from the GeoPackage's ``layer_styles`` table (the table
 its "Save style > In database" writes).  Scout writes that table itself with ``sqlite3``:
 no QGIS at run time, milliseconds per file.  The styles are QML files shipped in
-``scout/review/styles/`` (plots: colour by class, fill by review status, confidence labels,
-``review_status`` as a drop-down; aoi: outline; tiles: thin grey, read-only).
+``scout/review/styles/`` (plots: colour by class, fill by review status, plot ID and confidence
+labels, ``review_status`` as a drop-down; missed_plots: fields the model missed, drawn by hand;
+aoi: outline; tiles: thin grey, read-only), with aliases and drop-down labels in zh or en.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from collections.abc import Collection
 from pathlib import Path
 
 from scout.errors import OutputError, RunFolderError
+from scout.lang import STRINGS, Lang, label, text
 from scout.runfolder import TRACK_FIELDS
 
 STYLES_DIR = Path(__file__).with_name("styles")
 STYLE_NAME = "scout"
-GPKG_LAYERS = ("plots", "aoi", "tiles")
+GPKG_LAYERS = ("plots", "aoi", "tiles", "missed_plots")
 """Layers of ``plots.gpkg`` that get a stored style."""
 
 _CREATE_TABLE = """
@@ -40,28 +42,59 @@ WHERE NOT EXISTS (SELECT 1 FROM gpkg_contents WHERE table_name = 'layer_styles')
 """
 
 
-def style_qml(layer: str, fields: Collection[str] = ()) -> str:
-    """The QML text of Scout's style for ``layer`` (plots, aoi, tiles, tasks, routes).
+def style_qml(layer: str, fields: Collection[str] = (), lang: Lang = "en") -> str:
+    """The QML text of Scout's style for ``layer`` (plots, aoi, tiles, missed_plots, tasks, routes,
+    depots), with field aliases, drop-down labels, legend and form tabs in ``lang`` (values stay English).
 
     A plots layer with ``scout track``'s fields among ``fields`` gets a read-only History tab
     in its form and the track status (regrowth, known false alarm) in its labels.
     """
-    text = (STYLES_DIR / f"{layer}.qml").read_text(encoding="utf-8")
-    if layer != "plots" or "track_status" not in fields:
-        return text
-    root = ET.fromstring(text)
-    tab = ET.Element("attributeEditorContainer", name="History", columnCount="1", groupBox="0", showLabel="1", visibilityExpressionEnabled="0", visibilityExpression="")
-    for name in TRACK_FIELDS:
-        ET.SubElement(tab, "attributeEditorField", name=name, index="-1", showLabel="1")
-        ET.SubElement(root.find("editable"), "field", name=name, editable="0")
-    root.find("attributeEditorForm").insert(1, tab)
-    label = root.find("labeling/settings/text-style")
-    label.set("fieldName", label.get("fieldName") + " || CASE WHEN \"track_status\" = 'regrowth' THEN ' regrowth' WHEN \"track_status\" = 'known_false_alarm' THEN ' known false alarm' ELSE '' END")
-    return text[: text.index("<qgis")] + ET.tostring(root, encoding="unicode")
+    qml = (STYLES_DIR / f"{layer}.qml").read_text(encoding="utf-8")
+    tracked = layer == "plots" and "track_status" in fields
+    if lang == "en" and not tracked:
+        return qml
+    root = ET.fromstring(qml)
+    if tracked:
+        tab = ET.Element("attributeEditorContainer", name="History", columnCount="1", groupBox="0", showLabel="1", visibilityExpressionEnabled="0", visibilityExpression="")
+        for name in TRACK_FIELDS:
+            ET.SubElement(tab, "attributeEditorField", name=name, index="-1", showLabel="1")
+            ET.SubElement(root.find("editable"), "field", name=name, editable="0")
+        root.find("attributeEditorForm").insert(1, tab)
+        style = root.find("labeling/settings/text-style")
+        style.set("fieldName", style.get("fieldName") + " || CASE WHEN \"track_status\" = 'regrowth' THEN ' regrowth' WHEN \"track_status\" = 'known_false_alarm' THEN ' known false alarm' ELSE '' END")
+    if lang != "en":
+        _translate(root, lang)
+    return qml[: qml.index("<qgis")] + ET.tostring(root, encoding="unicode")
 
 
-def add_styles(gpkg_path: str | os.PathLike) -> None:
-    """Store Scout's styles as the default style of each of ``GPKG_LAYERS`` present in the file.
+def _translate(root: ET.Element, lang: Lang) -> None:
+    """Field aliases, drop-down labels, legend labels and form tabs in ``lang``; values untouched."""
+    aliases = root.find("aliases")
+    if aliases is not None:
+        named = {a.get("field") for a in aliases}
+        for field in root.iter("field"):  # every field the form shows gets an alias
+            name = field.get("name")
+            if name not in named and f"f_{name}" in STRINGS:
+                ET.SubElement(aliases, "alias", field=name, index="-1", name="")
+                named.add(name)
+        for alias in aliases:
+            if f"f_{alias.get('field')}" in STRINGS:
+                alias.set("name", text(f"f_{alias.get('field')}", lang))
+    for widget in root.iter("editWidget"):
+        if widget.get("type") == "ValueMap":
+            for option in widget.iter("Option"):
+                if option.get("type") == "QString" and option.get("name") is not None:
+                    option.set("name", label(option.get("value"), lang))
+    for category in root.iter("category"):
+        cls, _, status = (category.get("value") or "").partition(" ")
+        if status:
+            category.set("label", f"{label(cls, lang)}：{label(status, lang)}")
+    for tab in root.iter("attributeEditorContainer"):
+        tab.set("name", text(f"tab_{tab.get('name', '').lower()}", lang))
+
+
+def add_styles(gpkg_path: str | os.PathLike, lang: Lang = "en") -> None:
+    """Store Scout's styles (in ``lang``) as the default style of each of ``GPKG_LAYERS`` present in the file.
 
     Idempotent: an earlier Scout style of a layer is replaced; styles saved by users are kept
     but no longer the default.
@@ -84,7 +117,7 @@ def add_styles(gpkg_path: str | os.PathLike) -> None:
                     "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, f_geometry_column,"
                     " styleName, styleQML, styleSLD, useAsDefault, description, owner, ui, update_time)"
                     " VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', '', strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
-                    (layer, geometry_columns[layer], STYLE_NAME, style_qml(layer, plot_fields), f"Scout style for {layer}"),
+                    (layer, geometry_columns[layer], STYLE_NAME, style_qml(layer, plot_fields, lang), f"Scout style for {layer}"),
                 )
     except sqlite3.DatabaseError as exc:
         raise OutputError(f"{path}: cannot store QGIS styles ({exc})") from None

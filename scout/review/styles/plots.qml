@@ -1,7 +1,9 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
 <!-- Scout: plots coloured by class (poppy magenta, cannabis amber) and drawn by review status
-     (unreviewed: light fill; confirmed: solid fill, black outline; false alarm: grey dashed outline;
-     eradicated: hatched).  Labels show mean confidence.  review_status is a drop-down; the form puts
+     (unreviewed: outline, faint fill; confirmed: light fill, black outline; false alarm: light dashed
+     outline over a dark one, seen on any imagery; eradicated: hatched).  Fills stay light so the
+     imagery inside a plot shows.  Labels show plot ID and mean confidence.  reviewed_by/reviewed_at
+     describe the last change (the user's full name when QGIS/QField knows it).  review_status is a drop-down; the form puts
      the decision first.  Kept by hand: edit in QGIS and save as QML, then trim. -->
 <qgis version="3.22.0-Białowieża" styleCategories="Symbology|Labeling|Fields|Forms|MapTips" labelsEnabled="1">
   <renderer-v2 type="categorizedSymbol" attr="concat(&quot;class&quot;, ' ', &quot;review_status&quot;)" forceraster="0" symbollevels="0" enableorderby="0" referencescale="-1">
@@ -20,7 +22,7 @@
       <symbol name="0" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
         <layer class="SimpleFill" enabled="1" locked="0" pass="0">
           <Option type="Map">
-            <Option name="color" type="QString" value="255,0,200,60"/>
+            <Option name="color" type="QString" value="255,0,200,25"/>
             <Option name="style" type="QString" value="solid"/>
             <Option name="outline_color" type="QString" value="255,0,200,255"/>
             <Option name="outline_style" type="QString" value="solid"/>
@@ -33,7 +35,7 @@
       <symbol name="1" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
         <layer class="SimpleFill" enabled="1" locked="0" pass="0">
           <Option type="Map">
-            <Option name="color" type="QString" value="255,0,200,170"/>
+            <Option name="color" type="QString" value="255,0,200,70"/>
             <Option name="style" type="QString" value="solid"/>
             <Option name="outline_color" type="QString" value="0,0,0,255"/>
             <Option name="outline_style" type="QString" value="solid"/>
@@ -48,9 +50,20 @@
           <Option type="Map">
             <Option name="color" type="QString" value="0,0,0,0"/>
             <Option name="style" type="QString" value="no"/>
-            <Option name="outline_color" type="QString" value="150,150,150,255"/>
+            <Option name="outline_color" type="QString" value="0,0,0,200"/>
+            <Option name="outline_style" type="QString" value="solid"/>
+            <Option name="outline_width" type="QString" value="1.1"/>
+            <Option name="outline_width_unit" type="QString" value="MM"/>
+            <Option name="joinstyle" type="QString" value="round"/>
+          </Option>
+        </layer>
+        <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+          <Option type="Map">
+            <Option name="color" type="QString" value="0,0,0,0"/>
+            <Option name="style" type="QString" value="no"/>
+            <Option name="outline_color" type="QString" value="230,230,230,255"/>
             <Option name="outline_style" type="QString" value="dash"/>
-            <Option name="outline_width" type="QString" value="0.5"/>
+            <Option name="outline_width" type="QString" value="0.6"/>
             <Option name="outline_width_unit" type="QString" value="MM"/>
             <Option name="joinstyle" type="QString" value="round"/>
           </Option>
@@ -72,7 +85,7 @@
       <symbol name="4" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
         <layer class="SimpleFill" enabled="1" locked="0" pass="0">
           <Option type="Map">
-            <Option name="color" type="QString" value="255,170,0,60"/>
+            <Option name="color" type="QString" value="255,170,0,25"/>
             <Option name="style" type="QString" value="solid"/>
             <Option name="outline_color" type="QString" value="255,170,0,255"/>
             <Option name="outline_style" type="QString" value="solid"/>
@@ -85,7 +98,7 @@
       <symbol name="5" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
         <layer class="SimpleFill" enabled="1" locked="0" pass="0">
           <Option type="Map">
-            <Option name="color" type="QString" value="255,170,0,170"/>
+            <Option name="color" type="QString" value="255,170,0,70"/>
             <Option name="style" type="QString" value="solid"/>
             <Option name="outline_color" type="QString" value="0,0,0,255"/>
             <Option name="outline_style" type="QString" value="solid"/>
@@ -100,9 +113,20 @@
           <Option type="Map">
             <Option name="color" type="QString" value="0,0,0,0"/>
             <Option name="style" type="QString" value="no"/>
-            <Option name="outline_color" type="QString" value="150,150,150,255"/>
+            <Option name="outline_color" type="QString" value="0,0,0,200"/>
+            <Option name="outline_style" type="QString" value="solid"/>
+            <Option name="outline_width" type="QString" value="1.1"/>
+            <Option name="outline_width_unit" type="QString" value="MM"/>
+            <Option name="joinstyle" type="QString" value="round"/>
+          </Option>
+        </layer>
+        <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+          <Option type="Map">
+            <Option name="color" type="QString" value="0,0,0,0"/>
+            <Option name="style" type="QString" value="no"/>
+            <Option name="outline_color" type="QString" value="230,230,230,255"/>
             <Option name="outline_style" type="QString" value="dash"/>
-            <Option name="outline_width" type="QString" value="0.5"/>
+            <Option name="outline_width" type="QString" value="0.6"/>
             <Option name="outline_width_unit" type="QString" value="MM"/>
             <Option name="joinstyle" type="QString" value="round"/>
           </Option>
@@ -138,8 +162,8 @@
   </renderer-v2>
   <labeling type="simple">
     <settings calloutType="simple">
-      <text-style fieldName="format_number(&quot;confidence&quot; * 100, 0) || '%'" isExpression="1" fontSize="8" fontSizeUnit="Point" textColor="20,20,20,255" textOpacity="1" fontWeight="75" namedStyle="Bold" fontFamily="Sans Serif">
-        <text-buffer bufferDraw="1" bufferSize="0.8" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="0.8" bufferNoFill="1" bufferJoinStyle="128"/>
+      <text-style fieldName="&quot;plot_id&quot; || ' ' || format_number(&quot;confidence&quot; * 100, 0) || '%'" isExpression="1" fontSize="10" fontSizeUnit="Point" textColor="0,0,0,255" textOpacity="1" fontWeight="75" namedStyle="Bold" fontFamily="Sans Serif">
+        <text-buffer bufferDraw="1" bufferSize="1" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="1" bufferNoFill="1" bufferJoinStyle="128"/>
       </text-style>
       <placement placement="1" centroidInside="1" centroidWhole="0" fitInPolygonOnly="0" priority="5" dist="0" distUnits="MM"/>
       <rendering drawLabels="1" obstacle="1" obstacleType="1" displayAll="0" upsidedownLabels="0" labelPerPart="0" mergeLines="0" minFeatureSize="0" limitNumLabels="0" maxNumLabels="2000" scaleVisibility="0" zIndex="0"/>
@@ -206,7 +230,7 @@
     <alias field="note" index="-1" name="Note"/>
   </aliases>
   <defaults>
-    <default field="reviewed_by" expression="coalesce(nullif(&quot;reviewed_by&quot;, ''), @user_full_name, '')" applyOnUpdate="1"/>
+    <default field="reviewed_by" expression="coalesce(nullif(@user_full_name, ''), &quot;reviewed_by&quot;, '')" applyOnUpdate="1"/>
     <default field="reviewed_at" expression="format_date(now(), 'yyyy-MM-dd hh:mm:ss')" applyOnUpdate="1"/>
   </defaults>
   <constraints>
