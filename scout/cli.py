@@ -61,9 +61,9 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 def _register() -> None:
     """Each command module adds its commands through ``register(group)``."""
-    from scout.commands import detect_cmds, model_cmds, review_cmds, survey_cmds
+    from scout.commands import detect_cmds, flights_cmds, model_cmds, review_cmds, survey_cmds
 
-    for module in (detect_cmds, model_cmds, survey_cmds, review_cmds):
+    for module in (detect_cmds, model_cmds, survey_cmds, flights_cmds, review_cmds):
         module.register(cli)
 
 

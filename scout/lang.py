@@ -99,6 +99,16 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{tasks}个任务：{planned}个已排入 {teams} 个组{unreachable}；共 {km:.1f} 公里 -> {out}",
     ),
     "tasks_unreachable": (", {n} unreachable (see {path})", "，{n}个无法到达（见 {path}）"),
+    "mission_name": ("Scout mission {mission}", "Scout 航测任务 {mission}"),
+    "mission_desc": (
+        "{drone}: {plots} suspected plot(s) ({ids}); {area:.1f} ha at {gsd:.1f} cm GSD, {altitude:.0f} m above take-off, {speed:.1f} m/s; "
+        "about {minutes:.0f} min and {photos} photos. WGS-84",
+        "{drone}：{plots} 个疑似地块（{ids}）；{area:.1f} 公顷，地面分辨率 {gsd:.1f} 厘米，相对起飞点高度 {altitude:.0f} 米，{speed:.1f} 米/秒；"
+        "约 {minutes:.0f} 分钟，{photos} 张照片。坐标 WGS-84",
+    ),
+    "flights_summary": ("{missions} mission(s) over {plots} suspected plot(s): {minutes:.0f} min, {photos} photos in all -> {out}",
+                        "{missions} 个航测任务，覆盖 {plots} 个疑似地块：共约 {minutes:.0f} 分钟，{photos} 张照片 -> {out}"),
+    "flights_none": ("{run}: no suspected plots, so no drone missions -> {out}", "{run}：没有疑似地块，无需航测任务 -> {out}"),
     "rev_head": ("status       class      aoi              plots      area_m2", "状态         类别       区域             地块数    面积(m²)"),
     "rev_reviewed": ("reviewed {reviewed} of {plots} plots; precision {precision} from {real} real, {fa} false alarms",
                      "已核查 {reviewed}/{plots} 个地块；精确率 {precision}（属实 {real}，误报 {fa}）"),

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ import gpxpy.gpx
 import pandas as pd
 
 from scout.errors import OutputError
-from scout.io import atomic_path, check_replaceable, write_json
+from scout.io import check_replaceable, replaced_folder, write_json
 from scout.lang import Lang, classes_label, resolve_lang, text
 from scout.schema import PLOTS_GPKG
 from scout.survey.inputs import WGS84, read_roads, read_run
@@ -90,20 +89,12 @@ def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike, setting
         notes=plan.notes,
         lang=resolve_lang(settings.lang, run.meta),
     )
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out_dir) as tmp:
-        tmp.mkdir()
+    with replaced_folder(out_dir) as tmp:
         _write_all(tmp, plan, plots, run.image_paths(), run_dir.resolve().name, summary.lang)
         write_json(
             tmp / SUMMARY_JSON,
             {**asdict(summary), "run": str(run_dir), "settings": asdict(settings), "unreachable_tasks": plan.unreachable.to_dict("records")},
         )
-        old = out_dir.with_name(f".{out_dir.name}.old") if out_dir.exists() else None
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out_dir, old)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
     return summary
 
 
@@ -180,18 +171,25 @@ def team_gpx(plan: RoutePlan, team: int, lang: Lang = "en") -> str:
     return gpx.to_xml(version="1.1")
 
 
+def kml_root() -> ET.Element:
+    """An empty ``<kml>`` element in the KML 2.2 namespace (written as the default namespace)."""
+    ET.register_namespace("", KML_NS)
+    return ET.Element(f"{{{KML_NS}}}kml")
+
+
+def kml_sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
+    """A KML 2.2 child element ``tag`` of ``parent`` holding ``text``."""
+    element = ET.SubElement(parent, f"{{{KML_NS}}}{tag}")
+    element.text = text
+    return element
+
+
 def team_kml(plan: RoutePlan, team: int, lang: Lang = "en") -> bytes:
     """KML 2.2 for phones (WGS-84): the depot, and a folder per day with the stops (name = task id,
     coloured by class) and the route line."""
     tasks, routes, depot = _team_parts(plan, team)
-    ET.register_namespace("", KML_NS)
-
-    def sub(parent: ET.Element, tag: str, text: str | None = None) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{KML_NS}}}{tag}")
-        element.text = text
-        return element
-
-    kml = ET.Element(f"{{{KML_NS}}}kml")
+    sub = kml_sub
+    kml = kml_root()
     doc = sub(kml, "Document")
     sub(doc, "name", text("team_name", lang, team=team))
     sub(doc, "description", text("wgs84_note", lang))
