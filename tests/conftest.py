@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import rasterio
 import torch
 from affine import Affine
+from click.testing import CliRunner
 from rasterio.enums import ColorInterp
 
 from scout.model import ModelCard, build_network, save_model
@@ -112,3 +114,28 @@ def unet_model(path: Path, seed: int = 0, base_channels: int = 8, depth: int = 2
     net = build_network(card.architecture, 3, 3)
     save_model(net, card, path)
     return path
+
+
+def invoke(*args):  # noqa: ANN201
+    """``scout ARGS -q`` through click's test runner."""
+    from scout.cli import _register, cli
+
+    _register()
+    return CliRunner().invoke(cli, [str(a) for a in args] + ["-q"])
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` and its sha256: what must not change."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> dict[str, Path]:
+    """A 10 m x 10 m flight with one poppy plot, the linear model, and a finished run to protect."""
+    d = tmp_path_factory.mktemp("base")
+    image = write_raster(d / "flight.tif", painted_scene(200, 200, [("poppy", 40, 40, 120, 120)]))
+    model = linear_model(d / "models" / "lin")
+    run = d / "reference-run"
+    result = invoke("detect", image, "--out", run, "--model", model)
+    assert result.exit_code == 0, result.output
+    return {"dir": d, "image": image, "model": model, "run": run}

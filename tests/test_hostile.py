@@ -28,7 +28,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import UTM, X0, Y0, linear_model, painted_scene, write_raster
+from conftest import UTM, X0, Y0, invoke, painted_scene, snapshot, write_raster
 from scout.cli import _register, cli
 
 _register()
@@ -40,26 +40,6 @@ FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
 
 
 # ---------------------------------------------------------------- fixtures and the outcome contract
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory) -> dict[str, Path]:
-    """A 10 m x 10 m flight with one poppy plot, the linear model, and a finished run to protect."""
-    d = tmp_path_factory.mktemp("hostile")
-    image = write_raster(d / "flight.tif", painted_scene(200, 200, [("poppy", 40, 40, 120, 120)]))
-    model = linear_model(d / "models" / "lin")
-    run = d / "reference-run"
-    result = invoke("detect", image, "--out", run, "--model", model)
-    assert result.exit_code == 0, result.output
-    return {"dir": d, "image": image, "model": model, "run": run}
-
-
-def invoke(*args):  # noqa: ANN201
-    return CliRunner().invoke(cli, [str(a) for a in args] + ["-q"])
-
-
-def snapshot(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def existing_run(base: dict[str, Path]) -> tuple[Path, dict[str, str]]:
