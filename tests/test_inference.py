@@ -130,3 +130,17 @@ def test_device_names_are_checked_before_any_work():
     for wrong in ("tpu", "cuda:x", "gpu0"):
         with pytest.raises(InputError, match=f"--device {wrong}: expected cpu, cuda, cuda:N"):
             inference.pick_device(wrong)
+
+
+def test_a_tensor_of_the_wrong_shape_is_named_with_both_shapes(tmp_path):
+    """Issue 17, case 6: the error stopped at 'Error(s) in loading state_dict for UNet:'."""
+    from scout.errors import ModelError
+    from scout.model import load_model
+
+    arch = {"name": "unet", "base_channels": 8, "depth": 2}
+    card = ModelCard(name="liar", version="test", classes=("background", "poppy", "cannabis"), bands=("red", "green", "blue"), gsd_m=0.1,
+                     tile_size=64, normalization={"scale": {"uint8": 255.0}, "mean": [0.4] * 3, "std": [0.2] * 3}, architecture=arch)
+    save_model(build_network(arch, 4, 3), card, tmp_path / "liar")  # weights for 4 bands under a card that says 3
+    with pytest.raises(ModelError, match=r"liar\.safetensors: weights do not fit .*: tensor down\.0\.0\.weight is 8x4x3x3 in the file, the card needs 8x3x3x3") as err:
+        load_model(tmp_path / "liar")
+    assert "\n" not in str(err.value)

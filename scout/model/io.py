@@ -34,14 +34,39 @@ def load_model(path: str | Path, device: str | torch.device = "cpu", verify: boo
         state = load_file(str(weights), device="cpu")
     except (SafetensorError, OSError, json.JSONDecodeError) as exc:
         raise ModelError(f"{weights}: cannot read safetensors ({exc})") from None
+    misfit = ""
     try:
         net = build_network(card.architecture, len(card.bands), len(card.classes))
-        net.load_state_dict(state, strict=True)
+        misfit = tensor_misfit(state, net.state_dict())
+        if not misfit:
+            net.load_state_dict(state, strict=True)
     except (ValueError, RuntimeError) as exc:
         first = str(exc).splitlines()[0]
         raise ModelError(f"{weights}: weights do not fit the card's architecture/bands/classes ({first})") from None
+    if misfit:
+        raise ModelError(f"{weights}: weights do not fit the card's architecture, {len(card.bands)} band(s) and {len(card.classes)} class(es): {misfit}")
     net.eval().to(device)
     return LoadedModel(card=card, net=net, weights_path=weights)
+
+
+def tensor_misfit(found: dict[str, torch.Tensor], needed: dict[str, torch.Tensor]) -> str:
+    """What keeps weights ``found`` from loading where ``needed`` are expected, in words naming the
+    tensor and both shapes ("" when they fit): torch's own message ends at "Error(s) in loading
+    state_dict for UNet:" in one line, the details on the lines after it."""
+
+    def dims(t: torch.Tensor) -> str:
+        return "x".join(map(str, t.shape)) or "a scalar"
+
+    for name, tensor in needed.items():
+        if name in found and found[name].shape != tensor.shape:
+            return f"tensor {name} is {dims(found[name])} in the file, the card needs {dims(tensor)}"
+    missing = [n for n in needed if n not in found]
+    if missing:
+        return f"the file lacks {len(missing)} tensor(s) the card needs ({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})"
+    extra = [n for n in found if n not in needed]
+    if extra:
+        return f"the file holds {len(extra)} tensor(s) the card has no place for ({', '.join(extra[:3])}{', ...' if len(extra) > 3 else ''})"
+    return ""
 
 
 def save_model(net: torch.nn.Module, card: ModelCard, path: str | Path) -> ModelCard:
