@@ -33,6 +33,7 @@ from shapely.geometry import shape
 
 from scout.errors import ImageryError, first_line
 from scout.io import MAX_COORDINATE
+from scout.progress import track
 
 GDAL_ERRORS = (RasterioError, CPLE_BaseError)
 """What a failed read raises: rasterio passes some of GDAL's errors on as they are (a corrupt
@@ -252,7 +253,7 @@ def footprint(info: ImageInfo, crs: CRS) -> shapely.Geometry:
         with rasterio.open(info.path) as src:
             if scale > 1:
                 shape_ = (max(1, round(info.height / scale)), max(1, round(info.width / scale)))
-                mask = src.dataset_mask(out_shape=shape_, resampling=Resampling.nearest)
+                mask = _decimated_mask(src, shape_, info.name)
                 transform = src.transform @ Affine.scale(info.width / shape_[1], info.height / shape_[0])
             else:
                 mask = src.dataset_mask()
@@ -266,6 +267,45 @@ def footprint(info: ImageInfo, crs: CRS) -> shapely.Geometry:
     # one decimated pixel of slack, so edge pixels are never cut off
     fp = fp.buffer(abs(transform.a) * 1.5, join_style="mitre")
     return shape(transform_geom(info.crs, crs, shapely.geometry.mapping(fp)))
+
+
+def _decimated_mask(src: rasterio.DatasetReader, shape_: tuple[int, int], name: str) -> np.ndarray:
+    """The dataset mask at ``shape_`` (rows, cols), read in strips of whole tiles that GDAL's block
+    cache holds.  Read at once, a row of tiles bigger than the cache is decoded again for every
+    decimated row crossing it: a 50,000 px GeoTIFF in 4,096 px tiles (48 MB each) took 50 s under
+    Scout's 64 MB cache, 1.5 s in strips."""
+    rows, cols = shape_
+    block = src.block_shapes[0]
+    tile_bytes = block[0] * block[1] * (src.count * np.dtype(src.dtypes[0]).itemsize + 1)  # every band's block and the mask's
+    strips = mask_strips(src.width, block, tile_bytes, gdal_cache_bytes())
+    mask = np.zeros(shape_, np.uint8)
+    for col0, col1 in track(strips, total=len(strips), desc=f"footprint of {name}", unit="strip") if len(strips) > 1 else strips:
+        out0, out1 = round(col0 * cols / src.width), round(col1 * cols / src.width)
+        if out1 > out0:  # a strip narrower than a decimated pixel has none of its own
+            window = Window(col0, 0, col1 - col0, src.height)
+            mask[:, out0:out1] = src.dataset_mask(window=window, out_shape=(rows, out1 - out0), resampling=Resampling.nearest)
+    return mask
+
+
+def mask_strips(width: int, block_shape: tuple[int, int], tile_bytes: int, cache_bytes: int) -> list[tuple[int, int]]:
+    """Column ranges (pixels) of full-height strips, each a whole number of tiles, whose row of
+    tiles (``tile_bytes`` each, all bands) fits half of ``cache_bytes``: at least one tile wide."""
+    tiles = max(1, cache_bytes // 2 // max(1, tile_bytes))
+    step = tiles * block_shape[1]
+    return [(col, min(width, col + step)) for col in range(0, width, step)]
+
+
+def gdal_cache_bytes() -> int:
+    """GDAL's block cache size from ``GDAL_CACHEMAX`` (MB under 100,000, else bytes, or a % of
+    memory), as GDAL reads it; Scout sets 64 MB unless the user set it."""
+    value = os.environ.get("GDAL_CACHEMAX", "64").strip()
+    try:
+        if value.endswith("%"):
+            return int(float(value[:-1]) / 100 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        number = float(value)
+    except (ValueError, OSError, AttributeError):  # a form GDAL reads and this does not ("1GB"): take Scout's default
+        return 64 << 20
+    return int(number * (1 << 20) if number < 100_000 else number)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import shutil
 import sys
 import threading
@@ -29,11 +30,14 @@ LOG_EVERY_S = 30.0
 """Seconds between progress lines in a log file."""
 
 
+_CURSOR_MOVES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 class _LogLines(io.TextIOBase):
     """Where tqdm writes when stderr is not a terminal: each status becomes one log line."""
 
     def write(self, text: str) -> int:
-        status = text.strip("\r\n ")
+        status = _CURSOR_MOVES.sub("", text).strip("\r\n ")  # a bar inside another (a footprint's strips in the images) moves the cursor
         if status and not status.split(": ", 1)[-1].startswith("0/"):  # not the bar's opening 0/N
             log.info("%s", status)
         return len(text)

@@ -19,6 +19,17 @@ def test_progress_into_a_log_file_is_one_line_per_status(caplog, monkeypatch):
     assert all("tile/s]" in ln and "\r" not in ln for ln in lines)
 
 
+def test_a_bar_inside_another_is_plain_lines_too(caplog, monkeypatch):
+    """A footprint's strips inside the images bar: tqdm moved the cursor up, and log files read '[A' lines."""
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)
+    caplog.set_level(logging.INFO, logger="scout")
+    for _ in progress.track(range(2), total=2, desc="images"):
+        list(progress.track(range(2), total=2, desc="footprint of a.tif"))
+    lines = [r.getMessage().split(" [")[0] for r in caplog.records if r.name == "scout.progress"]
+    strips = ["footprint of a.tif: 1/2", "footprint of a.tif: 2/2"]
+    assert lines == [*strips, "images: 1/2", *strips, "images: 2/2"]
+
+
 def test_quiet_shows_no_progress(caplog, monkeypatch):
     monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)
     caplog.set_level(logging.ERROR, logger="scout")
