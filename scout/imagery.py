@@ -42,6 +42,7 @@ tile offset table read for the colour interpretation: ``CPLE_AppDefinedError``, 
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 2_000_000 * 2_000_000 // 10  # declared sizes beyond this are refused before any read
+MAX_BANDS = 64  # more is a hyperspectral cube (or a corrupt header): no model here reads one
 MIN_GSD_M = 1e-3  # a millimetre: finer than any aerial image (a corrupted pixel scale of 1e-300 degenerated the footprint)
 FOOTPRINT_PX = 1024  # longest side of the decimated mask used to trace the valid footprint
 
@@ -134,8 +135,11 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
             if not issubclass(w.category, NotGeoreferencedWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         with src:
-            if src.width * src.height > MAX_PIXELS or src.count > 64:
+            if src.width * src.height > MAX_PIXELS:
                 raise ImageryError(f"{p}: declared size {src.width} x {src.height} x {src.count} is absurd; refused before reading")
+            if src.count > MAX_BANDS:  # a hyperspectral cube, or a corrupt header
+                raise ImageryError(f"{p}: has {src.count} bands, Scout reads at most {MAX_BANDS}; keep the bands the model needs "
+                                   "(e.g. gdal_translate -b 3 -b 2 -b 1 in.tif out.tif)")
             t = src.transform
             if t.is_identity and src.gcps[0]:  # read as if pixel (0, 0) sat at the CRS origin, a metre a pixel
                 raise ImageryError(f"{p}: georeferenced by ground control points only, not a map grid; warp it first (e.g. gdalwarp -t_srs EPSG:XXXX in.tif out.tif)")
