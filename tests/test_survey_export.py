@@ -302,3 +302,18 @@ def test_a_source_image_damaged_since_the_run_costs_its_chips_only(tmp_path, cap
     with ChipSource([image], CRS) as chips:
         assert chips.chip(plots) is None
     assert "flight.tif: read failed for an image chip" in caplog.text
+
+
+def test_a_far_depot_is_echoed_as_given_with_its_true_distance(run_dir: Path, tmp_path: Path):
+    """Issue 17, case 9: (0,0) lies outside the run's UTM zone, where it projects to infinity: it read
+    '(inf,inf) is inf km' and no --max-depot-km let it pass; a depot at the pole was echoed at 99° E."""
+    null_island = scout("tasks", run_dir, "--depot", "0,0", "--out", tmp_path / "a")
+    assert null_island.exit_code == 2
+    assert re.fullmatch(r"scout: error: depot of team 1 \(0\.00000,0\.00000\) is 10,[0-9]{3}\.[0-9] km from every AOI of .*plots\.gpkg "
+                        r"\(limit 50 km\); check it is LON,LAT\n", null_island.output), null_island.output
+    pole = scout("tasks", run_dir, "--depot", "97.27,90", "--out", tmp_path / "b")
+    assert pole.exit_code == 2 and "(97.27000,90.00000) is 7," in pole.output, pole.output
+    anyway = scout("tasks", run_dir, "--depot", "0,0", "--max-depot-km", "1e9", "--out", tmp_path / "c")
+    assert anyway.exit_code == 2 and len(anyway.output.splitlines()) == 1 and "inf" not in anyway.output, anyway.output
+    assert "(0.00000,0.00000)" in anyway.output and "EPSG:32647" in anyway.output
+    assert not any((tmp_path / name).exists() for name in "abc")

@@ -33,8 +33,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-from pyproj import CRS
+from pyproj import CRS, Geod
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import KDTree
@@ -251,25 +252,38 @@ def service_minutes(tasks: pd.DataFrame, settings: RouteSettings) -> np.ndarray:
 
 
 def depot_points(settings: RouteSettings, crs) -> gpd.GeoDataFrame:
-    """One depot point per team (team numbers from 1) in ``crs``."""
+    """One depot point per team (team numbers from 1) in ``crs``, with the ``lon``, ``lat`` given
+    (a point far outside a UTM zone projects to infinity, and one at a pole loses its longitude)."""
     lonlat = settings.depots * settings.teams if len(settings.depots) == 1 else settings.depots
-    points = gpd.GeoSeries.from_xy([p[0] for p in lonlat], [p[1] for p in lonlat], crs=WGS84).to_crs(crs)
-    return gpd.GeoDataFrame({"team": np.arange(1, settings.teams + 1)}, geometry=points.values, crs=crs)
+    lon, lat = [p[0] for p in lonlat], [p[1] for p in lonlat]
+    points = gpd.GeoSeries.from_xy(lon, lat, crs=WGS84).to_crs(crs)
+    return gpd.GeoDataFrame({"team": np.arange(1, settings.teams + 1), "lon": lon, "lat": lat}, geometry=points.values, crs=crs)
 
 
 def check_depots(depots: gpd.GeoDataFrame, areas: gpd.GeoSeries, max_km: float, source: str) -> None:
-    """Refuse a depot more than ``max_km`` from every area of interest (a typo or swapped lon/lat)."""
+    """Refuse a depot more than ``max_km`` from every area of interest (a typo or swapped lon/lat),
+    or one the run's CRS cannot place (a UTM zone holds a few hundred km around it), with its
+    geodesic distance: a projected one is meaningless, or infinite, that far out."""
     if areas.empty:
         return
     union = areas.union_all()
-    lonlat = depots.to_crs(WGS84).geometry
-    for (team, point), ll in zip(depots[["team", "geometry"]].itertuples(index=False), lonlat):
-        km = point.distance(union) / 1000
+    union_lonlat = None
+    for team, lon, lat, point in depots[["team", "lon", "lat", "geometry"]].itertuples(index=False):
+        if np.isfinite([point.x, point.y]).all():
+            near = gpd.GeoSeries([shapely.ops.nearest_points(union, point)[0]], crs=depots.crs).to_crs(WGS84).iloc[0]
+        else:
+            if union_lonlat is None:
+                union_lonlat = gpd.GeoSeries([union], crs=depots.crs).to_crs(WGS84).iloc[0]
+            near = shapely.ops.nearest_points(union_lonlat, shapely.Point(lon, lat))[0]
+        km = _GEOD.inv(lon, lat, near.x, near.y)[2] / 1000
+        where = f"depot of team {team} ({lon:.5f},{lat:.5f}) is {km:,.1f} km from every AOI of {source}"
         if km > max_km:
-            raise InputError(
-                f"depot of team {team} ({ll.x:.5f},{ll.y:.5f}) is {km:,.1f} km from every AOI of {source} "
-                f"(limit {max_km:g} km); check it is LON,LAT"
-            )
+            raise InputError(f"{where} (limit {max_km:g} km); check it is LON,LAT")
+        if not np.isfinite([point.x, point.y]).all():
+            raise InputError(f"{where}, outside what the run's map projection ({depots.crs.to_string()}) can place; give a depot nearer the plots")
+
+
+_GEOD = Geod(ellps="WGS84")
 
 
 @dataclass(frozen=True)
