@@ -47,3 +47,12 @@ def first_line(exc: BaseException) -> str:
     if "previous exception" in str(exc) and cause is not None:
         return first_line(cause)
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def raise_if_locked(exc: BaseException, path: object, error: type[ScoutError]) -> None:
+    """Raise ``error`` saying that another program is writing ``path`` when ``exc`` is SQLite's
+    "database is locked" (from GDAL or sqlite3): QGIS or QField saving a GeoPackage read as
+    "not a readable GeoPackage (... database is locked)"."""
+    if "database is locked" in str(exc) or "database table is locked" in str(exc):
+        raise error(f"{path}: another program (QGIS, QField, a sync tool) is writing it; let it finish saving or close it there, "
+                    "then run again") from None

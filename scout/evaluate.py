@@ -37,7 +37,7 @@ import shapely
 import torch
 from rasterio import features
 
-from scout.errors import InputError, RunFolderError, first_line
+from scout.errors import InputError, RunFolderError, first_line, raise_if_locked
 from scout.io import check_new_file, write_json
 from scout.schema import CLASSES, PLOT_FIELDS, PLOTS_GPKG, PROBABILITY_TIF, RUN_JSON
 from scout.train import read_class_polygons
@@ -137,6 +137,7 @@ def _read_run(run: Path) -> tuple[gpd.GeoDataFrame, dict[str, Any], float | None
     try:
         plots = gpd.read_file(gpkg, layer="plots", engine="pyogrio")
     except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise_if_locked(exc, gpkg, RunFolderError)
         raise RunFolderError(f"{gpkg}: cannot read layer 'plots' ({first_line(exc)})") from None
     missing = [k for k in ("class",) if k not in plots.columns]
     if missing or plots.crs is None:

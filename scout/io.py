@@ -22,7 +22,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-from scout.errors import DiskFullError, InputError, OutputError, ScoutError, first_line
+from scout.errors import DiskFullError, InputError, OutputError, ScoutError, first_line, raise_if_locked
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ def read_vector(
         except UnicodeDecodeError:  # e.g. a CSV saved by Excel on Chinese Windows, in GBK
             gdf = gpd.read_file(path, layer=layer, engine="pyogrio", encoding="gb18030", **options)
     except Exception as exc:  # pyogrio, GDAL and shapely raise many types for unreadable files
+        raise_if_locked(exc, path, error)
         raise error(f"{path}: cannot read {what} ({first_line(exc)})") from None
     if path.suffix.lower() == ".shp" and _gbk_read_as_latin1(gdf, path):
         log.warning("%s: no .cpg; its text looks like GBK read as Latin-1, so it is read as GBK (a .cpg file saying GBK makes it sure)", path)

@@ -19,7 +19,7 @@ import pandas as pd
 import pyogrio
 
 from scout import schema
-from scout.errors import RunFolderError, first_line
+from scout.errors import RunFolderError, first_line, raise_if_locked
 
 PLOTS_LAYER = "plots"
 MISSED_LAYER = "missed_plots"
@@ -91,6 +91,7 @@ def open_run(run: str | os.PathLike) -> RunFolder:
             warnings.simplefilter("ignore", RuntimeWarning)
             layers = folder.layers()
     except Exception as exc:  # pyogrio raises several types for a damaged GeoPackage (GeometryError for a bad type name)
+        raise_if_locked(exc, folder.plots_gpkg, RunFolderError)
         raise RunFolderError(f"{folder.plots_gpkg}: not a readable GeoPackage ({first_line(exc)})") from None
     if PLOTS_LAYER not in layers:
         raise RunFolderError(f"{folder.plots_gpkg}: no '{PLOTS_LAYER}' layer (has: {', '.join(layers) or 'none'})")
@@ -108,6 +109,7 @@ def read_plots(folder: RunFolder) -> gpd.GeoDataFrame:
             warnings.simplefilter("ignore", RuntimeWarning)
             plots = gpd.read_file(path, layer=PLOTS_LAYER, engine="pyogrio")
     except Exception as exc:  # pyogrio, GDAL, shapely and codecs raise many types for a damaged GeoPackage
+        raise_if_locked(exc, path, RunFolderError)
         raise RunFolderError(f"{path}: cannot read layer '{PLOTS_LAYER}' ({first_line(exc)}); "
                              "the GeoPackage may be damaged") from None
     if not isinstance(plots, gpd.GeoDataFrame):  # gpkg_contents says "attributes"

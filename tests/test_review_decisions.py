@@ -231,3 +231,27 @@ def test_damaged_geopackage_tables_are_one_line(tmp_path: Path, damage: str, say
             with pytest.raises(RunFolderError, match=f"plots.gpkg: {re.escape(says)}"):
                 run_it()
     assert (new / schema.PLOTS_GPKG).read_bytes() == before
+
+
+def test_a_geopackage_another_program_is_writing_says_so(tmp_path: Path, monkeypatch) -> None:
+    """Issue 17, case 9: QGIS saving (a write lock on plots.gpkg) read 'not a readable GeoPackage (... database is locked)'."""
+    monkeypatch.setenv("SQLITE_BUSY_TIMEOUT", "100")  # ms GDAL waits for the lock (5 s a try by default)
+    import subprocess
+    import sys
+
+    from scout.review.track import track_runs
+
+    old = write_run(tmp_path / "old" / "run", plots_frame(["poppy"]), image=False, probability=False)
+    new = write_run(tmp_path / "new" / "run", plots_frame(["poppy", "cannabis"]), image=False, probability=False)
+    before = (new / schema.PLOTS_GPKG).read_bytes()
+    hold = "import sqlite3, sys; db = sqlite3.connect(sys.argv[1], isolation_level=None); db.execute('BEGIN EXCLUSIVE'); print('held', flush=True); sys.stdin.read()"
+    # another process: SQLite's locks are the process's, and GDAL's SQLite would not see one taken here
+    with subprocess.Popen([sys.executable, "-c", hold, str(new / schema.PLOTS_GPKG)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as editor:
+        try:
+            assert editor.stdout.readline() == "held\n"
+            for run_it in (lambda: review_run(new), lambda: track_runs(old, new)):
+                with pytest.raises(RunFolderError, match=r"plots\.gpkg: another program .* is writing it; .* run again"):
+                    run_it()
+        finally:
+            editor.stdin.close()
+    assert (new / schema.PLOTS_GPKG).read_bytes() == before

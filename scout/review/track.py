@@ -29,7 +29,7 @@ import shapely
 from pyproj import CRS
 
 from scout import schema
-from scout.errors import RunFolderError, first_line
+from scout.errors import RunFolderError, first_line, raise_if_locked
 from scout.io import GPKG_OPTIONS, atomic_path, typed_frame
 from scout.runfolder import PLOTS_LAYER, TRACK_FIELDS, check_plots, open_run, read_plots
 from scout.review.styles import add_styles
@@ -107,9 +107,13 @@ def carry_history(new: gpd.GeoDataFrame, old: gpd.GeoDataFrame, min_overlap: flo
 
 def _snapshot(gpkg: Path, dest: Path) -> None:
     """Copy ``gpkg`` through SQLite (edits still in a -wal file come along)."""
-    with contextlib.closing(sqlite3.connect(gpkg)) as src, contextlib.closing(sqlite3.connect(dest)) as dst:
-        src.backup(dst)
-        dst.execute("PRAGMA journal_mode=DELETE")
+    try:
+        with contextlib.closing(sqlite3.connect(gpkg)) as src, contextlib.closing(sqlite3.connect(dest)) as dst:
+            src.backup(dst)
+            dst.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.Error as exc:
+        raise_if_locked(exc, gpkg, RunFolderError)
+        raise RunFolderError(f"{gpkg}: cannot copy it through SQLite ({first_line(exc)}); the GeoPackage may be damaged") from None
     if Path(f"{gpkg}-wal").exists():
         raise RunFolderError(f"{gpkg}: open in QGIS or QField (a -wal file is beside it); close it there and run again")
 
