@@ -101,8 +101,8 @@ def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike, setting
 def _write_all(folder: Path, plan: RoutePlan, plots: gpd.GeoDataFrame, images: list[Path], title: str, lang: Lang) -> None:
     write_geojson(plan.tasks, folder / TASKS_GEOJSON)
     write_geojson(plan.routes, folder / ROUTES_GEOJSON)
-    lonlat = plan.depots.to_crs(WGS84).geometry
-    write_geojson(plan.depots.assign(name=[text("depot", lang)] * len(lonlat), lon=lonlat.x.round(7), lat=lonlat.y.round(7)), folder / DEPOTS_GEOJSON)
+    depots = plan.depots  # lon, lat as given: a depot at a pole keeps its longitude
+    write_geojson(depots[["team", "geometry"]].assign(name=text("depot", lang), lon=depots["lon"].round(7), lat=depots["lat"].round(7)), folder / DEPOTS_GEOJSON)
     plan.unreachable.to_csv(folder / UNREACHABLE_CSV, index=False)
     width = max(2, len(str(len(plan.depots))))
     with ChipSource(images, plan.tasks.crs) as chips:
