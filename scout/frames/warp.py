@@ -1,0 +1,104 @@
+"""Read a photo onto the run's ground grid at the model's GSD (an in-memory warp).
+
+The photo is first read shrunk so its pixels are about the model's size (averaged: GDAL
+decodes a JPEG at 1/2, 1/4 or 1/8 scale from its DCT and averages the rest, so a 20 MP photo
+read for a 10 cm model is a fraction of a megapixel), then each grid pixel is looked up through
+the photo's homography, bilinearly.  :func:`warp_to_grid` is the pure half (arrays in, arrays out).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.enums import Resampling
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.windows import Window
+from scipy.ndimage import map_coordinates
+
+from scout.errors import ImageryError, first_line
+from scout.frames import geometry as g
+from scout.frames.georef import Frame
+from scout.imagery import GDAL_ERRORS, Grid
+
+
+def grid_pixel_centres(transform: Affine, window: Window) -> np.ndarray:
+    """(h*w, 2) CRS coordinates of the centres of ``window``'s pixels, row by row."""
+    cols, rows = np.meshgrid(np.arange(int(window.width)) + window.col_off + 0.5, np.arange(int(window.height)) + window.row_off + 0.5)
+    x, y = transform * (cols.ravel(), rows.ravel())
+    return np.column_stack([x, y])
+
+
+def warp_to_grid(pixels: np.ndarray, to_pixels: np.ndarray, xy: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Sample ``pixels`` (bands, h, w) at ground points ``xy`` (n, 2) that ``to_pixels`` (3x3)
+    maps to pixel (column, row) coordinates of ``pixels`` (corner origin); bilinear.
+
+    Returns (bands, *shape) in ``pixels``' dtype (0 where invalid) and a valid mask (points that
+    fall inside the photo, in front of the camera)."""
+    p = np.column_stack([xy, np.ones(len(xy))]) @ to_pixels.T
+    ahead = p[:, 2] > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        col, row = p[:, 0] / p[:, 2], p[:, 1] / p[:, 2]
+    h, w = pixels.shape[1:]
+    valid = ahead & (col >= 0) & (col <= w) & (row >= 0) & (row <= h)
+    col, row = np.where(valid, col, -1.0), np.where(valid, row, -1.0)
+    out = np.zeros((pixels.shape[0], len(xy)), dtype=pixels.dtype)
+    for b in range(pixels.shape[0]):
+        v = map_coordinates(pixels[b], [row - 0.5, col - 0.5], order=1, mode="nearest", prefilter=False, output=np.float32)
+        out[b] = np.round(v).astype(pixels.dtype) if np.issubdtype(pixels.dtype, np.integer) else v
+    out[:, ~valid] = 0
+    return out.reshape(pixels.shape[0], *shape), valid.reshape(shape)
+
+
+def shrink_factor(frame: Frame, gsd_m: float) -> float:
+    """How much the photo is shrunk before warping: to about ``gsd_m`` at its centre, never enlarged."""
+    return max(1.0, gsd_m / frame.gsd_m)
+
+
+def read_frame(frame: Frame, indexes: tuple[int, ...], grid: Grid, window: Window, gsd_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Read ``window`` of the run's grid from one placed photo: (bands (B, h, w), valid (h, w)).
+
+    Only the part of the photo under the window is read, shrunk by :func:`shrink_factor`."""
+    shape = (int(window.height), int(window.width))
+    to_stored = np.linalg.inv(frame.homography)
+    xy = grid_pixel_centres(grid.affine, window)
+    corners = g.apply(to_stored, xy[[0, shape[1] - 1, -shape[1], -1]])
+    # the photo is shrunk on one lattice (shrunk pixel i covers stored [i * f, (i + 1) * f)), so
+    # any window of the grid reads the same shrunk pixels: blocks agree where they meet
+    f = shrink_factor(frame, gsd_m)
+    w, h = int(frame.meta.width // f), int(frame.meta.height // f)
+    i0, j0 = np.clip(np.floor(corners.min(axis=0) / f) - 1, 0, [w, h]).astype(int)
+    i1, j1 = np.clip(np.ceil(corners.max(axis=0) / f) + 1, 0, [w, h]).astype(int)
+    if i1 <= i0 or j1 <= j0:
+        return np.zeros((len(indexes), *shape), np.uint8), np.zeros(shape, bool)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(frame.meta.path) as src:
+                pixels = src.read(list(indexes), window=Window(i0 * f, j0 * f, (i1 - i0) * f, (j1 - j0) * f),
+                                  out_shape=(len(indexes), j1 - j0, i1 - i0), resampling=Resampling.average)
+    except GDAL_ERRORS as exc:
+        raise ImageryError(f"{frame.meta.path}: read failed ({first_line(exc)}); the file may be truncated or corrupt") from None
+    to_read = np.array([[1 / f, 0, -i0], [0, 1 / f, -j0], [0, 0, 1]])  # stored pixel -> pixel of the shrunk window
+    return warp_to_grid(pixels, to_read @ to_stored, xy, shape)
+
+
+def read_thumbnail(frame: Frame, gsd_m: float):  # noqa: ANN201 (scout.frames.overlap.Thumbnail)
+    """The whole photo in grey, shrunk by the power of two that comes nearest ``gsd_m`` from below
+    (a JPEG decodes straight at 1/2, 1/4, 1/8 scale); for comparing overlapping photos."""
+    from scout.frames.overlap import Thumbnail
+
+    w, h = frame.meta.width, frame.meta.height
+    factor = 2 ** min(3, int(math.log2(shrink_factor(frame, gsd_m))))
+    shape = (max(1, round(h / factor)), max(1, round(w / factor)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(frame.meta.path) as src:
+                pixels = src.read(out_shape=(src.count, *shape), resampling=Resampling.average)[:3].astype(np.float32).mean(axis=0)
+    except GDAL_ERRORS as exc:
+        raise ImageryError(f"{frame.meta.path}: read failed ({first_line(exc)}); the file may be truncated or corrupt") from None
+    return Thumbnail(pixels, np.diag([shape[1] / w, shape[0] / h, 1.0]))
