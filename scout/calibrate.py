@@ -6,7 +6,7 @@ class, the pixel threshold and the plot confidence floor (mean probability over 
 plot) that give the best plot-level precision for plots >= 10 m² (then over all sizes)
 while keeping recall at or above the given floors, on calibration scenes that are neither training nor
 held-out evaluation scenes.  The result goes into the model card's ``detection`` field,
-which :meth:`scout.detect.DetectSettings.for_model` applies whenever the user sets nothing.
+which :meth:`scout.detection.DetectSettings.for_model` applies whenever the user sets nothing.
 
 Runs are detected once at the lowest threshold tried; every setting is then scored by
 re-tracing the run's ``probability.tif`` (:func:`plots_from_run`), so no model is run twice.
@@ -26,7 +26,8 @@ import rasterio
 import shapely
 from rasterio.windows import Window
 
-from scout.detect import DetectSettings, plot_shapes
+from scout.detection.plots import plot_shapes
+from scout.detection.settings import DetectSettings
 from scout.errors import RunFolderError, first_line
 from scout.evaluate import match_plots, read_truth
 from scout.schema import CLASSES, PLOTS_GPKG, PROBABILITY_TIF
@@ -134,7 +135,7 @@ def calibration_settings(thresholds: Sequence[float] = THRESHOLDS) -> DetectSett
 def calibrate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, **goals: float) -> dict[str, Any]:
     """Detect on synthetic scenes made with ``seeds`` (neither training nor held-out ones)
     and calibrate on them; the result is a model card's ``detection`` field."""
-    from scout.detect import detect
+    from scout.detection import detect
     from scout.evaluate import scene_size
     from scout.synth import make_scene
 

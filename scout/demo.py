@@ -10,7 +10,7 @@ from pathlib import Path
 import geopandas as gpd
 import shapely
 
-from scout.detect import DetectSettings, RunSummary, detect
+from scout.detection import DetectSettings, RunSummary, detect
 from scout.errors import OutputError
 from scout.io import check_replaceable
 from scout.schema import RUN_JSON

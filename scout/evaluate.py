@@ -261,7 +261,7 @@ def scene_size(sensor: str) -> int:
 
 def evaluate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, size_px: int | None = None) -> dict[str, Any]:
     """Detect on synthetic scenes made with ``seeds`` and pool the metrics (held-out evaluation)."""
-    from scout.detect import detect
+    from scout.detection import detect
     from scout.synth import make_scene
 
     work = Path(work)

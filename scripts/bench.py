@@ -177,7 +177,7 @@ def scout_detect(raster: Path, aoi: Path, model: Path, out: Path, *extra: str) -
     m = measure(cmd)
     if m["rc"] != 0:
         raise SystemExit(f"scout detect failed ({m['rc']}):\n{m['output']}")
-    from scout.detect import auto_batch_size
+    from scout.detection.plan import auto_batch_size
 
     run = json.loads((out / "run.json").read_text())
     gsd = run["model"]["gsd_m"]
@@ -243,8 +243,8 @@ def cmd_reading(a: argparse.Namespace) -> None:
     else; print JSON seconds.  Decoding the imagery is work no pipeline can skip, so
     (model + reading) / model bounds the end-to-end / model-only ratio from below on a
     machine whose cores the model already fills."""
-    from scout.blocks import read_input
-    from scout.detect import plan_run
+    from scout.detection.blocks import read_input
+    from scout.detection.plan import plan_run
 
     planned = plan_run([a.raster], a.aoi, a.model)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -354,12 +354,12 @@ THREAD_GROUPS = {  # thread name prefix -> what it does in scout detect
 
 
 def cmd_threads(a: argparse.Namespace) -> None:
-    """``scout.detect.detect`` in this process, its threads' CPU seconds sampled from /proc every
+    """``scout.detection.detect`` in this process, its threads' CPU seconds sampled from /proc every
     0.2 s and grouped by what they do; threads without a Python name (ONNX Runtime's kernel threads
     on a many-core host, GDAL's compression threads) are "native"; print JSON."""
     import resource
 
-    from scout.detect import detect
+    from scout.detection import detect
 
     tick = os.sysconf("SC_CLK_TCK")
     cpu: dict[int, float] = {}

@@ -16,7 +16,7 @@ from affine import Affine
 
 from conftest import UTM, X0, Y0, painted_scene, write_raster
 from scout import progress
-from scout.detect import detect
+from scout.detection import detect
 from scout.imagery import footprint, mask_strips, open_image
 
 

@@ -10,7 +10,7 @@ from rasterio import features
 from shapely.geometry import box
 
 from scout.calibrate import calibrate, plots_from_run
-from scout.detect import DetectSettings
+from scout.detection import DetectSettings
 from scout.io import typed_frame, write_gpkg_layer
 from scout.schema import AOI_FIELDS
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from conftest import linear_model, painted_scene, write_raster
 from dask_cluster import Cluster, assert_same_run
-from scout import executor
+from scout.detection import executor
 from scout.cli import _register, cli
 
 _register()

@@ -17,8 +17,8 @@ from rio_cogeo.cogeo import cog_validate
 
 from conftest import UTM, X0, Y0, painted_scene, unet_model, write_raster
 from scout import progress, schema
-from scout.blocks import overlap_slices
-from scout.detect import DetectSettings, detect, plan_run
+from scout.detection.blocks import overlap_slices
+from scout.detection import DetectSettings, detect, plan_run
 from scout.errors import ImageryError
 
 
@@ -215,7 +215,7 @@ def test_many_small_flights_are_read_where_they_lie_with_the_whole_block_result(
     """Each image is read over its part of a block only; the block's input stays what reading
     every image over the whole block gives (nodata, alpha, another CRS included): to the bit
     where an image lies on the grid, within one DN of the average's rounding where it does not."""
-    from scout.blocks import read_input
+    from scout.detection.blocks import read_input
     from scout.imagery import read_block
     from scout.inference import normalize
 
@@ -259,7 +259,7 @@ def test_many_small_flights_are_read_where_they_lie_with_the_whole_block_result(
 
 
 def test_each_plot_is_named_after_the_aoi_holding_most_of_it():
-    from scout.detect import aoi_names
+    from scout.detection.plots import aoi_names
 
     aois = gpd.GeoDataFrame({"aoi": ["A", "B", "C"]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10), shapely.box(0, 0, 5, 10)], crs=UTM)
     plots = gpd.GeoSeries([shapely.box(6, 2, 8, 4), shapely.box(1, 2, 3, 4), shapely.box(9, 2, 13, 4), shapely.box(30, 2, 32, 4), shapely.box(4, 6, 11, 8)], crs=UTM)

@@ -17,7 +17,7 @@ import pytest
 import rasterio
 
 from conftest import painted_scene, unet_model, write_raster
-from scout.detect import DetectSettings, detect
+from scout.detection import DetectSettings, detect
 from scout.errors import OutputError
 
 SCOUT = [sys.executable, "-m", "scout.cli"]
@@ -107,7 +107,7 @@ def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch
 
     from rasterio.errors import RasterioIOError
 
-    import scout.detect as detect_module
+    from scout.detection import checkpoints
     import scout.io
 
     image = write_raster(tmp_path / "a.tif", painted_scene(600, 600, [("poppy", 40, 40, 300, 320), ("cannabis", 350, 300, 560, 580)]))
@@ -115,7 +115,7 @@ def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch
     settings = DetectSettings(thresholds={"*": 0.4}, block_tiles=1)
     whole = detect([image], tmp_path / "whole", model=model, settings=settings)
 
-    real_save, saved = detect_module._save_checkpoint, []
+    real_save, saved = checkpoints.save_checkpoint, []
 
     def save_until_the_disk_fills(folder, result, key):  # noqa: ANN001, ANN202
         if len(saved) == 2 and says == "errno":
@@ -126,13 +126,13 @@ def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch
         real_save(folder, result, key)
         saved.append(result.block_id)
 
-    monkeypatch.setattr(detect_module, "_save_checkpoint", save_until_the_disk_fills)
+    monkeypatch.setattr(checkpoints, "save_checkpoint", save_until_the_disk_fills)
     out = tmp_path / "run"
     with pytest.raises(OutputError, match=r"disk full; finished blocks are kept in .*run again with --resume"):
         detect([image], out, model=model, settings=settings)
     assert not out.exists() and len(list((tmp_path / ".run.partial" / "blocks").glob("block-*.npz"))) == 2
 
-    monkeypatch.setattr(detect_module, "_save_checkpoint", real_save)
+    monkeypatch.setattr(checkpoints, "save_checkpoint", real_save)
     monkeypatch.setattr(scout.io, "LOW_DISK_BYTES", 0)
     resumed = detect([image], out, model=model, settings=settings, resume=True)
     assert json.loads((out / "run.json").read_text())["resumed_blocks"] == 2
@@ -202,12 +202,12 @@ def test_a_gdal_write_that_fills_the_disk_keeps_the_old_file(tmp_path, monkeypat
 def test_run_that_cannot_fit_on_its_disk_is_refused_before_it_starts(tmp_path, monkeypatch):
     import shutil
 
-    import scout.detect as detect_module
+    from scout.detection import checkpoints
 
     image = write_raster(tmp_path / "a.tif", painted_scene(300, 300, []))
     model = unet_model(tmp_path / "unet")
     free = shutil.disk_usage(tmp_path).free
-    monkeypatch.setattr(detect_module, "OUTPUT_BYTES", float(free))  # a byte count a pixel that no disk could hold
+    monkeypatch.setattr(checkpoints, "OUTPUT_BYTES", float(free))  # a byte count a pixel that no disk could hold
     with pytest.raises(OutputError, match=r"needs about .* GB of free disk .* is free; free some space or choose an --out on another disk"):
         detect([image], tmp_path / "run", model=model)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.tif", "unet.json", "unet.safetensors"]

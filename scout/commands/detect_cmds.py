@@ -98,7 +98,7 @@ def expand_images(items: tuple[str, ...]) -> list[Path]:
 @quiet_option
 def detect(images, out_dir, aoi, aoi_name_field, aoi_layer, model, bands, thresholds, min_confidence, min_area, tile_size, block_tiles, batch_size, device, workers, scheduler, resume, overwrite):  # noqa: ANN001, PLR0913
     """Detect suspected poppy and cannabis plots in IMAGES (files, folders or .txt lists)."""
-    from scout.detect import DetectSettings, detect as run_detect
+    from scout.detection import DetectSettings, detect as run_detect
 
     settings = DetectSettings(
         thresholds=dict(thresholds), min_confidence=dict(min_confidence), min_area_m2=min_area, tile_size=tile_size, block_tiles=block_tiles,

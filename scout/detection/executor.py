@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from scout.blocks import BlockResult, DetectPlan, compute_block, infer, read_input
+from scout.detection.blocks import BlockResult, DetectPlan, compute_block, infer, read_input
 from scout.errors import ScoutError
 from scout.inference import cpu_count
 from scout.tiling import Block
