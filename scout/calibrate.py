@@ -30,7 +30,8 @@ from scout.detection.plots import plot_shapes
 from scout.detection.settings import DetectSettings
 from scout.errors import RunFolderError, first_line
 from scout.evaluate import match_plots, read_truth
-from scout.schema import CLASSES, PLOTS_GPKG, PROBABILITY_TIF
+from scout.runfolder import RunFolder, read_aoi_layer
+from scout.schema import CLASSES
 from scout.vectorize import Fragments, merge_fragments, trace_window
 
 log = logging.getLogger(__name__)
@@ -44,14 +45,14 @@ def plots_from_run(run: str | Path, settings: DetectSettings) -> gpd.GeoDataFram
     floors or minimum area (``settings`` filled in), clipped to the run's AOI.  Reads the
     whole raster: meant for scene-sized runs."""
     run = Path(run)
-    path = run / PROBABILITY_TIF
+    folder = RunFolder(run)
     try:
-        with rasterio.open(path) as src:
+        with rasterio.open(folder.probability_tif) as src:
             classes = [d or "" for d in src.descriptions]
             probs, valid = src.read(), src.dataset_mask() > 0
             affine, crs = src.transform, src.crs
-        aoi = gpd.read_file(run / PLOTS_GPKG, layer="aoi", engine="pyogrio").to_crs(crs)
-    except (rasterio.errors.RasterioError, OSError, ValueError) as exc:
+        aoi = read_aoi_layer(folder, crs)
+    except (rasterio.errors.RasterioError, OSError, ValueError, RunFolderError) as exc:
         raise RunFolderError(f"{run}: cannot read its probability raster or AOI ({first_line(exc)})") from None
     thresholds_u8 = np.array([math.ceil(settings.threshold(c) * 255) for c in classes], np.uint8)
     fragments = Fragments()
@@ -82,7 +83,7 @@ def calibrate(
     none reaches both floors, the best F2 score (recall weighted twice) for plots >= 10 m² wins, and the result says so."""
     truths = []
     for run, truth in runs:
-        with rasterio.open(Path(run) / PROBABILITY_TIF) as src:
+        with rasterio.open(RunFolder(Path(run)).probability_tif) as src:
             truths.append(read_truth(truth, src.crs))
     # counts[class][t, m] pooled over runs
     counts = {c: np.zeros((len(thresholds), len(confidences), 8)) for c in CLASSES}

@@ -13,7 +13,7 @@ import shapely
 from scout.detection import DetectSettings, RunSummary, detect
 from scout.errors import OutputError
 from scout.io import check_replaceable
-from scout.schema import RUN_JSON
+from scout.runfolder import check_replaceable_run, open_run, read_plots
 from scout.synth import make_scene
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def run_demo(out_dir: str | Path, seed: int = 7, size_px: int = 2048, overwrite:
         raise OutputError(f"{run_dir}: demo run exists; use --overwrite to run it again")
     scene_dir = out_dir / "scene"
     check_replaceable(scene_dir, DEMO_AOI, "demo scene")
-    check_replaceable(run_dir, RUN_JSON, "Scout run folder")
+    check_replaceable_run(run_dir)
     if overwrite:
         shutil.rmtree(scene_dir, ignore_errors=True)
     log.info("making a synthetic %d x %d px drone scene (seed %d)...", size_px, size_px, seed)
@@ -79,7 +79,7 @@ def run_demo(out_dir: str | Path, seed: int = 7, size_px: int = 2048, overwrite:
     aoi = scene_dir / DEMO_AOI
     demo_townships(scene.bounds, scene.crs).to_file(aoi, driver="GeoJSON", engine="pyogrio")
     summary = detect([scene.image_path], run_dir, aoi=aoi, settings=DetectSettings(aoi_name_field="township"), overwrite=overwrite)
-    plots = gpd.read_file(run_dir / "plots.gpkg", layer="plots")
+    plots = read_plots(open_run(run_dir))
     truth = gpd.read_file(scene.truth_path, layer="truth")
     planted = {c: int(n) for c, n in scene.n_plots.items()}
     found = found_per_class(plots, truth)

@@ -37,9 +37,10 @@ import shapely
 import torch
 from rasterio import features
 
-from scout.errors import InputError, RunFolderError, first_line, raise_if_locked
+from scout.errors import InputError, RunFolderError
 from scout.io import check_new_file, write_json
-from scout.schema import CLASSES, PLOT_FIELDS, PLOTS_GPKG, PROBABILITY_TIF, RUN_JSON
+from scout.runfolder import RunFolder, open_run, read_aoi_layer, read_plots
+from scout.schema import CLASSES
 from scout.train import read_class_polygons
 from scout.vectorize import label_classes
 
@@ -109,7 +110,7 @@ def match_plots(truth: gpd.GeoDataFrame, pred: gpd.GeoDataFrame) -> dict[str, An
 
 def pixel_confusion(run: Path, truth: gpd.GeoDataFrame, thresholds: dict[str, float]) -> tuple[np.ndarray, float]:
     """Pixel confusion [truth, pred] (background, classes...) and the valid area in m²."""
-    path = run / PROBABILITY_TIF
+    path = RunFolder(run).probability_tif
     with rasterio.open(path) as src:
         names = [d or "" for d in src.descriptions]
         if sorted(n for n in names if n) != sorted(CLASSES):
@@ -130,32 +131,20 @@ def pixel_confusion(run: Path, truth: gpd.GeoDataFrame, thresholds: dict[str, fl
 
 
 def _read_run(run: Path) -> tuple[gpd.GeoDataFrame, dict[str, Any], float | None]:
-    gpkg = run / PLOTS_GPKG
-    for f in (gpkg, run / PROBABILITY_TIF):
-        if not f.exists():
-            raise RunFolderError(f"{f}: missing; is {run} a complete scout run folder?")
-    try:
-        plots = gpd.read_file(gpkg, layer="plots", engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several types for unreadable files
-        raise_if_locked(exc, gpkg, RunFolderError)
-        raise RunFolderError(f"{gpkg}: cannot read layer 'plots' ({first_line(exc)})") from None
-    missing = [k for k in ("class",) if k not in plots.columns]
-    if missing or plots.crs is None:
-        raise RunFolderError(f"{gpkg}: layer 'plots' lacks {'a CRS' if not missing else missing}; expected fields {list(PLOT_FIELDS)}")
-    meta: dict[str, Any] = {}
-    if (run / RUN_JSON).exists():
-        try:
-            meta = json.loads((run / RUN_JSON).read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise RunFolderError(f"{run / RUN_JSON}: not valid JSON ({exc})") from None
+    """The plots (with a class), run.json (when there is one) and the AOI area (None without
+    an aoi layer) of a run folder, finished or not: calibration and test runs are scored too."""
+    folder = open_run(run, complete=False)
+    if not folder.probability_tif.exists():
+        raise RunFolderError(f"{folder.probability_tif}: missing; is {run} a complete scout run folder?")
+    plots = read_plots(folder, required=("class",))
     aoi_area = None
     try:
-        aoi = gpd.read_file(gpkg, layer="aoi", engine="pyogrio")
+        aoi = read_aoi_layer(folder, plots.crs)
         if len(aoi):
-            aoi_area = float(shapely.area(shapely.union_all(aoi.to_crs(plots.crs).geometry.values)))
+            aoi_area = float(shapely.area(shapely.union_all(aoi.geometry.values)))
     except Exception:  # no aoi layer: fall back to the raster's valid area
         aoi_area = None
-    return plots, meta, aoi_area
+    return plots, folder.meta, aoi_area
 
 
 def evaluate_run(run: str | Path, truth: str | Path, out: str | Path | None = None, overwrite: bool = False) -> dict[str, Any]:
@@ -163,11 +152,9 @@ def evaluate_run(run: str | Path, truth: str | Path, out: str | Path | None = No
     if out is not None:
         check_new_file(out, overwrite)
     run = Path(run)
-    if not run.is_dir():
-        raise RunFolderError(f"{run}: not a run folder")
     plots, meta, aoi_area = _read_run(run)
     if plots.crs.is_geographic:
-        raise RunFolderError(f"{run / PLOTS_GPKG}: plots are in a geographic CRS; expected the run's metric working CRS")
+        raise RunFolderError(f"{RunFolder(run).plots_gpkg}: plots are in a geographic CRS; expected the run's metric working CRS")
     truth_gdf = read_truth(truth, plots.crs)
     thresholds = (meta.get("parameters") or {}).get("thresholds") or {}
     cm, valid_area = pixel_confusion(run, truth_gdf, thresholds)

@@ -1,7 +1,8 @@
-"""Data contracts shared by every part of Scout (see shared/DESIGN.md).
+"""Data contracts shared by every part of Scout (see ARCHITECTURE.md and README.md).
 
-Outputs that users and other tools read are described here once: field names,
-their order and types.  Change them only on purpose.
+Outputs that users and other tools read are described here once: field names, their order
+and types, and the names of the files and layers in a run folder (read and written only
+through :mod:`scout.runfolder`).  Change them only on purpose.
 """
 
 from __future__ import annotations
@@ -19,6 +20,17 @@ def review_status(value: object) -> object:
 
 
 TRACK_STATUSES: tuple[str, ...] = ("new", "recurring", "regrowth", "known_false_alarm")
+
+TRACK_FIELDS: dict[str, str] = {
+    "track_status": "str",  # one of TRACK_STATUSES
+    "prev_plot_id": "str",  # the matched plot of the previous run, "" when new
+    "prev_status": "str",  # its latest known decision (review_status, or its own prev_status when unreviewed)
+    "prev_reviewed_by": "str",
+    "prev_reviewed_at": "str",
+    "prev_note": "str",
+    "track_overlap": "float64",  # intersection / smaller plot's area, 0 when new
+}
+"""Columns that ``scout track`` appends to a run's plots layer, after PLOT_FIELDS."""
 
 # name -> pandas dtype; order is the column order in every plots layer.
 PLOT_FIELDS: dict[str, str] = {
@@ -78,8 +90,23 @@ AOI_FIELDS: dict[str, str] = {
     "area_m2": "float64",
 }
 
-# Run folder file names.
+MISSED_FIELDS: dict[str, str] = {"class": "str", "note": "str", "reviewed_by": "str", "reviewed_at": "str"}
+"""Fields the model did not flag, drawn by reviewers in QGIS/QField (``scout qgis`` adds the empty layer)."""
+
+# Run folder: files and the layers of plots.gpkg (scout.runfolder reads and writes them).
 PLOTS_GPKG = "plots.gpkg"
 PLOTS_GEOJSON = "plots.geojson"
 PROBABILITY_TIF = "probability.tif"
 RUN_JSON = "run.json"
+REVIEW_JSON = "review.json"  # scout review
+PROJECT_QGZ = "project.qgz"  # scout qgis
+TASKS_DIR = "tasks"  # scout tasks, unless --out
+PLOTS_LAYER = "plots"
+TILES_LAYER = "tiles"
+AOI_LAYER = "aoi"
+MISSED_LAYER = "missed_plots"  # scout qgis adds it; reviewers draw the fields the model missed
+
+# Survey folder (scout tasks writes it, scout qgis adds it to the project).
+TASKS_GEOJSON = "tasks.geojson"
+ROUTES_GEOJSON = "routes.geojson"
+DEPOTS_GEOJSON = "depots.geojson"

@@ -22,7 +22,7 @@ from affine import Affine
 
 from scout import schema
 from scout.io import typed_frame, write_gpkg_layer
-from scout.review.styles import add_styles
+from scout.styles import add_styles
 
 REPO = Path(__file__).resolve().parents[1]
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's QGIS imports only from here, never from a venv

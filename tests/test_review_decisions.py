@@ -18,8 +18,9 @@ from scout.cli import cli
 from scout.commands import review_cmds
 from scout.errors import OutputError, RunFolderError
 from scout.io import write_gpkg_layer
-from scout.review.decisions import LABEL_FIELDS, REVIEW_JSON, labels_frame, review_run, summarise
+from scout.review.decisions import LABEL_FIELDS, labels_frame, review_run, summarise
 from scout.review.stats import Stratum, ratio_estimate, wilson_interval
+from scout.schema import REVIEW_JSON
 
 review_cmds.register(cli)
 

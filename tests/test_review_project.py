@@ -19,7 +19,8 @@ from scout.commands import review_cmds
 from scout.errors import InputError, RunFolderError
 from scout.review.decisions import review_run
 from scout.io import write_gpkg_layer
-from scout.review.project import PROJECT_FILE, write_project
+from scout.review.project import write_project
+from scout.schema import PROJECT_QGZ
 
 review_cmds.register(cli)
 
@@ -45,7 +46,7 @@ def survey(tmp_path: Path) -> Path:
 
 def test_project_layers_and_relative_paths(run: Path, survey: Path) -> None:
     project = write_project(run, survey)
-    assert project == run / PROJECT_FILE
+    assert project == run / PROJECT_QGZ
     assert [p.name for p in run.iterdir() if p.name.startswith(".")] == []  # no temp files left
     root = _qgs(project)
     sources = {m.findtext("layername"): m.findtext("datasource") for m in root.iter("maplayer")}
@@ -103,7 +104,7 @@ def test_bad_run_folders(run: Path, breakage, message: str) -> None:  # noqa: AN
         write_project(run)
     result = CliRunner().invoke(cli, ["qgis", str(run)])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
-    assert not (run / PROJECT_FILE).exists()
+    assert not (run / PROJECT_QGZ).exists()
 
 
 def test_missing_plots_layer_and_tasks(run: Path, tmp_path: Path) -> None:
@@ -124,7 +125,7 @@ def test_qgis_loads_every_layer_valid_and_styled_after_moving_the_folder(run: Pa
     assert result.exit_code == 0, result.output
     moved = tmp_path / "phone"
     shutil.move(str(tmp_path / "field"), moved)  # relative paths must survive the copy
-    report = qgis_check(moved / "runs" / "r1" / PROJECT_FILE, "--render", str(tmp_path / "map.png"))
+    report = qgis_check(moved / "runs" / "r1" / PROJECT_QGZ, "--render", str(tmp_path / "map.png"))
     assert report["project_read"] and report["absolute_paths"] is False
     assert report["crs"] == "EPSG:32647"
     assert len(report["layers"]) == 10

@@ -12,7 +12,7 @@ from review_runs import needs_qgis, plots_frame, qgis_check, write_run
 
 from scout import schema
 from scout.errors import OutputError, RunFolderError
-from scout.review.styles import GPKG_LAYERS, STYLES_DIR, add_styles, style_qml
+from scout.styles import GPKG_LAYERS, STYLES_DIR, add_styles, style_qml
 
 
 def _styles(gpkg: Path) -> list[tuple]:

@@ -19,7 +19,7 @@ from scout.commands import review_cmds
 from scout.errors import RunFolderError
 from scout.io import write_gpkg_layer
 from scout.review.project import write_project
-from scout.runfolder import TRACK_FIELDS
+from scout.schema import TRACK_FIELDS
 from scout.review.track import match_plots, track_runs
 
 review_cmds.register(cli)

@@ -75,7 +75,7 @@ def tasks_command(run: Path, out_dir: Path | None, teams: int | None, depot, dep
         roads=roads,
         lang=lang,
     )
-    summary = write_survey(run, out_dir or run / "tasks", settings, overwrite=overwrite)
+    summary = write_survey(run, out_dir, settings, overwrite=overwrite)
     unreachable = text("tasks_unreachable", summary.lang, n=summary.unreachable, path=summary.out_dir / UNREACHABLE_CSV) if summary.unreachable else ""
     click.echo(text("tasks_summary", summary.lang, tasks=summary.tasks, planned=summary.planned, teams=summary.teams_used,
                     unreachable=unreachable, km=summary.distance_m / 1000, out=summary.out_dir))

@@ -4,7 +4,6 @@ versions, counts and timings; and the one-line summary read back from it."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import platform
@@ -19,13 +18,13 @@ import rasterio
 import shapely
 
 import scout
-from scout import schema
 from scout.detection.checkpoints import plan_fingerprint
 from scout.detection.plan import PlannedRun
 from scout.detection.settings import PLOT_PARAMETERS
 from scout.errors import OutputError
 from scout.inference import backend
 from scout.io import sha256_file
+from scout.runfolder import read_record
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +47,7 @@ class RunSummary:
     @classmethod
     def from_run_folder(cls, out_dir: Path) -> RunSummary:
         """The summary of a finished run, from its run.json."""
-        return cls.from_run(json.loads((out_dir / schema.RUN_JSON).read_text(encoding="utf-8")), out_dir)
+        return cls.from_run(read_record(out_dir), out_dir)
 
     @classmethod
     def from_run(cls, run: dict, out_dir: Path) -> RunSummary:
@@ -161,7 +160,7 @@ def versions(device: str) -> dict[str, Any]:
 def already_complete(out_dir: Path, planned: PlannedRun) -> RunSummary:
     """``--resume`` on a finished run: reported, not redone, if it was made the same way."""
     try:
-        run = json.loads((out_dir / schema.RUN_JSON).read_text(encoding="utf-8"))
+        run = read_record(out_dir)
     except (OSError, ValueError) as exc:
         raise OutputError(f"{out_dir}: unreadable run.json ({exc}); start the run again with --overwrite") from None
     if run.get("fingerprint") != plan_fingerprint(planned.plan):

@@ -20,14 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import rasterio
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.shutil import copy as rio_copy
 from rasterio.windows import Window
 
-from scout import schema
+from scout import runfolder
 from scout.blending import Assembler
 from scout.detection import checkpoints, staging
 from scout.detection.blocks import BlockResult
@@ -37,8 +36,9 @@ from scout.detection.plots import build_plots
 from scout.detection.record import RunOutcome, RunSummary, already_complete, run_record
 from scout.detection.settings import DetectSettings
 from scout.errors import ImageryError
-from scout.io import sha256_file, typed_frame, write_gpkg_layer, write_json
+from scout.io import sha256_file, typed_frame
 from scout.progress import bar, track, working
+from scout.schema import AOI_FIELDS
 from scout.vectorize import Fragments, trace_window
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def detect(
     out_dir = Path(out_dir)
     if not images:
         raise ImageryError("no imagery given")
-    finished = resume and not overwrite and (out_dir / schema.RUN_JSON).exists()
+    finished = resume and not overwrite and runfolder.is_run(out_dir)
     if not finished:
         staging.check_out_dir(out_dir, overwrite)
 
@@ -99,7 +99,7 @@ def _run(planned: PlannedRun, keys: dict[int, str], folder: Path, aoi: str | os.
     hashes = _InputHashes([i.path for i in planned.plan.images])
     fragments, timings, resumed = _blend_blocks(planned, keys, folder, out_dir)
     t0 = time.perf_counter()
-    _write_cog(folder / "probability.raw.tif", folder / schema.PROBABILITY_TIF, planned)
+    _write_cog(folder / "probability.raw.tif", runfolder.RunFolder(folder).probability_tif, planned)
     timings["cog_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -109,13 +109,13 @@ def _run(planned: PlannedRun, keys: dict[int, str], folder: Path, aoi: str | os.
     timings["vectorize_s"] = time.perf_counter() - t0
     aoi_frame = planned.aois.copy()
     aoi_frame["area_m2"] = aoi_frame.geometry.area.round(1)
-    _write_layers(folder, plots, tiles_frame(planned.plan, planned.blocks), typed_frame(aoi_frame, schema.AOI_FIELDS, planned.plan.grid.crs))
+    runfolder.write_layers(folder, plots, tiles_frame(planned.plan, planned.blocks), typed_frame(aoi_frame, AOI_FIELDS, planned.plan.grid.crs))
 
     image_sha256 = hashes.result()
     timings["total_s"] = time.perf_counter() - t_start
     outcome = RunOutcome(plots, float(aoi_frame["area_m2"].sum()), image_sha256, timings, started, resumed)
     run = run_record(planned, out_dir, aoi, outcome)
-    write_json(folder / schema.RUN_JSON, run)
+    runfolder.write_record(folder, run)
     return RunSummary.from_run(run, out_dir)
 
 
@@ -205,21 +205,6 @@ def _write_cog(raw: Path, prob_path: Path, planned: PlannedRun) -> None:
             NUM_THREADS="ALL_CPUS",
         )
     raw.unlink()
-
-
-def _write_layers(folder: Path, plots: gpd.GeoDataFrame, tiles: gpd.GeoDataFrame, aois: gpd.GeoDataFrame) -> None:
-    gpkg = folder / schema.PLOTS_GPKG
-    write_gpkg_layer(plots, gpkg, "plots")
-    write_gpkg_layer(tiles, gpkg, "tiles")
-    write_gpkg_layer(aois, gpkg, "aoi")
-    try:
-        from scout.review.styles import add_styles
-    except ImportError:
-        pass
-    else:
-        add_styles(gpkg)
-    geojson = plots.to_crs("EPSG:4326")
-    geojson.to_file(folder / schema.PLOTS_GEOJSON, driver="GeoJSON", engine="pyogrio", layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"})
 
 
 class _StagingRaster:

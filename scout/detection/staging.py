@@ -9,25 +9,24 @@ blocks (:mod:`scout.detection.checkpoints`) for ``--resume``.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from scout import schema
+from scout import runfolder
 from scout.detection.checkpoints import CHECKPOINTS, plan_core
 from scout.detection.blocks import DetectPlan
 from scout.errors import OutputError, ScoutError
-from scout.io import check_replaceable, disk_full, write_json
+from scout.io import disk_full
 
 log = logging.getLogger(__name__)
 
 
 def check_out_dir(out_dir: Path, overwrite: bool) -> None:
     """``out_dir`` may be written: absent, empty, or a run folder to replace with ``overwrite``."""
-    check_replaceable(out_dir, schema.RUN_JSON, "Scout run folder")
+    runfolder.check_replaceable_run(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:  # an empty folder made beforehand is fine
         raise OutputError(f"{out_dir}: run folder exists; use --overwrite to replace it (or --resume to finish an interrupted run)")
     parent = out_dir.parent
@@ -76,14 +75,13 @@ def prepare_staging(out_dir: Path, plan: DetectPlan, resume: bool) -> Path:
     """The staging folder for ``out_dir``: the interrupted run's when resuming the same plan, else a fresh one."""
     staging = staging_path(out_dir)
     core = plan_core(plan)
-    marker = staging / schema.RUN_JSON
-    if resume and marker.exists():
-        if json.loads(marker.read_text(encoding="utf-8")).get("core") != core:
+    if resume and runfolder.is_run(staging):
+        if runfolder.read_record(staging).get("core") != core:
             raise OutputError(f"{out_dir}: the interrupted run used another AOI, model, tiling or checkpoint format; start it again with --overwrite")
         return staging
     shutil.rmtree(staging, ignore_errors=True)
     (staging / CHECKPOINTS).mkdir(parents=True)
-    write_json(marker, {"complete": False, "core": core, "out_dir": str(out_dir)})
+    runfolder.write_record(staging, {"complete": False, "core": core, "out_dir": str(out_dir)})
     return staging
 
 

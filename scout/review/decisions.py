@@ -23,17 +23,16 @@ import pandas as pd
 from scout import schema
 from scout.io import atomic_path, check_new_file, typed_frame, write_gpkg_layer, write_json
 from scout.lang import Lang, label, resolve_lang, text
-from scout.runfolder import RunFolder, check_plots, detected, open_run, read_missed, read_plots
 from scout.review.stats import Stratum, ratio_estimate, wilson_interval
+from scout.runfolder import check_plots, detected, open_run, read_missed, read_plots, write_plots_geojson
+from scout.schema import LABELS_LAYER
 
 log = logging.getLogger(__name__)
 
-REVIEW_JSON = "review.json"
 REAL = ("confirmed", "eradicated")
 SAMPLE_DESIGNS: dict[str, tuple[str, ...]] = {"srs": (), "class": ("class",), "aoi": ("aoi",), "class-aoi": ("class", "aoi")}
 """Sample designs: name -> plot fields whose values form the strata."""
 
-LABELS_LAYER = "labels"
 LABEL_FIELDS: dict[str, str] = {
     "class": "str",  # plot class for positives, "background" for hard negatives
     "label_kind": "str",  # positive | hard_negative
@@ -177,17 +176,10 @@ def review_run(run: str | os.PathLike, design: str = "srs", labels: str | os.Pat
     }
     if labels is not None:
         summary["labels"] = {"path": str(Path(labels).resolve()), "layer": LABELS_LAYER, "rows": write_labels(plots, labels, overwrite, missed)}
-    write_reviewed_geojson(folder, plots)
-    write_json(folder.path / REVIEW_JSON, summary)
-    log.info("wrote %s", folder.path / REVIEW_JSON)
+    write_plots_geojson(folder.path, plots)  # it carries the decisions too
+    write_json(folder.review_json, summary)
+    log.info("wrote %s", folder.review_json)
     return summary
-
-
-def write_reviewed_geojson(folder: RunFolder, plots: gpd.GeoDataFrame) -> None:
-    """``plots.geojson`` (RFC 7946) again from the reviewed plots layer, so it carries the decisions."""
-    path = folder.path / schema.PLOTS_GEOJSON
-    with atomic_path(path) as tmp:
-        plots.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio", RFC7946="YES")
 
 
 def _fmt_ci(ci: list[float] | None, fmt: str) -> str:

@@ -1,7 +1,7 @@
 """Write a QGIS project (``project.qgz``) for a run folder, without QGIS.
 
 The project holds the source imagery, the probability raster as one heatmap layer per class,
-the AOIs, the plots (editable, styled from ``scout/review/styles``), the tile grid (off), and
+the AOIs, the plots (editable, styled from ``scout/qml``), the tile grid (off), and
 a survey's tasks and routes when given.  Every path is stored relative to the run folder, so
 the folder can be copied to another computer or a phone and opened in QGIS or QField
 offline: there is no online basemap.  Imagery that lies outside the run folder must be
@@ -17,7 +17,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pyogrio
 import rasterio
@@ -26,23 +25,20 @@ from rasterio.enums import ColorInterp
 
 from scout import schema
 from scout.errors import InputError, OutputError
-from scout.io import GPKG_OPTIONS, atomic_path, typed_frame
+from scout.io import atomic_path
 from scout.lang import Lang, resolve_lang
-from scout.runfolder import MISSED_FIELDS, MISSED_LAYER, RunFolder, image_path, open_run
-from scout.review.styles import add_styles, style_qml
+from scout.runfolder import RunFolder, add_missed_layer, image_path, open_run
+from scout.schema import DEPOTS_GEOJSON, MISSED_LAYER, ROUTES_GEOJSON, TASKS_GEOJSON
+from scout.styles import add_styles, style_qml
 
 log = logging.getLogger(__name__)
 
-PROJECT_FILE = "project.qgz"
-TASKS_GEOJSON = "tasks.geojson"
-ROUTES_GEOJSON = "routes.geojson"
 QGIS_VERSION = "3.22.0-Białowieża"  # the oldest QGIS this project is written for
 
 HEATMAP_COLOURS = {"poppy": "#00e5ff", "cannabis": "#2962ff"}
 """Heatmap colour of each class (cyan, blue: unlike the plots' magenta and amber outlines); other classes grey.
 The heatmaps start switched off and half transparent, so the imagery inside every plot shows."""
 HEATMAP_OPACITY = 0.5
-DEPOTS_GEOJSON = "depots.geojson"
 
 
 @dataclass(frozen=True)
@@ -70,7 +66,7 @@ def write_project(run: str | os.PathLike, tasks_dir: str | os.PathLike | None = 
     it has none, and its stored styles are rewritten in ``lang`` (the run's, else the locale's).
     """
     folder = open_run(run)
-    out = folder.path / PROJECT_FILE
+    out = folder.project_qgz
     if out.exists() and not overwrite:
         raise OutputError(f"{out}: exists (it may hold changes saved in QGIS); pass --overwrite to replace it")
     language = resolve_lang(lang, folder.meta)
@@ -82,19 +78,12 @@ def write_project(run: str | os.PathLike, tasks_dir: str | os.PathLike | None = 
     layers += gpkg_layers(folder, language)
     layers += probability_layers(folder)
     layers += imagery_layers(folder)
-    crs = _work_crs(folder)
+    crs = folder.metric_crs()
     tree = project_xml(layers, crs, _view_extent(folder), title=f"Scout run {folder.path.resolve().name}", warnings=run_warnings(folder.meta))
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("project.qgs", "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + ET.tostring(tree, encoding="unicode"))
     log.info("wrote %s with %d layers", out, len(layers))
     return out
-
-
-def _work_crs(folder: RunFolder) -> CRS:
-    """The run's metric working CRS: run.json's ``work_crs``, else the plots layer's CRS."""
-    if folder.meta.get("work_crs"):
-        return CRS.from_user_input(folder.meta["work_crs"])
-    return CRS.from_user_input(pyogrio.read_info(folder.plots_gpkg, layer="plots")["crs"])
 
 
 def _relative(target: Path, base: Path) -> str:
@@ -110,16 +99,6 @@ def run_warnings(meta: dict) -> list[str]:
     """run.json's ``warnings``: plain sentences saying why the run should not be trusted as it stands."""
     warnings = meta.get("warnings") or []
     return [str(w) for w in (warnings if isinstance(warnings, list) else [warnings]) if str(w).strip()]
-
-
-def add_missed_layer(folder: RunFolder) -> None:
-    """An empty ``missed_plots`` polygon layer in the run's GeoPackage (the plots' CRS), where
-    reviewers draw fields the model did not flag; kept as it is when present."""
-    if MISSED_LAYER in folder.layers():
-        return
-    crs = pyogrio.read_info(folder.plots_gpkg, layer="plots")["crs"]
-    empty = typed_frame(None, MISSED_FIELDS, crs)
-    empty.to_file(folder.plots_gpkg, layer=MISSED_LAYER, driver="GPKG", engine="pyogrio", geometry_type="Polygon", dataset_options=GPKG_OPTIONS)
 
 
 def _style(name: str, fields: list[str], lang: Lang = "en") -> tuple[ET.Element, dict[str, str]]:
@@ -144,11 +123,11 @@ def gpkg_layers(folder: RunFolder, lang: Lang = "en") -> list[Layer]:
     """Missed plots, plots, AOIs and tiles from ``plots.gpkg`` (tiles switched off)."""
     present = folder.layers()
     layers = [_ogr_layer(folder.plots_gpkg, folder.path, MISSED_LAYER, MISSED_LAYER, MISSED_LAYER, "Polygon", lang=lang)] if MISSED_LAYER in present else []
-    layers.append(_ogr_layer(folder.plots_gpkg, folder.path, "plots", "plots", "plots", "Polygon", lang=lang))
-    if "aoi" in present:
-        layers.append(_ogr_layer(folder.plots_gpkg, folder.path, "aoi", "aoi", "aoi", "Polygon"))
-    if "tiles" in present:
-        layers.append(_ogr_layer(folder.plots_gpkg, folder.path, "tiles", "tiles", "tiles", "Polygon", visible=False))
+    layers.append(_ogr_layer(folder.plots_gpkg, folder.path, schema.PLOTS_LAYER, "plots", "plots", "Polygon", lang=lang))
+    if schema.AOI_LAYER in present:
+        layers.append(_ogr_layer(folder.plots_gpkg, folder.path, schema.AOI_LAYER, "aoi", "aoi", "Polygon"))
+    if schema.TILES_LAYER in present:
+        layers.append(_ogr_layer(folder.plots_gpkg, folder.path, schema.TILES_LAYER, "tiles", "tiles", "Polygon", visible=False))
     return layers
 
 
@@ -280,9 +259,9 @@ def imagery_layers(folder: RunFolder) -> list[Layer]:
 
 def _view_extent(folder: RunFolder) -> tuple[float, float, float, float] | None:
     """Bounds (work CRS units) to open on: the AOIs, else the plots, padded 5 %."""
-    for layer in ("aoi", "plots"):
+    for layer in (schema.AOI_LAYER, schema.PLOTS_LAYER):
         if layer in folder.layers():
-            frame = gpd.read_file(folder.plots_gpkg, layer=layer, engine="pyogrio", columns=[])
+            frame = folder.read_layer(layer, columns=[])
             if len(frame) and not frame.geometry.is_empty.all():
                 x0, y0, x1, y1 = frame.total_bounds
                 pad = 0.05 * max(x1 - x0, y1 - y0, 1.0)

@@ -15,37 +15,25 @@ that nobody reviewed.  The new run's own ``review_status`` is left as it is.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import sqlite3
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 from pyproj import CRS
 
 from scout import schema
-from scout.errors import RunFolderError, first_line, raise_if_locked
-from scout.io import GPKG_OPTIONS, atomic_path, typed_frame
-from scout.runfolder import PLOTS_LAYER, TRACK_FIELDS, check_plots, open_run, read_plots
-from scout.review.styles import add_styles
+from scout.errors import RunFolderError
+from scout.io import typed_frame
+from scout.runfolder import check_plots, open_run, read_plots, rewrite_plots
+from scout.schema import TRACK_FIELDS
 
 log = logging.getLogger(__name__)
 
 MIN_OVERLAP = 0.3
 """Least intersection / area of the smaller plot for two plots to be the same field."""
-
-
-def metric_crs(gdf: gpd.GeoDataFrame) -> CRS:
-    """The frame's CRS when projected in metres, else its UTM zone."""
-    crs = CRS.from_user_input(gdf.crs)
-    if crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter"):
-        return crs
-    return gdf.estimate_utm_crs() if len(gdf) else CRS.from_epsg(3857)
 
 
 def match_plots(new: gpd.GeoSeries, old: gpd.GeoSeries, min_overlap: float = MIN_OVERLAP) -> pd.DataFrame:
@@ -82,10 +70,10 @@ def _latest_decisions(old: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def carry_history(new: gpd.GeoDataFrame, old: gpd.GeoDataFrame, min_overlap: float = MIN_OVERLAP) -> gpd.GeoDataFrame:
-    """``new`` with TRACK_FIELDS set from its matches in ``old`` (replacing any earlier ones)."""
+def carry_history(new: gpd.GeoDataFrame, old: gpd.GeoDataFrame, crs: CRS, min_overlap: float = MIN_OVERLAP) -> gpd.GeoDataFrame:
+    """``new`` with TRACK_FIELDS set from its matches in ``old`` (replacing any earlier ones),
+    both measured in ``crs`` (metric)."""
     new = new.drop(columns=[c for c in TRACK_FIELDS if c in new.columns])
-    crs = metric_crs(new)
     matches = match_plots(new.geometry.to_crs(crs), old.geometry.to_crs(crs), min_overlap)
     history = _latest_decisions(old.reset_index(drop=True))
     track = pd.DataFrame({name: ("" if t == "str" else 0.0) for name, t in TRACK_FIELDS.items()}, index=range(len(new)))
@@ -105,19 +93,6 @@ def carry_history(new: gpd.GeoDataFrame, old: gpd.GeoDataFrame, min_overlap: flo
     return typed_frame(out, {c: (TRACK_FIELDS.get(c) or schema.PLOT_FIELDS.get(c) or ("str" if out[c].dtype == object else str(out[c].dtype))) for c in columns}, new.crs)
 
 
-def _snapshot(gpkg: Path, dest: Path) -> None:
-    """Copy ``gpkg`` through SQLite (edits still in a -wal file come along)."""
-    try:
-        with contextlib.closing(sqlite3.connect(gpkg)) as src, contextlib.closing(sqlite3.connect(dest)) as dst:
-            src.backup(dst)
-            dst.execute("PRAGMA journal_mode=DELETE")
-    except sqlite3.Error as exc:
-        raise_if_locked(exc, gpkg, RunFolderError)
-        raise RunFolderError(f"{gpkg}: cannot copy it through SQLite ({first_line(exc)}); the GeoPackage may be damaged") from None
-    if Path(f"{gpkg}-wal").exists():
-        raise RunFolderError(f"{gpkg}: open in QGIS or QField (a -wal file is beside it); close it there and run again")
-
-
 def track_runs(old_run: str | os.PathLike, new_run: str | os.PathLike, min_overlap: float = MIN_OVERLAP) -> dict[str, int]:
     """Mark NEW_RUN's plots against OLD_RUN's; rewrite NEW_RUN/plots.gpkg atomically; counts by status."""
     old_folder, new_folder = open_run(old_run), open_run(new_run)
@@ -126,16 +101,8 @@ def track_runs(old_run: str | os.PathLike, new_run: str | os.PathLike, min_overl
     old = read_plots(old_folder)
     check_plots(old, old_folder.plots_gpkg)
     new = read_plots(new_folder)
-    tracked = carry_history(new, old, min_overlap)
-    gpkg = new_folder.plots_gpkg
-    geometry_type = pyogrio.read_info(gpkg, layer=PLOTS_LAYER)["geometry_type"]
-    with atomic_path(gpkg) as tmp:
-        _snapshot(gpkg, tmp)
-        try:
-            tracked.to_file(tmp, layer=PLOTS_LAYER, driver="GPKG", engine="pyogrio", geometry_type=geometry_type or "Unknown", dataset_options=GPKG_OPTIONS)
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:  # damaged GeoPackage tables; gpkg is untouched
-            raise RunFolderError(f"{gpkg}: cannot rewrite layer '{PLOTS_LAYER}' ({first_line(exc)}); the GeoPackage may be damaged") from None
-        add_styles(tmp)  # the plots form gains its History tab
+    tracked = carry_history(new, old, new_folder.metric_crs(new), min_overlap)
+    rewrite_plots(new_folder, tracked)  # the plots form gains its History tab
     counts = {s: int((tracked["track_status"] == s).sum()) for s in schema.TRACK_STATUSES}
     log.info("tracked %d plots of %s against %d of %s", len(tracked), new_folder.path, len(old), old_folder.path)
     return counts

@@ -22,7 +22,8 @@ import pandas as pd
 from scout.errors import OutputError
 from scout.io import check_replaceable, replaced_folder, write_json
 from scout.lang import Lang, classes_label, resolve_lang, text
-from scout.schema import PLOTS_GPKG
+from scout.runfolder import RunFolder
+from scout.schema import DEPOTS_GEOJSON, ROUTES_GEOJSON, TASKS_GEOJSON
 from scout.survey.inputs import WGS84, read_roads, read_run
 from scout.survey.routing import PLANNED, RoutePlan, RouteSettings, check_depots, depot_points, plan_routes
 from scout.survey.sheets import ChipSource, team_sheet
@@ -30,9 +31,6 @@ from scout.survey.tasks import TaskSettings, select_plots, tasks_from_plots
 
 log = logging.getLogger(__name__)
 
-TASKS_GEOJSON = "tasks.geojson"
-ROUTES_GEOJSON = "routes.geojson"
-DEPOTS_GEOJSON = "depots.geojson"
 UNREACHABLE_CSV = "unreachable.csv"
 SUMMARY_JSON = "summary.json"
 KML_NS = "http://www.opengis.net/kml/2.2"
@@ -60,20 +58,22 @@ class SurveySummary:
     lang: str = "en"
 
 
-def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: SurveySettings, overwrite: bool = False) -> SurveySummary:
-    """Plan tasks and routes for a run folder and write the survey folder ``out_dir``.
+def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None, settings: SurveySettings, overwrite: bool = False) -> SurveySummary:
+    """Plan tasks and routes for a run folder and write the survey folder ``out_dir``
+    (None: the run folder's ``tasks/``).
 
     Raises OutputError if ``out_dir`` exists and ``overwrite`` is false, InputError for a depot
     more than ``max_depot_km`` from every AOI, RunFolderError for a broken run folder.
     """
-    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    run_dir = Path(run_dir)
+    out_dir = RunFolder(run_dir).tasks_dir if out_dir is None else Path(out_dir)
     check_replaceable(out_dir, SUMMARY_JSON, "folder of survey tasks")
     if out_dir.exists() and not overwrite:
         raise OutputError(f"{out_dir}: exists; use --overwrite to replace it")
     run = read_run(run_dir)
     depots = depot_points(settings.routes, run.crs)
     areas = run.aoi.geometry if not run.aoi.empty else run.plots.geometry
-    check_depots(depots, areas, settings.routes.max_depot_km, str(run_dir / PLOTS_GPKG))
+    check_depots(depots, areas, settings.routes.max_depot_km, str(run.folder.plots_gpkg))
     plots = select_plots(run.plots, settings.tasks)
     tasks = tasks_from_plots(plots, settings.tasks)
     roads = read_roads(settings.roads, run.crs) if settings.roads else None

@@ -16,7 +16,7 @@ from pyproj import CRS
 
 from scout.errors import InputError, RunFolderError
 from scout.io import read_vector
-from scout.runfolder import check_plots, image_path, open_run, read_plots
+from scout.runfolder import RunFolder, check_plots, open_run, read_aoi_layer, read_plots
 from scout.schema import TRACK_STATUSES
 
 log = logging.getLogger(__name__)
@@ -37,16 +37,13 @@ class SurveyRun:
     def crs(self) -> CRS:
         return CRS.from_user_input(self.plots.crs)
 
+    @property
+    def folder(self) -> RunFolder:
+        return RunFolder(self.path, self.meta)
+
     def image_paths(self) -> list[Path]:
         """The run's source images that exist here (see :func:`scout.runfolder.image_path`)."""
-        found = []
-        for entry in self.meta.get("inputs", {}).get("images", []) or []:
-            path = image_path(self.path, entry)
-            if path is None:
-                log.warning("image %s not found (nor %s from the run folder)", entry.get("path"), entry.get("relpath"))
-            else:
-                found.append(path.resolve())
-        return found
+        return self.folder.image_paths()
 
 
 def read_run(run_dir: str | os.PathLike) -> SurveyRun:
@@ -56,8 +53,6 @@ def read_run(run_dir: str | os.PathLike) -> SurveyRun:
     """
     folder = open_run(run_dir)
     gpkg = folder.plots_gpkg
-    if "aoi" not in (layers := folder.layers()):
-        raise RunFolderError(f"{gpkg}: layer 'aoi' is missing (has {', '.join(sorted(layers))})")
     plots = read_plots(folder)
     check_plots(plots, gpkg)
     bad = plots[~plots["track_status"].isin(("", *TRACK_STATUSES))] if "track_status" in plots.columns else []
@@ -65,22 +60,8 @@ def read_run(run_dir: str | os.PathLike) -> SurveyRun:
         raise RunFolderError(
             f"{gpkg}: plot {bad['plot_id'].iloc[0]} has track_status {bad['track_status'].iloc[0]!r}; expected one of {', '.join(TRACK_STATUSES)}"
         )
-    crs = _work_crs(plots, folder.meta, gpkg)
-    aoi = gpd.read_file(gpkg, layer="aoi", engine="pyogrio")
-    return SurveyRun(folder.path, plots.to_crs(crs), aoi.to_crs(crs) if aoi.crs is not None else aoi.set_crs(crs), folder.meta)
-
-
-def _work_crs(plots: gpd.GeoDataFrame, meta: dict[str, Any], gpkg: Path) -> CRS:
-    """The run's metric CRS: the plots layer's when projected, else ``work_crs``, else a UTM zone."""
-    crs = CRS.from_user_input(plots.crs)
-    if crs.is_projected:
-        return crs
-    if meta.get("work_crs") and CRS.from_user_input(meta["work_crs"]).is_projected:
-        return CRS.from_user_input(meta["work_crs"])
-    if len(plots):
-        log.warning("%s: plots are in %s (not metric); measuring in %s", gpkg, crs.name, plots.estimate_utm_crs().name)
-        return plots.estimate_utm_crs()
-    return crs
+    crs = folder.metric_crs(plots)
+    return SurveyRun(folder.path, plots.to_crs(crs), read_aoi_layer(folder, crs), folder.meta)
 
 
 def read_depots(path: str | os.PathLike) -> tuple[tuple[float, float], ...]:

@@ -1,11 +1,13 @@
-"""QGIS styles kept inside a run's GeoPackage, so its layers open styled in QGIS and QField.
+"""Scout's QGIS styles: kept inside a run's GeoPackage, so its layers open styled in QGIS and
+QField, and given to the layers of a QGIS project.
 
 QGIS reads a layer's default style from the GeoPackage's ``layer_styles`` table (the table
 its "Save style > In database" writes).  Scout writes that table itself with ``sqlite3``:
 no QGIS at run time, milliseconds per file.  The styles are QML files shipped in
-``scout/review/styles/`` (plots: colour by class, fill by review status, plot ID and confidence
+``scout/qml/`` (plots: colour by class, fill by review status, plot ID and confidence
 labels, ``review_status`` as a drop-down; missed_plots: fields the model missed, drawn by hand;
-aoi: outline; tiles: thin grey, read-only), with aliases and drop-down labels in zh or en.
+aoi: outline; tiles: thin grey, read-only; tasks, routes, depots), with aliases and drop-down
+labels in zh or en.  :mod:`scout.runfolder` stores them whenever it writes a run's GeoPackage.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from pathlib import Path
 
 from scout.errors import OutputError, RunFolderError
 from scout.lang import STRINGS, Lang, label, text
-from scout.runfolder import TRACK_FIELDS
+from scout.schema import AOI_LAYER, MISSED_LAYER, PLOTS_LAYER, TILES_LAYER, TRACK_FIELDS
 
-STYLES_DIR = Path(__file__).with_name("styles")
+STYLES_DIR = Path(__file__).with_name("qml")
 STYLE_NAME = "scout"
-GPKG_LAYERS = ("plots", "aoi", "tiles", "missed_plots")
+GPKG_LAYERS = (PLOTS_LAYER, AOI_LAYER, TILES_LAYER, MISSED_LAYER)
 """Layers of ``plots.gpkg`` that get a stored style."""
 
 _CREATE_TABLE = """
@@ -105,7 +107,7 @@ def add_styles(gpkg_path: str | os.PathLike, lang: Lang = "en") -> None:
     try:
         with contextlib.closing(sqlite3.connect(path)) as con, con:
             geometry_columns = dict(con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns"))
-            plot_fields = [row[1] for row in con.execute("PRAGMA table_info(plots)")]
+            plot_fields = [row[1] for row in con.execute(f"PRAGMA table_info({PLOTS_LAYER})")]
             con.execute(_CREATE_TABLE)
             con.execute(_REGISTER)
             for layer in GPKG_LAYERS:
