@@ -1,4 +1,7 @@
-"""Areas of interest: read any vector format and CRS, repair, name, reproject."""
+"""Areas of interest: read any vector format and CRS, repair, name, reproject.
+
+:func:`polygonal` is Scout's one repair of user polygons (AOIs here, labels and truth plots
+in :mod:`scout.labels`)."""
 
 from __future__ import annotations
 
@@ -21,26 +24,22 @@ log = logging.getLogger(__name__)
 NAME_FIELDS = ("name", "NAME", "Name", "aoi", "township", "id")
 
 
-def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
-    """Keep only the polygonal parts (make_valid can return collections with lines/points)."""
-    if geom is None or geom.is_empty:
-        return shapely.Polygon()
-    if geom.geom_type in ("Polygon", "MultiPolygon"):
-        return geom
-    if geom.geom_type == "GeometryCollection":
-        parts = [g for g in geom.geoms if g.geom_type in ("Polygon", "MultiPolygon")]
-        return shapely.union_all(parts) if parts else shapely.Polygon()
-    return shapely.Polygon()
-
-
-def repair(geoms: np.ndarray) -> tuple[np.ndarray, int]:
-    """``shapely.make_valid`` on invalid polygons; returns (polygonal geometries, number repaired)."""
+def polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Valid polygonal versions of ``geoms``: invalid ones repaired with ``shapely.make_valid``
+    (valid ones are left as they are: a county's AOI can hold 400,000 vertices), the lines and
+    points a repair leaves of slivers dropped; a geometry with no polygon left becomes None."""
     geoms = np.asarray(geoms, dtype=object)
-    invalid = ~shapely.is_valid(geoms)
+    invalid = ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
     out = geoms.copy()
     if invalid.any():
         out[invalid] = shapely.make_valid(geoms[invalid])
-    return np.array([_polygonal(g) for g in out], dtype=object), int(invalid.sum())
+    for i, g in enumerate(out):
+        if g is not None and g.geom_type not in ("Polygon", "MultiPolygon"):
+            polys = [p for p in shapely.get_parts(shapely.get_parts(g)) if p.geom_type == "Polygon"]
+            out[i] = shapely.multipolygons(polys) if polys else None
+        if out[i] is not None and out[i].is_empty:
+            out[i] = None
+    return out
 
 
 def read_aoi(
@@ -81,12 +80,11 @@ def _read_aoi(p: Path, crs: CRS | str, name_field: str | None, layer: str | None
     else:
         names = numbered
     geoms = gdf.geometry.to_numpy()
-    missing = shapely.is_missing(geoms)
-    geoms = np.where(missing, shapely.Polygon(), geoms)
-    fixed, n_repaired = repair(geoms)
+    n_repaired = int((~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)).sum())
+    fixed = polygonal(geoms)
     if n_repaired:
         log.warning("%s: repaired %d invalid AOI polygon(s)", p.name, n_repaired)
-    keep = ~shapely.is_empty(fixed) & (shapely.area(fixed) > 0)
+    keep = ~shapely.is_missing(fixed) & (shapely.area(fixed) > 0)
     if not keep.any():
         raise AOIError(f"{p}: no usable polygon (all {len(gdf)} features are empty, not polygons, or beyond repair)")
     if (~keep).any():
@@ -98,8 +96,8 @@ def _read_aoi(p: Path, crs: CRS | str, name_field: str | None, layer: str | None
         raise AOIError(f"{p}: cannot reproject AOI to {CRS(crs).to_string()} ({exc})") from None
     coords, owner = shapely.get_coordinates(out.geometry.to_numpy(), return_index=True)
     out = out.drop(out.index[np.unique(owner[~np.isfinite(coords).all(axis=1)])])  # beyond the target CRS: inf/NaN
-    out["geometry"], _ = repair(out.geometry.to_numpy())  # reprojection can fold thin slivers
-    out = out[~out.geometry.is_empty & np.isfinite(out.geometry.area)]
+    out["geometry"] = polygonal(out.geometry.to_numpy())  # reprojection can fold thin slivers
+    out = out[out.geometry.notna() & np.isfinite(out.geometry.area)]
     if len(out) == 0:
         raise AOIError(f"{p}: AOI polygons vanish when reprojected to the imagery's CRS")
     return out.reset_index(drop=True)

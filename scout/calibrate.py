@@ -29,7 +29,8 @@ from rasterio.windows import Window
 from scout.detection.plots import plot_shapes
 from scout.detection.settings import DetectSettings
 from scout.errors import RunFolderError, first_line
-from scout.evaluate import match_plots, read_truth
+from scout.evaluate import match_plots
+from scout.labels import read_truth
 from scout.runfolder import RunFolder, read_aoi_layer
 from scout.schema import CLASSES
 from scout.vectorize import Fragments, merge_fragments, trace_window

@@ -13,6 +13,7 @@ import shapely
 from scout.detection import DetectSettings, RunSummary, detect
 from scout.errors import OutputError
 from scout.io import check_replaceable
+from scout.labels import read_truth
 from scout.runfolder import check_replaceable_run, open_run, read_plots
 from scout.synth import make_scene
 
@@ -80,7 +81,7 @@ def run_demo(out_dir: str | Path, seed: int = 7, size_px: int = 2048, overwrite:
     demo_townships(scene.bounds, scene.crs).to_file(aoi, driver="GeoJSON", engine="pyogrio")
     summary = detect([scene.image_path], run_dir, aoi=aoi, settings=DetectSettings(aoi_name_field="township"), overwrite=overwrite)
     plots = read_plots(open_run(run_dir))
-    truth = gpd.read_file(scene.truth_path, layer="truth")
+    truth = read_truth(scene.truth_path, scene.crs)
     planted = {c: int(n) for c, n in scene.n_plots.items()}
     found = found_per_class(plots, truth)
     return DemoResult(scene.image_path, scene.truth_path, summary, planted, {c: found.get(c, 0) for c in planted})

@@ -39,9 +39,9 @@ from rasterio import features
 
 from scout.errors import InputError, RunFolderError
 from scout.io import check_new_file, write_json
+from scout.labels import read_truth
 from scout.runfolder import RunFolder, open_run, read_aoi_layer, read_plots
 from scout.schema import CLASSES
-from scout.train import read_class_polygons
 from scout.vectorize import label_classes
 
 log = logging.getLogger(__name__)
@@ -49,12 +49,6 @@ log = logging.getLogger(__name__)
 MATCH_IOU = 0.3
 SIZE_BINS: dict[str, tuple[float, float]] = {"<10": (0.0, 10.0), "10-100": (10.0, 100.0), ">100": (100.0, math.inf), ">=10": (10.0, math.inf), "all": (0.0, math.inf)}
 PIXEL_CLASSES = ("background", *CLASSES)
-
-
-def read_truth(path: str | Path, crs: Any) -> gpd.GeoDataFrame:
-    """Truth plots (``class`` poppy/cannabis) in ``crs``; a GeoPackage's ``truth`` layer if it has one."""
-    gdf = read_class_polygons(path, "truth plots", prefer_layer="truth")
-    return gdf[gdf["class"].isin(CLASSES)].to_crs(crs).reset_index(drop=True)
 
 
 def _bin_of(area: np.ndarray, name: str) -> np.ndarray:

@@ -106,6 +106,11 @@ TILES_LAYER = "tiles"
 AOI_LAYER = "aoi"
 MISSED_LAYER = "missed_plots"  # scout qgis adds it; reviewers draw the fields the model missed
 
+# Polygons with a class field: training labels (scout review --labels writes them, scout train
+# reads them) and truth plots (synthetic scenes, scout evaluate).
+LABELS_LAYER = "labels"
+TRUTH_LAYER = "truth"
+
 # Survey folder (scout tasks writes it, scout qgis adds it to the project).
 TASKS_GEOJSON = "tasks.geojson"
 ROUTES_GEOJSON = "routes.geojson"

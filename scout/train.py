@@ -50,10 +50,12 @@ from rasterio.windows import Window
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from scout.aoi import polygonal
 from scout.errors import InputError, ModelError, OutputError
 from scout.imagery import Grid, ImageInfo, band_indexes, footprint, open_image, read_block, working_crs
 from scout.inference import configure_threads, pick_device
-from scout.io import atomic_path, read_vector, write_json
+from scout.io import atomic_path, write_json
+from scout.labels import LABEL_CLASSES, read_labels
 from scout.model import ModelCard, build_network, load_model, receptive_field_px, save_model
 from scout.progress import bar
 from scout.schema import CLASSES
@@ -61,7 +63,6 @@ from scout.schema import CLASSES
 log = logging.getLogger(__name__)
 
 IGNORE = 255  # label value the loss skips (nodata, outside every image)
-LABEL_CLASSES = ("background", *CLASSES)
 SENSOR_DEFAULTS = {  # sensor -> (bands, gsd_m)
     "drone": (("red", "green", "blue"), 0.1),
     "satellite": (("blue", "green", "red", "nir"), 0.5),
@@ -130,41 +131,6 @@ class TrainResult:
     best_score: float
     stopped: str  # "epochs" | "early_stop" | "time_budget"
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def read_class_polygons(path: str | Path, what: str, prefer_layer: str | None = None) -> gpd.GeoDataFrame:
-    """Polygons with a lower-cased ``class`` field from any vector file (``prefer_layer`` when it exists)."""
-    gdf = read_vector(path, what, "Polygon", prefer_layer=prefer_layer)
-    if "class" not in gdf.columns:
-        raise InputError(f"{path}: {what} need a 'class' field; found {', '.join(map(str, gdf.columns))}")
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
-    gdf["class"] = gdf["class"].astype(str).str.strip().str.lower()
-    gdf["geometry"] = polygonal(gdf.geometry.values)
-    return gdf[gdf.geometry.notna()][["class", "geometry"]]
-
-
-def polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Valid polygonal versions of ``geoms``; lines and points left by repairing slivers are
-    dropped, and a geometry with no area left becomes None."""
-    out = []
-    for g in shapely.make_valid(geoms):
-        if g is not None and g.geom_type not in ("Polygon", "MultiPolygon"):
-            polys = [p for p in shapely.get_parts(shapely.get_parts(g)) if p.geom_type == "Polygon"]
-            g = shapely.multipolygons(polys) if polys else None
-        out.append(None if g is None or g.is_empty else g)
-    return np.array(out, dtype=object)
-
-
-def read_labels(path: str | Path) -> gpd.GeoDataFrame:
-    """Label polygons (GeoPackage, GeoJSON, Shapefile) with ``class`` in background/poppy/cannabis."""
-    gdf = read_class_polygons(path, "labels", prefer_layer="labels")
-    bad = sorted(set(gdf["class"]) - set(LABEL_CLASSES))
-    if bad:
-        raise InputError(f"{path}: unknown label classes {bad} (known: {', '.join(LABEL_CLASSES)})")
-    gdf["value"] = gdf["class"].map(LABEL_CLASSES.index).astype(int)
-    if not (gdf["value"] > 0).any():
-        raise InputError(f"{path}: no poppy or cannabis polygons to learn from")
-    return gdf[["value", "geometry"]]
 
 
 def prepare_images(

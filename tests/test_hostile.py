@@ -175,7 +175,7 @@ def test_aoi_near_float_overflow_is_refused_not_hung(base, tmp_path):
 
 def test_labels_out_past_the_earth_are_refused(tmp_path):
     from scout.errors import InputError
-    from scout.train import read_labels
+    from scout.labels import read_labels
 
     labels = _write_aoi(tmp_path / "labels.geojson", {"type": "Polygon", "coordinates": [_ring(X0, Y0, 1e12, 10)]}, "urn:ogc:def:crs:EPSG::32647")
     with pytest.raises(InputError, match=r"labels.geojson: coordinates reach 1e\+12, farther out than any place on Earth"):

@@ -17,9 +17,10 @@ from scout.cli import cli
 from scout.commands import model_cmds
 from scout.errors import InputError, ModelError, OutputError
 from scout.io import write_gpkg_layer
+from scout.labels import read_labels
 from scout.model import load_model
 from scout.synth import make_scene
-from scout.train import IGNORE, PatchSampler, TrainSettings, prepare_images, read_labels, split_by_location, train
+from scout.train import IGNORE, PatchSampler, TrainSettings, prepare_images, split_by_location, train
 
 TINY = TrainSettings(name="tiny", base_channels=4, depth=1, patch_px=48, batch_size=2, epochs=2, steps_per_epoch=2, val_patches=4, tile_size=64, threads=1)
 
@@ -199,7 +200,7 @@ def test_cli_trains_a_model_on_narrow_images(tmp_path, data):
 
 
 def test_polygonal_repairs_bowties_and_drops_lines():
-    from scout.train import polygonal
+    from scout.aoi import polygonal
 
     g = shapely.from_wkt(
         ["POLYGON((0 0,2 2,2 0,0 2,0 0))", "GEOMETRYCOLLECTION(POLYGON((0 0,1 0,1 1,0 1,0 0)),LINESTRING(0 0,5 5))", "LINESTRING(0 0,1 1)"]

@@ -21,6 +21,7 @@ import geopandas as gpd
 import pandas as pd
 
 from scout import schema
+from scout.schema import LABELS_LAYER
 from scout.io import atomic_path, check_new_file, typed_frame, write_gpkg_layer, write_json
 from scout.lang import Lang, label, resolve_lang, text
 from scout.review.stats import Stratum, ratio_estimate, wilson_interval

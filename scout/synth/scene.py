@@ -32,7 +32,7 @@ from shapely.geometry import Point
 
 from scout.errors import InputError
 from scout.io import atomic_path, write_gpkg_layer
-from scout.schema import CLASSES
+from scout.schema import CLASSES, TRUTH_LAYER
 from scout.synth.layout import Layout, make_layout
 from scout.synth.render import drone_sensor, render_reflectance, satellite_sensor
 
@@ -128,7 +128,7 @@ def make_scene(
     _write_raster(label_path, labels[None], transform, crs_obj, ["label"], nodata=LABEL_NODATA)
     truth = truth_frame(layout, ox, oy, crs_obj)
     with atomic_path(truth_path) as tmp:
-        write_gpkg_layer(truth, tmp, "truth")
+        write_gpkg_layer(truth, tmp, TRUTH_LAYER)
         write_gpkg_layer(lookalike_frame(layout, ox, oy, crs_obj), tmp, "lookalikes")
     counts = {c: int((truth["class"] == c).sum()) for c in CLASSES}
     log.info("scene %s: %s plots (%s)", stem, len(truth), ", ".join(f"{v} {k}" for k, v in counts.items()))
