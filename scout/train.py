@@ -54,9 +54,11 @@ from scout.aoi import polygonal
 from scout.errors import InputError, ModelError, OutputError
 from scout.imagery import Grid, ImageInfo, band_indexes, footprint, open_image, read_block, working_crs
 from scout.inference import configure_threads, pick_device
+from scout.inputs import expand_images
 from scout.io import atomic_path, write_json
 from scout.labels import LABEL_CLASSES, read_labels
 from scout.model import ModelCard, build_network, load_model, receptive_field_px, save_model
+from scout.model.files import model_stem
 from scout.progress import bar
 from scout.schema import CLASSES
 
@@ -448,9 +450,8 @@ def train(
 
     An existing model at ``out`` is replaced only with ``overwrite`` (or continued with ``resume``)."""
     s = settings or TrainSettings()
-    out = Path(out)
-    if out.suffix in (".safetensors", ".json"):
-        out = out.with_suffix("")
+    out = model_stem(out)
+    images = expand_images(images)
     existing = [p for p in (out.with_name(out.name + ".safetensors"), *_ckpt_paths(out)) if p.exists()]
     if existing and not (resume or overwrite):
         raise OutputError(f"{existing[0]}: exists; use --overwrite to replace that model, or --resume to continue its training")

@@ -14,10 +14,10 @@ from rasterio.windows import Window
 
 from conftest import UTM, X0, Y0, linear_model, painted_scene, write_raster
 from scout.cli import _register, cli
-from scout.commands.detect_cmds import expand_images
 from scout.demo import run_demo
 from scout.errors import ImageryError, OutputError
 from scout.imagery import Grid, open_image, read_block
+from scout.inputs import expand_images
 
 _register()
 

@@ -198,7 +198,7 @@ def test_overlapping_flights_report_a_plot_once_from_the_sharper_image(tmp_path,
     write_raster(tmp_path / "b.tif", b, transform=t_b)
     folder_list = tmp_path / "flights.txt"
     folder_list.write_text("a.tif\nb.tif\n")
-    from scout.commands.detect_cmds import expand_images
+    from scout.inputs import expand_images
 
     summary = detect(expand_images((str(folder_list),)), tmp_path / "run", model=rgb_model)
     plots = read_plots(tmp_path / "run")

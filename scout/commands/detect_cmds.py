@@ -2,81 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
-from scout.commands.options import overwrite_option, quiet_option
-from scout.errors import ImageryError
-
-log = logging.getLogger("scout")
-
-RASTER_SUFFIXES = {".tif", ".tiff", ".vrt", ".jp2", ".img"}
+from scout.commands.options import BandList, Threshold, overwrite_option, quiet_option
 
 
-class Threshold(click.ParamType):
-    """``0.6`` (every class) or ``poppy=0.6``."""
-
-    name = "[CLASS=]P"
-
-    def convert(self, value, param, ctx):  # type: ignore[override]
-        if isinstance(value, tuple):
-            return value
-        cls, _, p = str(value).rpartition("=")
-        try:
-            prob = float(p)
-        except ValueError:
-            self.fail(f"{value!r}: expected a probability like 0.6 or poppy=0.6", param, ctx)
-        if not 0 <= prob <= 1:
-            self.fail(f"{value!r}: probability must be from 0 to 1", param, ctx)
-        return (cls.strip() or "*", prob)
-
-
-class BandList(click.ParamType):
-    """``3,2,1``: image band numbers feeding the model's bands, in the model's order."""
-
-    name = "N,N,..."
-
-    def convert(self, value, param, ctx):  # type: ignore[override]
-        if isinstance(value, tuple):
-            return value
-        try:
-            return tuple(int(v) for v in str(value).split(","))
-        except ValueError:
-            self.fail(f"{value!r}: expected band numbers like 3,2,1", param, ctx)
-
-
-def _list_text(path: Path) -> str:
-    """A list file as Notepad may have saved it: UTF-8 (with or without BOM), or GBK on older Chinese Windows."""
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise ImageryError(f"{path}: not a text list of image paths (neither UTF-8 nor GBK)")
-
-
-def expand_images(items: tuple[str, ...]) -> list[Path]:
-    """Files as given; folders -> their rasters; ``.txt`` list files -> one path per line."""
-    out: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in RASTER_SUFFIXES)
-            if not found:
-                raise ImageryError(f"{p}: folder holds no rasters ({', '.join(sorted(RASTER_SUFFIXES))})")
-            out.extend(found)
-        elif p.suffix.lower() in {".txt", ".lst"} and p.is_file():
-            lines = [ln.strip() for ln in _list_text(p).splitlines()]
-            out.extend((p.parent / ln) for ln in lines if ln and not ln.startswith("#"))
-        else:
-            out.append(p)
-    return out
-
-
-@click.command()
+@click.command("detect")
 @click.argument("images", nargs=-1, required=True)
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Run folder to create.")
 @click.option("--aoi", type=click.Path(path_type=Path), help="AOI polygons (GeoJSON, GeoPackage, Shapefile, KML; any CRS). Default: image footprint.")
@@ -96,26 +29,30 @@ def expand_images(items: tuple[str, ...]) -> list[Path]:
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in --out, reusing its finished blocks.")
 @overwrite_option
 @quiet_option
-def detect(images, out_dir, aoi, aoi_name_field, aoi_layer, model, bands, thresholds, min_confidence, min_area, tile_size, block_tiles, batch_size, device, workers, scheduler, resume, overwrite):  # noqa: ANN001, PLR0913
+def detect_cmd(
+    images: tuple[str, ...], out_dir: Path, aoi: Path | None, aoi_name_field: str | None, aoi_layer: str | None, model: Path | None,
+    bands: tuple[int, ...] | None, thresholds: tuple[tuple[str, float], ...], min_confidence: tuple[tuple[str, float], ...], min_area: float | None,
+    tile_size: int | None, block_tiles: int, batch_size: int | None, device: str | None, workers: int, scheduler: str | None, resume: bool, overwrite: bool,
+) -> None:
     """Detect suspected poppy and cannabis plots in IMAGES (files, folders or .txt lists)."""
-    from scout.detection import DetectSettings, detect as run_detect
+    from scout.detection import DetectSettings, detect
 
     settings = DetectSettings(
         thresholds=dict(thresholds), min_confidence=dict(min_confidence), min_area_m2=min_area, tile_size=tile_size, block_tiles=block_tiles,
         batch_size=batch_size, device=device, bands=bands, aoi_name_field=aoi_name_field, aoi_layer=aoi_layer,
         workers=workers, scheduler=scheduler,
     )
-    summary = run_detect(expand_images(images), out_dir, aoi=aoi, model=model, settings=settings, overwrite=overwrite, resume=resume)
+    summary = detect(images, out_dir, aoi=aoi, model=model, settings=settings, overwrite=overwrite, resume=resume)
     click.echo(summary.line(), err=True)
 
 
-@click.command()
+@click.command("demo")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("demo"), show_default=True, help="Folder for the scene and the run.")
 @click.option("--seed", type=int, default=7, show_default=True)
 @click.option("--size", "size_px", type=click.IntRange(min=256), default=2048, show_default=True, help="Scene size in pixels.")
 @overwrite_option
 @quiet_option
-def demo(out_dir, seed, size_px, overwrite):  # noqa: ANN001
+def demo_cmd(out_dir: Path, seed: int, size_px: int, overwrite: bool) -> None:
     """Make a synthetic drone scene with known plots, detect on it, and report what was found."""
     from scout.demo import run_demo
 
@@ -124,5 +61,5 @@ def demo(out_dir, seed, size_px, overwrite):  # noqa: ANN001
 
 
 def register(group: click.Group) -> None:
-    group.add_command(detect)
-    group.add_command(demo)
+    for command in (detect_cmd, demo_cmd):
+        group.add_command(command)

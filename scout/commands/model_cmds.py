@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from pathlib import Path
 
 import click
 
-from scout.commands.detect_cmds import BandList, expand_images
-from scout.commands.options import overwrite_option, quiet_option
+from scout.commands.options import BandList, overwrite_option, quiet_option
 
 
 @click.command("synth")
@@ -50,14 +48,15 @@ def synth_cmd(out: Path, seed: int, kind: str, size_px: int, gsd_m: float | None
 @quiet_option
 def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, image_bands: tuple[int, ...] | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None, resume: bool, overwrite: bool, device: str | None, seed: int) -> None:
     """Train a model on IMAGES (files, folders or .txt lists) with label polygons."""
+    from scout.model.files import model_stem
     from scout.train import TrainSettings, train
 
     settings = TrainSettings(
-        name=out.with_suffix("").name if out.suffix in (".json", ".safetensors") else out.name,
+        name=model_stem(out).name,
         sensor=sensor, gsd_m=gsd_m, image_bands=image_bands, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
         max_minutes=max_minutes, background_within_m=background_within_m, device=device, seed=seed,
     )
-    result = train(expand_images(images), labels, out, settings, init=init, resume=resume, overwrite=overwrite)
+    result = train(images, labels, out, settings, init=init, resume=resume, overwrite=overwrite)
     score = "no validation score (no plot labels where it validates)" if math.isnan(result.best_score) else f"best validation IoU {result.best_score:.3f}"
     click.echo(f"{result.model_path}: {score} at epoch {result.best_epoch} of {result.epochs_run} ({result.stopped.replace('_', ' ')})")
 
@@ -91,19 +90,12 @@ def export_onnx_cmd(model: Path, out: Path, overwrite: bool) -> None:
 @click.option("--dir", "models_dir", type=click.Path(file_okay=False, path_type=Path), help="Models folder (default: the shipped models).")
 def models_cmd(models_dir: Path | None) -> None:
     """List the models Scout can pick from (name, sensor, bands, GSD, size, held-out metrics)."""
-    from scout.errors import ModelError
-    from scout.model.registry import default_models_dir, describe, list_models
+    from scout.model.registry import describe, models_in
 
-    folder = models_dir or default_models_dir()
-    if not folder.is_dir():
-        raise ModelError(f"{folder}: no such folder")
-    entries = list_models(folder)
-    for entry in entries:
+    for entry in models_in(models_dir):
         click.echo(describe(entry))
-    if not entries:
-        logging.getLogger("scout").warning("%s: no models (NAME.safetensors + NAME.json)", folder)
 
 
 def register(group: click.Group) -> None:
-    for cmd in (synth_cmd, train_cmd, evaluate_cmd, export_onnx_cmd, models_cmd):
-        group.add_command(cmd)
+    for command in (synth_cmd, train_cmd, evaluate_cmd, export_onnx_cmd, models_cmd):
+        group.add_command(command)

@@ -46,6 +46,38 @@ class LonLat(click.ParamType):
         return (lon, lat)
 
 
+class Threshold(click.ParamType):
+    """``0.6`` (every class) or ``poppy=0.6``."""
+
+    name = "[CLASS=]P"
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        if isinstance(value, tuple):
+            return value
+        cls, _, p = str(value).rpartition("=")
+        try:
+            prob = float(p)
+        except ValueError:
+            self.fail(f"{value!r}: expected a probability like 0.6 or poppy=0.6", param, ctx)
+        if not 0 <= prob <= 1:
+            self.fail(f"{value!r}: probability must be from 0 to 1", param, ctx)
+        return (cls.strip() or "*", prob)
+
+
+class BandList(click.ParamType):
+    """``3,2,1``: image band numbers feeding the model's bands, in the model's order."""
+
+    name = "N,N,..."
+
+    def convert(self, value, param, ctx):  # type: ignore[override]
+        if isinstance(value, tuple):
+            return value
+        try:
+            return tuple(int(v) for v in str(value).split(","))
+        except ValueError:
+            self.fail(f"{value!r}: expected band numbers like 3,2,1", param, ctx)
+
+
 class CommaList(click.ParamType):
     """``a,b,c`` -> tuple of stripped strings."""
 

@@ -45,7 +45,7 @@ def _statuses(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 @lang_option
 @overwrite_option
 @quiet_option
-def tasks_command(run: Path, out_dir: Path | None, teams: int | None, depot, depots_file: Path | None, cluster_m: float, max_task_plots: int,
+def tasks_cmd(run: Path, out_dir: Path | None, teams: int | None, depot, depots_file: Path | None, cluster_m: float, max_task_plots: int,
                   min_confidence: float, statuses: tuple[str, ...], known_false_alarms: bool, day_hours: float, days: int,
                   speed_kmh: float, detour: float, roads: Path | None, service_min: float, service_min_per_ha: float,
                   day_start: str, time_limit: float | None, max_depot_km: float, lang: str | None, overwrite: bool) -> None:
@@ -82,4 +82,4 @@ def tasks_command(run: Path, out_dir: Path | None, teams: int | None, depot, dep
 
 
 def register(group: click.Group) -> None:
-    group.add_command(tasks_command)
+    group.add_command(tasks_cmd)

@@ -22,6 +22,7 @@ from scout.detection.settings import DetectSettings
 from scout.errors import AOIError, ImageryError
 from scout.imagery import ImageInfo, footprint, open_image, working_crs
 from scout.inference import cached_model, configure_threads, pick_device
+from scout.inputs import expand_images
 from scout.io import typed_frame
 from scout.model.card import ModelCard
 from scout.progress import track
@@ -60,11 +61,13 @@ def plan_run(
     model: str | os.PathLike | None = None,
     settings: DetectSettings | None = None,
 ) -> PlannedRun:
-    """Check the inputs and plan the tiles and blocks of a run (also what the benchmark reads).
+    """Check the inputs (``images`` as :func:`~scout.inputs.expand_images` takes them) and plan
+    the tiles and blocks of a run (also what the benchmark reads).
 
     Nothing is written; bad imagery, AOIs or models raise a :class:`ScoutError`.
     """
     settings = settings or DetectSettings()
+    images = expand_images(images)
     if not images:
         raise ImageryError("no imagery given")
     infos = sorted((open_image(p) for p in images), key=lambda i: i.gsd_m)

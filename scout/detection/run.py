@@ -36,6 +36,7 @@ from scout.detection.plots import build_plots
 from scout.detection.record import RunOutcome, RunSummary, already_complete, run_record
 from scout.detection.settings import DetectSettings
 from scout.errors import ImageryError
+from scout.inputs import expand_images
 from scout.io import sha256_file, typed_frame
 from scout.progress import bar, track, working
 from scout.schema import AOI_FIELDS
@@ -53,7 +54,8 @@ def detect(
     overwrite: bool = False,
     resume: bool = False,
 ) -> RunSummary:
-    """Detect suspected plots in ``images`` (clipped to ``aoi``) and write a run folder.
+    """Detect suspected plots in ``images`` (files, folders, ``.txt`` lists: see
+    :func:`scout.inputs.expand_images`), clipped to ``aoi``, and write a run folder.
 
     ``resume``: finish an interrupted run into the same ``out_dir``, reusing its finished
     blocks; a run that is already complete is reported, not redone (refused if made another way).
@@ -61,6 +63,7 @@ def detect(
     started = dt.datetime.now(dt.timezone.utc)
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
+    images = expand_images(images)
     if not images:
         raise ImageryError("no imagery given")
     finished = resume and not overwrite and runfolder.is_run(out_dir)

@@ -16,6 +16,12 @@ from scout.model.card import ModelCard
 PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin"}
 
 
+def model_stem(path: str | Path) -> Path:
+    """``models/NAME`` for ``models/NAME``, ``NAME.safetensors`` or ``NAME.json``: a model's name and place."""
+    path = Path(path)
+    return path.with_suffix("") if path.suffix.lower() in {".safetensors", ".json"} else path
+
+
 def find_model_files(path: str | Path) -> tuple[Path, Path]:
     """Resolve ``models/NAME``, ``NAME.safetensors`` or ``NAME.json`` to (weights, card)."""
     path = Path(path)
@@ -24,7 +30,7 @@ def find_model_files(path: str | Path) -> tuple[Path, Path]:
             f"{path}: pickle/torch.save model files are refused (they can run code when loaded); "
             "convert it to safetensors with a card JSON"
         )
-    stem = path.with_suffix("") if path.suffix.lower() in {".safetensors", ".json"} else path
+    stem = model_stem(path)
     weights, card = stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
     if not weights.exists():
         raise ModelError(f"{path}: model weights not found (expected {weights})")

@@ -43,6 +43,17 @@ def list_models(models_dir: str | Path | None = None) -> list[ModelEntry]:
     return entries
 
 
+def models_in(models_dir: str | Path | None = None) -> list[ModelEntry]:
+    """What ``scout models`` lists: :func:`list_models` of a folder that must exist (a warning when it holds none)."""
+    folder = Path(models_dir or default_models_dir())
+    if not folder.is_dir():
+        raise ModelError(f"{folder}: no such folder")
+    entries = list_models(folder)
+    if not entries:
+        log.warning("%s: no models (NAME.safetensors + NAME.json)", folder)
+    return entries
+
+
 def fits(card: ModelCard, bands: list[str], gsd_m: float) -> str:
     """Why a model cannot run on imagery with ``bands`` at ``gsd_m`` metres per pixel ("" when it can)."""
     have = {b.lower() for b in bands if b}
