@@ -1,4 +1,7 @@
-"""``scout demo``: a synthetic drone flight with known plots, detected end to end."""
+"""``scout demo``: a synthetic drone flight with known plots, detected end to end.
+
+The flight lies over the sample townships in the checkout's ``aoi/`` folder (see its README),
+which the demo detects in, as a county office's township boundaries."""
 
 from __future__ import annotations
 
@@ -8,18 +11,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
-import shapely
 
-from scout.detection import DetectSettings, RunSummary, detect
-from scout.errors import OutputError
+from scout.detection import RunSummary, detect
+from scout.errors import InputError, OutputError
 from scout.io import check_replaceable
 from scout.labels import read_truth
 from scout.runfolder import check_replaceable_run, open_run, read_plots
-from scout.synth import make_scene
+from scout.synth import default_origin, make_scene
 
 log = logging.getLogger(__name__)
 
+SAMPLE_AOIS = Path(__file__).resolve().parents[1] / "aoi"
+"""The checkout's sample AOIs (like its ``models/``)."""
 DEMO_AOI = "townships.geojson"
+"""The sample townships the demo detects in; its copy in the scene folder marks a demo scene."""
+DEMO_ORIGIN = default_origin(7)
+"""Top-left corner of every demo flight (UTM 47N metres): inside the sample townships, whatever the seed."""
 
 
 @dataclass(frozen=True)
@@ -55,17 +62,11 @@ def found_per_class(plots: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) -> dict[st
     return out
 
 
-def demo_townships(bounds: tuple[float, float, float, float], crs: str) -> gpd.GeoDataFrame:
-    """Two township AOIs splitting a scene west/east, in WGS84 as a county office would send them."""
-    left, bottom, right, top = bounds
-    mid = (left + right) / 2
-    pad = (right - left) * 0.05
-    polys = [shapely.box(left - pad, bottom - pad, mid, top + pad), shapely.box(mid, bottom - pad, right + pad, top + pad)]
-    return gpd.GeoDataFrame({"township": ["Ban Mai", "Ban Kao"]}, geometry=polys, crs=crs).to_crs("EPSG:4326")
-
-
 def run_demo(out_dir: str | Path, seed: int = 7, size_px: int = 2048, overwrite: bool = False) -> DemoResult:
-    """Make ``out_dir/scene`` (a 5 cm drone scene) and detect into ``out_dir/run``."""
+    """Make ``out_dir/scene`` (a 5 cm drone scene over the sample townships) and detect into ``out_dir/run``."""
+    townships = SAMPLE_AOIS / DEMO_AOI
+    if not townships.is_file():
+        raise InputError(f"{townships}: missing; scout demo runs from a Scout checkout, which holds the sample AOIs in aoi/")
     out_dir = Path(out_dir)
     run_dir = out_dir / "run"
     if run_dir.exists() and not overwrite:
@@ -76,10 +77,10 @@ def run_demo(out_dir: str | Path, seed: int = 7, size_px: int = 2048, overwrite:
     if overwrite:
         shutil.rmtree(scene_dir, ignore_errors=True)
     log.info("making a synthetic %d x %d px drone scene (seed %d)...", size_px, size_px, seed)
-    scene = make_scene(scene_dir, seed=seed, kind="drone", size_px=size_px, boundary=True)
+    scene = make_scene(scene_dir, seed=seed, kind="drone", size_px=size_px, boundary=True, origin=DEMO_ORIGIN)
     aoi = scene_dir / DEMO_AOI
-    demo_townships(scene.bounds, scene.crs).to_file(aoi, driver="GeoJSON", engine="pyogrio")
-    summary = detect([scene.image_path], run_dir, aoi=aoi, settings=DetectSettings(aoi_name_field="township"), overwrite=overwrite)
+    shutil.copyfile(townships, aoi)  # the scene folder holds what a rerun of scout detect needs
+    summary = detect([scene.image_path], run_dir, aoi=aoi, overwrite=overwrite)
     plots = read_plots(open_run(run_dir))
     truth = read_truth(scene.truth_path, scene.crs)
     planted = {c: int(n) for c, n in scene.n_plots.items()}
