@@ -23,7 +23,7 @@ from scout.lang import text
 @lang_option
 @overwrite_option
 @quiet_option
-def flights_command(sat_run: Path, out_dir: Path | None, gsd_m: float, drone: str, front_overlap: float, side_overlap: float,
+def flights_cmd(sat_run: Path, out_dir: Path | None, gsd_m: float, drone: str, front_overlap: float, side_overlap: float,
                     margin_m: float, cluster_m: float, lang: str | None, overwrite: bool) -> None:
     """Group the suspected plots of SAT_RUN into drone mapping missions of one battery each.
 
@@ -41,4 +41,4 @@ def flights_command(sat_run: Path, out_dir: Path | None, gsd_m: float, drone: st
 
 
 def register(group: click.Group) -> None:
-    group.add_command(flights_command)
+    group.add_command(flights_cmd)
