@@ -7,13 +7,16 @@
 One row per kind (per stage for poppy and cannabis): the first sprite at the fine GSD, the same
 object at the coarse GSD (shown enlarged, nearest neighbour, so its pixels can be seen), then
 more variants at the fine GSD.  Sprites are composited over a plain grey-brown ground so alpha
-shows; RGB = bands red, green, blue through a simple tone curve.
+shows; RGB = bands red, green, blue through a simple tone curve.  The CPU seconds each row's
+fine sprites took (median) go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +71,12 @@ def main() -> None:
     draw = ImageDraw.Draw(sheet)
     for r, (kind, stage) in enumerate(rows):
         y = r * (args.cell + label_h)
+        cpu = []
         for c in range(args.variants):
             seed = (args.seed, r, c)
+            t0 = time.process_time()
             s = plantwise.render(np.random.default_rng(seed), kind, args.fine, args.area, stage=stage)
+            cpu.append(time.process_time() - t0)
             x = (c + (c > 0)) * args.cell
             sheet.paste(Image.fromarray(fit(to_rgb(s.reflectance, s.alpha), args.cell)), (x, y + label_h))
             name = f"{kind}{'/' + stage if stage else ''} {args.fine:g} m" if c == 0 else ""
@@ -82,6 +88,7 @@ def main() -> None:
                 big = big.repeat(zoom, 0).repeat(zoom, 1)
                 sheet.paste(Image.fromarray(fit(big, args.cell)), (args.cell, y + label_h))
                 draw.text((args.cell + 3, y + 1), f"same at {args.coarse:g} m", fill=(230, 230, 230))
+        print(f"{kind + ('/' + stage if stage else ''):22s} {args.area:g} m2 at {args.fine:g} m: {np.median(cpu):.2f} s CPU (median of {len(cpu)})", file=sys.stderr)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(args.out)
 

@@ -803,16 +803,18 @@ def _poppy(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | Non
     size = {"seedling": (0.04, 0.09), "vegetative": (0.1, 0.2), "bud": (0.12, 0.22), "flowering": (0.12, 0.22), "capsule": (0.1, 0.2), "senescent": (0.08, 0.16)}[stage]
     height = {"seedling": 0.05, "vegetative": 0.35, "bud": 0.8, "flowering": 1.0, "capsule": 1.05, "senescent": 0.95}[stage] * rng.uniform(0.7, 1.25)
     x, y, rows = _sown(rng, geom, along, 0.45, (0.2, 0.45), (0.08, 0.22), (0.12, 0.3))
-    if rng.random() < 0.5:  # sparse or patchy stands, soil showing
+    sparse = rng.random() < 0.5
+    if sparse:  # sparse or patchy stands, soil showing
         x, y = _thin(rng, x, y, rng.uniform(0.35, 0.9), rng.uniform(0, 1), rng.uniform(1, 5))
     plan = _Plan("poppy", geom, height, margin_m=0.3)
-    mode = _plot_ground(rng, plan, sun, rows)
+    # seedlings and sparse stands are mostly tilled soil: that soil is the plot
+    mode = _plot_ground(rng, plan, sun, rows, {"soil": 0.85, "weedy": 0.15} if stage == "seedling" or sparse else None)
     p = x.size
     vigour = np.exp(0.25 * _Noise(rng, rng.uniform(2, 6)).at(x, y)) if p else np.ones(0)
     r = rng.uniform(*size) * vigour * np.exp(rng.normal(0, 0.2, p))
     h = height * vigour * rng.uniform(0.8, 1.2, p)
-    if mode != "open":
-        _ground_shadows(plan, sun, x, y, r, h)
+    if mode != "open":  # most of a poppy's leaves are low on a thin stem: a light, short shadow
+        _ground_shadows(plan, sun, x, y, r, h * 0.6, strength=0.25 if stage == "seedling" else 0.35)
     leaf = _jitter(rng, _POPPY_LEAF, 0.1, 0.05) * _col(rng.uniform(0.9, 1.15), 1, 1, 1)
     col = _jitter(rng, leaf, 0.07, 0.03, p)
     yellow = {"capsule": 0.35, "senescent": 0.85}.get(stage, 0.0)
@@ -921,13 +923,18 @@ def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | 
         x, y = _scatter(rng, geom, 2 * R0 * rng.uniform(1.5, 3.0), 0.45)
         x, y = _thin(rng, x, y, rng.uniform(0.4, 0.85), rng.uniform(0.5, 1.0), rng.uniform(1.5, 5))
     plan = _Plan("cannabis", geom, H0, margin_m=R0 * 1.3)
-    modes = {"soil": 0.55, "weedy": 0.25, "open": 0.2} if layout == "scattered" else {"soil": 0.75, "weedy": 0.15, "open": 0.1}
+    if stage == "young":  # small plants: the cleared, tilled patch is most of what shows
+        modes = {"soil": 0.8, "weedy": 0.2}
+    elif layout == "scattered":
+        modes = {"soil": 0.55, "weedy": 0.25, "open": 0.2}
+    else:
+        modes = {"soil": 0.75, "weedy": 0.15, "open": 0.1}
     mode = _plot_ground(rng, plan, sun, rows, modes)
     p = x.size
     R = R0 * np.exp(rng.normal(0, 0.18, p))
     h = H0 * (R / R0) * rng.uniform(0.85, 1.15, p)
-    if mode != "open":
-        _ground_shadows(plan, sun, x, y, R, h, strength=0.55)
+    if mode != "open":  # light passes between a young plant's few leaves
+        _ground_shadows(plan, sun, x, y, R, h, strength=0.3 if stage == "young" else 0.5)
     leaf = _jitter(rng, _CANNABIS_LEAF, 0.12, 0.05)
     tip = _jitter(rng, _CANNABIS_TOP, 0.1, 0.04)
     plants = _jitter(rng, leaf, 0.08, 0.03, p)
@@ -1274,7 +1281,7 @@ def _lawn(rng: np.random.Generator, area_m2: float, sun: _Sun) -> _Plan:
     return plan
 
 
-_GARDEN_CROPS = {"cabbage": 2, "lettuce": 2, "red_lettuce": 0.7, "onion": 1.5, "greens": 2, "chili": 1, "bare": 0.8}
+_GARDEN_CROPS = {"cabbage": 2, "lettuce": 2, "red_lettuce": 0.7, "onion": 1.5, "greens": 2, "chili": 1, "bare": 0.4}
 
 
 def _vegetable_garden(rng: np.random.Generator, area_m2: float, sun: _Sun) -> _Plan:
@@ -1324,7 +1331,7 @@ def _garden_bed(rng: np.random.Generator, sun: _Sun, geom: BaseGeometry, crop: s
     p = x.size
     if p == 0:
         return _Marks.join()
-    age = rng.uniform(0.5, 1.0)
+    age = rng.uniform(0.65, 1.1)
     if crop == "cabbage":
         outer = _jitter(rng, _col(0.085, 0.135, 0.095, 0.44), 0.08, 0.04, p)
         leaves = _rosette(rng, x, y, np.full(p, step * 0.55 * age), (7, 11), 0.85, outer, rise=(0.1, 0.5), shrink=0.3)
@@ -1541,7 +1548,7 @@ def _weeds(rng: np.random.Generator, area_m2: float, sun: _Sun) -> _Plan:
 
 
 def _tea(rng: np.random.Generator, area_m2: float, sun: _Sun) -> _Plan:
-    geom, along = _outline(rng, area_m2, _pick(rng, {"terrace": 2, "rect": 1.5, "blob": 1.5}))
+    geom, along = _outline(rng, area_m2, _pick(rng, {"rect": 2, "blob": 2, "strip": 1}))
     pitch, width = rng.uniform(1.3, 1.9), rng.uniform(0.85, 1.3)
     width = min(width, pitch - 0.2)
     plan = _Plan("tea", geom, rng.uniform(0.7, 1.2), margin_m=0.2)
