@@ -9,7 +9,8 @@ soil), and rasterised by area coverage, so a sprite at 0.5 m is the area average
 object at 5 cm rather than an aliased bitmap.
 
 Everything random is drawn in metres before any pixel exists, so one ``rng`` state gives the
-same object at every GSD; pixel-sized textures use child generators seeded from that stream.
+same object at every GSD; textures are hashed from metric coordinates with seeds drawn from
+that stream.
 Objects are rasterised at ``gsd_m`` / k (k = ceil(gsd_m / 5 cm)) and box-averaged k x k.
 
 Reflectance is surface reflectance in bands blue, green, red, NIR (0-1), from typical
@@ -1150,14 +1151,12 @@ def _hedge(rng: np.random.Generator, area_m2: float, sun: _Sun) -> _Plan:
     colour = _leaf_colour(rng, _BROADLEAF)
     step = rng.uniform(0.12, 0.25) if clipped else rng.uniform(0.2, 0.4)
     x, y = _scatter(rng, geom.buffer(-0.05 * width) if clipped else geom, step, 0.5)
-    # distance from the hedge's midline, from the outline: 0 at the edge, 1 in the middle
-    d = np.clip(shapely.distance(shapely.points(x, y), geom.exterior) / (width / 2), 0, 1) if x.size else np.zeros(0)
+    # a rounded top: the normal tips towards the nearer side, so one side of the hedge is lit
+    pts, edge = shapely.points(x, y), geom.boundary
+    d = np.clip(shapely.distance(pts, edge) / (width / 2), 0, 1)  # 0 at the side, 1 on the midline
     r = step * rng.uniform(0.7, 1.1, x.size) * (1.3 if clipped else 1.6)
-    # rounded top: the normal tips towards the sides near the edges, so one side is lit
-    nearest = shapely.line_locate_point(shapely.get_exterior_ring(geom), shapely.points(x, y)) if x.size else np.zeros(0)
-    edge = shapely.line_interpolate_point(shapely.get_exterior_ring(geom), nearest) if x.size else np.zeros(0)
-    ex, ey = (shapely.get_x(edge), shapely.get_y(edge)) if x.size else (np.zeros(0), np.zeros(0))
-    vx, vy = ex - x, ey - y
+    near = shapely.get_point(shapely.shortest_line(pts, edge), 1)
+    vx, vy = shapely.get_x(near) - x, shapely.get_y(near) - y
     vn = np.maximum(np.hypot(vx, vy), 1e-6)
     tipping = (1 - d) * (0.6 if clipped else 1.0)
     nz = 1.0 - 0.5 * tipping
