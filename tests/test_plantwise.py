@@ -173,7 +173,7 @@ def test_coarse_sprite_pixels_are_block_means_of_the_fine_sprite() -> None:
 def test_sun_azimuth_turns_the_shading() -> None:
     east = plantwise.render(np.random.default_rng(5), "tree", 0.1, 30.0, sun_azimuth_deg=90)
     west = plantwise.render(np.random.default_rng(5), "tree", 0.1, 30.0, sun_azimuth_deg=270)
-    h, w = east.alpha.shape
+    w = east.alpha.shape[1]
     lum = [(s.reflectance[1] * s.alpha) for s in (east, west)]
     # the sunlit half of the crown is the brighter one
     assert lum[0][:, w // 2:].sum() > lum[0][:, : w // 2].sum()

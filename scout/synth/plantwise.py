@@ -21,6 +21,7 @@ NIR).  Light and colour of the canvas are matched later by :mod:`scout.synth.pla
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -190,7 +191,7 @@ class _Canvas:
         tint = np.array([0.75, 1.0, 1.0, 0.9], np.float32)[:, None, None]
         self.p[:, r0:r1, c0:c1] *= 1 - occl[None] * tint
 
-    def _accumulate(self, x, y, a, b, ang, col, tilt, dome, soft, want_sums=True, weight=None):  # noqa: ANN001, ANN202
+    def _accumulate(self, x, y, a, b, ang, col, tilt, dome, soft, want_sums=True, weight=None):
         """Coverage and shaded reflectance of marks, summed per pixel over the marks' bounding
         box: (acc, sums, ((r0, r1), (c0, c1))).  acc (3, h, w): coverage, coverage times
         ``weight``, log(1 - coverage); sums (4 or 8, h, w): coverage times reflectance, then
@@ -269,7 +270,7 @@ class _Canvas:
             sums = sums.reshape(len(sums), -1, fw)[:, pad: pad + bh, pad: pad + bw].astype(np.float32)
         return acc, sums, ((r0, r1), (c0, c1))
 
-    def _ellipses(self, i, x0, y0, lx, ly, buf, px, py, pa, pb, ang, col, tilt, dome, soft, weight, acc, sums):  # noqa: ANN001, ANN202
+    def _ellipses(self, i, x0, y0, lx, ly, buf, px, py, pa, pb, ang, col, tilt, dome, soft, weight, acc, sums):
         """Anti-aliased ellipses ``i`` over windows of ly x lx pixels from pixel (y0, x0), added
         to acc / sums (``buf``: the buffer's top row, left column and row width)."""
         top, left, fw = buf
@@ -427,10 +428,10 @@ class _Plan:
     ground: Callable[[_Frame], tuple[np.ndarray, np.ndarray]] | None = None
     ops: list | None = None
 
-    def draw(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def draw(self, *args, **kwargs) -> None:
         self._op("draw", args, kwargs)
 
-    def shade(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+    def shade(self, *args, **kwargs) -> None:
         self._op("shade", args, kwargs)
 
     def _op(self, name: str, args: tuple, kwargs: dict) -> None:
@@ -673,7 +674,7 @@ class _Marks:
             return _Marks(e, e, e, e, e, np.zeros((0, 4), np.float32), e)
         return _Marks(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("x", "y", "a", "b", "ang", "col", "z")))
 
-    def put(self, plan: _Plan, rounds: int = 1, **kwargs) -> None:  # noqa: ANN003
+    def put(self, plan: _Plan, rounds: int = 1, **kwargs) -> None:
         plan.draw(self.x, self.y, self.a, self.b, self.ang, self.col, z=self.z, rounds=rounds, **kwargs)
 
 
@@ -958,10 +959,10 @@ def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | 
     side = 1 + 0.28 * (np.cos(theta) * sx + np.sin(theta) * sy) * u  # sunward side of the bush
     depth = 0.6 + 0.45 * np.clip(top, 0, 1)
     light = np.clip(0.6 * top + (0.3 if stage == "young" else 0.0), 0, 1)
-    c = _mix(np.broadcast_to(plants[:, None, :], (p, k, 4)), tip, light) * (side * depth)[..., None]
+    lc = _mix(np.broadcast_to(plants[:, None, :], (p, k, 4)), tip, light) * (side * depth)[..., None]
     direction = theta + rng.normal(0, 0.6, (p, k))
     leaflets = 5 if stage == "young" else 7
-    marks.append(_palmate(rng, lx[keep], ly[keep], direction[keep], lsize[keep], c[keep].astype(np.float32), top[keep], leaflets))
+    marks.append(_palmate(rng, lx[keep], ly[keep], direction[keep], lsize[keep], lc[keep].astype(np.float32), top[keep], leaflets))
     if stage == "flowering":  # colas: at branch tips round the bush and a cluster on top
         bud = _jitter(rng, _CANNABIS_BUD, 0.1, 0.05)
         nb = 9
@@ -1005,7 +1006,7 @@ def _leaf_colour(rng: np.random.Generator, base: np.ndarray) -> np.ndarray:
     return c.astype(np.float32)
 
 
-def _broadleaf(rng: np.random.Generator, sun: _Sun, cx: float, cy: float, R: float, colour: np.ndarray, leaf_m: float, z0: float = 0.0, flat: float = 0.0, leaves: float = 1.5) -> tuple[_Marks, _Marks, _Marks]:
+def _broadleaf(rng: np.random.Generator, sun: _Sun, cx: float, cy: float, R: float, colour: np.ndarray, leaf_m: float, z0: float = 0.0, flat: float = 0.0, leafiness: float = 1.5) -> tuple[_Marks, _Marks, _Marks]:
     """A broadleaf crown of radius ``R`` (metres): a dark interior, foliage clumps on a dome
     lit by the sun, and sunlit leaves on each clump.  Returns (interior, clumps, leaves)."""
     rc = R * rng.uniform(0.13, 0.24)
@@ -1020,7 +1021,7 @@ def _broadleaf(rng: np.random.Generator, sun: _Sun, cx: float, cy: float, R: flo
     cc = _jitter(rng, colour, 0.15, 0.03, nc) * lit[:, None]
     clumps = _Marks(cx + hx * R, cy + hy * R, size, size * rng.uniform(0.65, 1.0, nc), rng.uniform(0, _TWO_PI, nc), cc.astype(np.float32), z0 + hz)
     inner = _Marks(np.array([cx]), np.array([cy]), np.array([R * 0.85]), np.array([R * 0.8]), np.array([rng.uniform(0, _TWO_PI)]), (colour * 0.22)[None].astype(np.float32), np.array([z0 - 1.0]))
-    per = int(np.clip(leaves * (rc / leaf_m) ** 2, 3, 100 * leaves))
+    per = int(np.clip(leafiness * (rc / leaf_m) ** 2, 3, 100 * leafiness))
     sx, sy = sun.vec
     lu = np.sqrt(rng.uniform(0, 1, (nc, per))) * size[:, None] * 0.9
     lt = rng.uniform(0, _TWO_PI, (nc, per))
@@ -1042,7 +1043,7 @@ def _conifer(rng: np.random.Generator, sun: _Sun, cx: float, cy: float, R: float
     phi = rng.uniform(0, _TWO_PI, (tiers, 1)) + np.arange(nb)[None, :] * _TWO_PI / nb + rng.normal(0, 0.15, (tiers, nb))
     length = R * (1 - t) ** 0.7 * rng.uniform(0.85, 1.05, (tiers, nb)) + 0.05
     step = rng.uniform(0.1, 0.16)
-    ns = int(math.ceil(R / step)) + 1
+    ns = math.ceil(R / step) + 1
     sfrac = (np.arange(ns) + 0.5)[None, None, :] * step
     on = sfrac <= length[..., None]
     pos = sfrac / np.maximum(length[..., None], 1e-6)  # 0 at the stem, 1 at the tip
@@ -1119,7 +1120,7 @@ def _shrub(rng: np.random.Generator, area_m2: float, sun: _Sun) -> _Plan:
     colour = _leaf_colour(rng, _BROADLEAF)
     flowers = _pick(rng, {"none": 4, **{k: 0.25 for k in _SHRUB_FLOWERS}})
     for i in np.argsort(h):
-        inner, clumps, leaves = _broadleaf(rng, sun, x[i], y[i], R[i], _jitter(rng, colour, 0.06, 0.02), rng.uniform(0.03, 0.06), flat=rng.uniform(0, 0.4), leaves=0.6)
+        inner, clumps, leaves = _broadleaf(rng, sun, x[i], y[i], R[i], _jitter(rng, colour, 0.06, 0.02), rng.uniform(0.03, 0.06), flat=rng.uniform(0, 0.4), leafiness=0.6)
         inner.put(plan)
         clumps.put(plan, rounds=3, tilt=0.5, dome=0.2)
         leaves.put(plan, tilt=0.3, dome=0.2)
@@ -1399,7 +1400,7 @@ def _flower_bed(rng: np.random.Generator, area_m2: float, sun: _Sun) -> _Plan:
     edges = np.r_[-half - 1, cuts, half + 1]
     ca, sa = math.cos(along), math.sin(along)
     marks = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         band = Polygon([(lo * ca - v * sa, lo * sa + v * ca) for v in (-half - 1, half + 1)] + [(hi * ca - v * sa, hi * sa + v * ca) for v in (half + 1, -half - 1)])
         part = geom.intersection(band)
         if part.is_empty or part.area < 0.05:
@@ -1598,8 +1599,7 @@ def _pumpkin(rng: np.random.Generator, area_m2: float, sun: _Sun) -> _Plan:
     leaf = _jitter(rng, _col(0.045, 0.115, 0.06, 0.46), 0.1, 0.04)
     parts = []
     for hx, hy in zip(hills_x, hills_y):  # vines run out from each hill, leaves along them
-        vines = int(rng.integers(2, 6))
-        for _ in range(vines):
+        for _ in range(int(rng.integers(2, 6))):
             heading = rng.uniform(0, _TWO_PI)
             n = int(rng.integers(5, 14))
             steps = rng.uniform(0.12, 0.22, n)
