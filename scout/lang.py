@@ -90,9 +90,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "f_reviewed_by": ("Reviewed by", "核查人"),
     "f_reviewed_at": ("Reviewed at", "核查时间"),
     "f_note": ("Note", "备注"),
+    "f_drone_status": ("Drone check", "无人机核查结果"),
+    "f_drone_plot_ids": ("Drone plots", "无人机发现的地块"),
+    "f_drone_coverage": ("Drone coverage", "无人机覆盖比例"),
+    "f_drone_run": ("Drone run", "无人机任务"),
     "tab_review": ("Review", "核查"),
     "tab_plot": ("Plot", "地块"),
     "tab_history": ("History", "历史"),
+    "tab_drone": ("Drone", "无人机核查"),
     # summaries
     "tasks_summary": (
         "{tasks} task(s): {planned} planned for {teams} team(s){unreachable}; {km:.1f} km in all -> {out}",

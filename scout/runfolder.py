@@ -27,6 +27,7 @@ from pyproj import CRS
 from scout import schema
 from scout.errors import RunFolderError, first_line, raise_if_locked
 from scout.io import GPKG_OPTIONS, atomic_path, check_replaceable, typed_frame, write_gpkg_layer, write_json
+from scout.lang import resolve_lang
 from scout.styles import add_styles
 
 log = logging.getLogger(__name__)
@@ -320,7 +321,7 @@ def rewrite_plots(folder: RunFolder, plots: gpd.GeoDataFrame) -> None:
             plots.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", geometry_type=geometry_type or "Unknown", dataset_options=GPKG_OPTIONS)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:  # damaged GeoPackage tables; gpkg is untouched
             raise RunFolderError(f"{gpkg}: cannot rewrite layer '{layer}' ({first_line(exc)}); the GeoPackage may be damaged") from None
-        add_styles(tmp)
+        add_styles(tmp, resolve_lang(None, folder.meta))  # in the run's language
 
 
 def _snapshot(gpkg: Path, dest: Path) -> None:

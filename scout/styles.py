@@ -23,6 +23,8 @@ from scout.errors import OutputError, RunFolderError
 from scout.lang import STRINGS, Lang, label, text
 from scout.schema import AOI_LAYER, MISSED_LAYER, PLOTS_LAYER, TILES_LAYER, TRACK_FIELDS
 
+DRONE_FIELDS = ("drone_status", "drone_plot_ids", "drone_coverage", "drone_run")  # scout.review.verify.VERIFY_FIELDS
+
 STYLES_DIR = Path(__file__).with_name("qml")
 STYLE_NAME = "scout"
 GPKG_LAYERS = (PLOTS_LAYER, AOI_LAYER, TILES_LAYER, MISSED_LAYER)
@@ -53,20 +55,29 @@ def style_qml(layer: str, fields: Collection[str] = (), lang: Lang = "en") -> st
     """
     qml = (STYLES_DIR / f"{layer}.qml").read_text(encoding="utf-8")
     tracked = layer == "plots" and "track_status" in fields
-    if lang == "en" and not tracked:
+    checked = layer == "plots" and "drone_status" in fields
+    if lang == "en" and not tracked and not checked:
         return qml
     root = ET.fromstring(qml)
+    if checked:  # scout track SAT_RUN DRONE_RUN: what the drone flight said
+        _read_only_tab(root, "Drone", DRONE_FIELDS, " || ' ' || coalesce(\"drone_status\", '')")
     if tracked:
-        tab = ET.Element("attributeEditorContainer", name="History", columnCount="1", groupBox="0", showLabel="1", visibilityExpressionEnabled="0", visibilityExpression="")
-        for name in TRACK_FIELDS:
-            ET.SubElement(tab, "attributeEditorField", name=name, index="-1", showLabel="1")
-            ET.SubElement(root.find("editable"), "field", name=name, editable="0")
-        root.find("attributeEditorForm").insert(1, tab)
-        style = root.find("labeling/settings/text-style")
-        style.set("fieldName", style.get("fieldName") + " || CASE WHEN \"track_status\" = 'regrowth' THEN ' regrowth' WHEN \"track_status\" = 'known_false_alarm' THEN ' known false alarm' ELSE '' END")
+        _read_only_tab(root, "History", TRACK_FIELDS, " || CASE WHEN \"track_status\" = 'regrowth' THEN ' regrowth' "
+                       "WHEN \"track_status\" = 'known_false_alarm' THEN ' known false alarm' ELSE '' END")
     if lang != "en":
         _translate(root, lang)
     return qml[: qml.index("<qgis")] + ET.tostring(root, encoding="unicode")
+
+
+def _read_only_tab(root: ET.Element, name: str, fields: Collection[str], label_suffix: str) -> None:
+    """A form tab (second, after Review) of read-only ``fields``, and ``label_suffix`` added to the labels' expression."""
+    tab = ET.Element("attributeEditorContainer", name=name, columnCount="1", groupBox="0", showLabel="1", visibilityExpressionEnabled="0", visibilityExpression="")
+    for field in fields:
+        ET.SubElement(tab, "attributeEditorField", name=field, index="-1", showLabel="1")
+        ET.SubElement(root.find("editable"), "field", name=field, editable="0")
+    root.find("attributeEditorForm").insert(1, tab)
+    style = root.find("labeling/settings/text-style")
+    style.set("fieldName", style.get("fieldName") + label_suffix)
 
 
 def _translate(root: ET.Element, lang: Lang) -> None:

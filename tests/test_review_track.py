@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pyogrio
+import rasterio
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -144,3 +147,38 @@ def test_qgis_shows_history_of_a_tracked_run(tmp_path: Path) -> None:
     assert plots["valid"] and plots["form_tabs"] == ["Review", "History", "Plot"]
     assert "track_status" in plots["read_only_fields"]
     assert report["edits"][0]["ok"] and report["edits"][0]["attributes"]["track_status"] == "regrowth"
+
+
+def _sat_and_drone(tmp_path: Path) -> tuple[Path, Path]:
+    """A satellite run (0.5 m model) and a drone run (0.05 m) whose imagery misses the westmost 40 m."""
+    sat = plots_frame(["poppy"] * 4 + ["cannabis"], ids=["S0", "S1", "S2", "S3", "S4"])
+    sat.loc[4, "geometry"] = shapely.affinity.translate(sat.geometry.iloc[4], 1000, 0)  # far outside the flight
+    drone = plots_frame(["cannabis"], ids=["D0"], size=10, offset=(74, -3))  # 4 m east of S1 (satellite placement), 16 m from S2
+    sat_run = write_run(tmp_path / "sat", sat, image=False, probability=False)
+    drone_run = write_run(tmp_path / "drone", drone, image=False, probability=True)
+    with rasterio.open(drone_run / schema.PROBABILITY_TIF, "r+") as dst:
+        mask = np.full((dst.height, dst.width), 255, np.uint8)
+        mask[:, :40] = 0  # 1 m pixels: x < X0 + 40 m not flown (S0 lies at X0 + 10..30)
+        dst.write_mask(mask)
+    for run, gsd in ((sat_run, 0.5), (drone_run, 0.05)):
+        meta = json.loads((run / schema.RUN_JSON).read_text())
+        meta["model"]["gsd_m"] = gsd
+        (run / schema.RUN_JSON).write_text(json.dumps(meta))
+    return sat_run, drone_run
+
+
+def test_satellite_then_drone_says_confirmed_cleared_or_not_covered(tmp_path: Path) -> None:
+    sat_run, drone_run = _sat_and_drone(tmp_path)
+    result = CliRunner().invoke(cli, ["track", str(sat_run), str(drone_run)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == "confirmed 1  cleared 2  not_covered 2"
+    plots = _plots(sat_run)
+    assert plots["drone_status"].to_dict() == {"S0": "not_covered", "S1": "confirmed", "S2": "cleared", "S3": "cleared", "S4": "not_covered"}
+    assert plots.loc["S1", "drone_plot_ids"] == "D0" and plots.loc["S0", "drone_coverage"] == 0.0 and plots.loc["S2", "drone_coverage"] == 1.0
+    assert set(plots["drone_run"]) == {"drone"} and "track_status" not in plots.columns
+    assert "drone_status" not in _plots(drone_run).columns  # the drone run is left as it was
+    with sqlite3.connect(sat_run / schema.PLOTS_GPKG) as con:  # the form shows what the drone said
+        qml = con.execute("SELECT styleQML FROM layer_styles WHERE f_table_name = 'plots' AND styleName = 'scout'").fetchone()[0]
+    assert 'name="Drone"' in qml and "drone_status" in qml
+    again = CliRunner().invoke(cli, ["track", str(sat_run), str(drone_run), "--tolerance-m", "1"])
+    assert again.output.strip().splitlines()[-1] == "confirmed 0  cleared 3  not_covered 2"  # re-run replaces the columns; 4 m off is not within 1 m

@@ -9,7 +9,9 @@ import click
 from scout.commands.options import lang_option, overwrite_option, quiet_option, run_folder_argument
 from scout.review.decisions import SAMPLE_DESIGNS, format_summary, review_run
 from scout.review.project import write_project
-from scout.review.track import MIN_OVERLAP, track_runs
+from scout.review.track import MIN_OVERLAP, track_runs, verify_runs
+from scout.review.verify import TOLERANCE_M, is_satellite_then_drone
+from scout.runfolder import open_run
 
 
 @click.command("qgis")
@@ -53,10 +55,19 @@ def review_cmd(run: Path, labels: Path | None, sample_design: str, lang: str | N
 @click.argument("old_run", type=click.Path(file_okay=False, path_type=Path))
 @click.argument("new_run", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--min-overlap", type=click.FloatRange(0.0, 1.0, min_open=True), default=MIN_OVERLAP, show_default=True, help="Least intersection / smaller plot area to call two plots the same.")
+@click.option("--tolerance-m", type=click.FloatRange(min=0), default=TOLERANCE_M, show_default=True, help="Satellite then drone: a drone plot this close confirms a satellite plot.")
 @quiet_option
-def track_cmd(old_run: Path, new_run: Path, min_overlap: float) -> None:
-    """Match NEW_RUN's plots to OLD_RUN's by overlap; write track_status and history into NEW_RUN."""
-    counts = track_runs(old_run, new_run, min_overlap)
+def track_cmd(old_run: Path, new_run: Path, min_overlap: float, tolerance_m: float) -> None:
+    """Match NEW_RUN's plots to OLD_RUN's by overlap; write track_status and history into NEW_RUN.
+
+    When OLD_RUN is a satellite run and NEW_RUN a drone run over it (its model's GSD at least twice
+    as fine), say instead, per satellite plot in OLD_RUN, whether the drone flight confirmed it
+    (a plot found), cleared it (covered, nothing found) or did not cover it.
+    """
+    if is_satellite_then_drone(open_run(old_run).meta, open_run(new_run).meta):
+        counts = verify_runs(old_run, new_run, tolerance_m)
+    else:
+        counts = track_runs(old_run, new_run, min_overlap)
     click.echo("  ".join(f"{status} {n}" for status, n in counts.items()))
 
 

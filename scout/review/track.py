@@ -27,7 +27,8 @@ from pyproj import CRS
 from scout import schema
 from scout.errors import RunFolderError
 from scout.io import typed_frame
-from scout.runfolder import check_plots, open_run, read_plots, rewrite_plots
+from scout.review.verify import DRONE_STATUSES, MIN_COVER, TOLERANCE_M, VERIFY_FIELDS, covered_area, verify_plots
+from scout.runfolder import check_plots, detected, open_run, read_plots, rewrite_plots
 from scout.schema import TRACK_FIELDS
 
 log = logging.getLogger(__name__)
@@ -105,4 +106,27 @@ def track_runs(old_run: str | os.PathLike, new_run: str | os.PathLike, min_overl
     rewrite_plots(new_folder, tracked)  # the plots form gains its History tab
     counts = {s: int((tracked["track_status"] == s).sum()) for s in schema.TRACK_STATUSES}
     log.info("tracked %d plots of %s against %d of %s", len(tracked), new_folder.path, len(old), old_folder.path)
+    return counts
+
+
+def verify_runs(sat_run: str | os.PathLike, drone_run: str | os.PathLike, tolerance_m: float = TOLERANCE_M, min_cover: float = MIN_COVER) -> dict[str, int]:
+    """Mark SAT_RUN's plots confirmed / cleared / not_covered by DRONE_RUN (see :mod:`scout.review.verify`);
+    rewrite SAT_RUN/plots.gpkg atomically; counts by status."""
+    sat_folder, drone_folder = open_run(sat_run), open_run(drone_run)
+    if sat_folder.path.resolve() == drone_folder.path.resolve():
+        raise RunFolderError(f"{drone_folder.path}: satellite and drone run are the same folder")
+    sat = read_plots(sat_folder)
+    drone = detected(read_plots(drone_folder))
+    crs = sat_folder.metric_crs(sat)
+    covered = covered_area(drone_folder, crs)
+    checked = verify_plots(sat.geometry.to_crs(crs), drone.to_crs(crs), covered, tolerance_m, min_cover)
+    out = sat.drop(columns=[c for c in VERIFY_FIELDS if c in sat.columns]).reset_index(drop=True)
+    for name in ("drone_status", "drone_plot_ids", "drone_coverage"):
+        out[name] = checked[name].to_numpy()
+    out["drone_run"] = drone_folder.path.resolve().name
+    columns = [c for c in out.columns if c != out.geometry.name]
+    fields = {c: (VERIFY_FIELDS.get(c) or TRACK_FIELDS.get(c) or schema.PLOT_FIELDS.get(c) or ("str" if out[c].dtype == object else str(out[c].dtype))) for c in columns}
+    rewrite_plots(sat_folder, typed_frame(out, fields, sat.crs))  # the plots form gains its Drone tab
+    counts = {s: int((checked["drone_status"] == s).sum()) for s in DRONE_STATUSES}
+    log.info("checked %d satellite plots of %s against %d drone plots of %s", len(sat), sat_folder.path, len(drone), drone_folder.path)
     return counts
