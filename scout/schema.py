@@ -100,6 +100,7 @@ PROBABILITY_TIF = "probability.tif"
 RUN_JSON = "run.json"
 REVIEW_JSON = "review.json"  # scout review
 PROJECT_QGZ = "project.qgz"  # scout qgis
+IMAGERY_DIR = "imagery"  # scout qgis --package copies the imagery in here, clipped to the AOIs
 TASKS_DIR = "tasks"  # scout tasks, unless --out
 PLOTS_LAYER = "plots"
 TILES_LAYER = "tiles"

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+import rasterio
+import rasterio.windows
 from click.testing import CliRunner
-from review_runs import needs_qgis, plots_frame, qgis_check, write_run, write_survey
+from review_runs import HAS_QGIS, X0, Y0, needs_qgis, plots_frame, qgis_check, write_run, write_survey
 
 from scout import schema
 from scout.cli import cli
@@ -194,3 +196,21 @@ def test_qgis_loads_an_empty_run(tmp_path: Path) -> None:
     assert len(report["layers"]) == 10
     assert all(layer["valid"] and layer["renderer"] for layer in report["layers"])
     assert {layer["name"]: layer.get("geometry_type") for layer in report["layers"]}["plots"] == 2  # polygons
+
+
+def test_package_copies_the_imagery_clipped_to_the_aoi_so_the_folder_travels_alone(run: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["qgis", str(run), "--package", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    copy = run / "imagery" / "scene.tif"
+    sources = {m.findtext("layername"): m.findtext("datasource") for m in _qgs(run / PROJECT_QGZ).iter("maplayer")}
+    assert sources["scene"] == "./imagery/scene.tif"
+    with rasterio.open(copy) as dst, rasterio.open(run.parent / "imagery" / "scene.tif") as src:
+        assert dst.crs == src.crs and dst.count == src.count and dst.descriptions == src.descriptions
+        assert dst.bounds == pytest.approx((X0, Y0 - 350, X0 + 400, Y0))  # the AOI (400 x 300 m) plus 50 m, within the image
+        window = rasterio.windows.from_bounds(*dst.bounds, transform=src.transform)
+        assert (dst.read() == src.read(window=window)).all() and dst.overviews(1) == [2]
+    moved = tmp_path / "tablet" / "r1"
+    shutil.copytree(run, moved)  # the run folder alone, without ../imagery
+    if HAS_QGIS:
+        layers = {layer["name"]: layer for layer in qgis_check(moved / PROJECT_QGZ)["layers"]}
+        assert layers["scene"]["valid"] and str(moved) in layers["scene"]["source"]

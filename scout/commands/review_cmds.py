@@ -20,16 +20,17 @@ from scout.runfolder import open_run
     "--tasks", "tasks_dir", type=click.Path(file_okay=False, path_type=Path),
     help="Folder written by scout tasks: add its tasks and routes (inside RUN, e.g. RUN/survey, it travels with the folder).",
 )
+@click.option("--package", is_flag=True, help="Copy the imagery into RUN/imagery, clipped to the AOIs, so the run folder alone works offline on a tablet.")
 @lang_option
 @overwrite_option
 @quiet_option
-def qgis_cmd(run: Path, tasks_dir: Path | None, lang: str | None, overwrite: bool) -> None:
+def qgis_cmd(run: Path, tasks_dir: Path | None, package: bool, lang: str | None, overwrite: bool) -> None:
     """Write RUN/project.qgz for QGIS and QField: imagery, probability heatmaps, AOIs, editable plots.
 
     Paths are relative, so the run folder (with the imagery, where it lies outside) can be
     copied to another computer or a phone and opened offline.
     """
-    click.echo(write_project(run, tasks_dir, overwrite, lang))
+    click.echo(write_project(run, tasks_dir, overwrite, lang, package))
 
 
 @click.command("review")

@@ -11,6 +11,7 @@ copied along with it, keeping the same relative place (the log says so).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import xml.etree.ElementTree as ET
 import zipfile
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyogrio
 import rasterio
+import rasterio.windows
 from pyproj import CRS
 from rasterio.enums import ColorInterp
 
@@ -58,12 +60,15 @@ class Layer:
         return "raster" if self.provider == "gdal" else "vector"
 
 
-def write_project(run: str | os.PathLike, tasks_dir: str | os.PathLike | None = None, overwrite: bool = False, lang: str | None = None) -> Path:
+def write_project(run: str | os.PathLike, tasks_dir: str | os.PathLike | None = None, overwrite: bool = False, lang: str | None = None,
+                  package: bool = False) -> Path:
     """Write ``RUN/project.qgz`` (atomically) and return its path.
 
     An existing project (perhaps changed and saved in QGIS) is replaced only with ``overwrite``.
     The GeoPackage gains an empty ``missed_plots`` layer (for fields the model did not flag) when
     it has none, and its stored styles are rewritten in ``lang`` (the run's, else the locale's).
+    With ``package``, the imagery is copied into the run folder, clipped to the AOIs
+    (:func:`package_imagery`), and the project uses those copies.
     """
     folder = open_run(run)
     out = folder.project_qgz
@@ -77,7 +82,7 @@ def write_project(run: str | os.PathLike, tasks_dir: str | os.PathLike | None = 
         layers += survey_layers(folder.path, Path(tasks_dir), language)
     layers += gpkg_layers(folder, language)
     layers += probability_layers(folder)
-    layers += imagery_layers(folder)
+    layers += imagery_layers(folder, package_imagery(folder) if package else None)
     crs = folder.metric_crs()
     tree = project_xml(layers, crs, _view_extent(folder), title=f"Scout run {folder.path.resolve().name}", warnings=run_warnings(folder.meta))
     with atomic_path(out) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -240,21 +245,73 @@ def imagery_renderer(path: Path, band_names: list[str]) -> ET.Element:
         return renderer
 
 
-def imagery_layers(folder: RunFolder) -> list[Layer]:
-    """The run's source images (run.json ``inputs.images``), skipping any that cannot be found."""
+def imagery_layers(folder: RunFolder, packaged: dict[int, Path] | None = None) -> list[Layer]:
+    """The run's source images (run.json ``inputs.images``; ``packaged`` copies by entry index
+    instead), skipping any that cannot be found."""
     layers = []
-    for entry in folder.meta.get("inputs", {}).get("images", []):
-        path = image_path(folder.path, entry)
+    for index, entry in enumerate(folder.meta.get("inputs", {}).get("images", [])):
+        path = (packaged or {}).get(index) or image_path(folder.path, entry)
         if path is None:
             log.warning("image %s not found (relpath %s); the project has no layer for it", entry.get("path"), entry.get("relpath"))
             continue
         source = _relative(path, folder.path)
         if source.startswith("../") or source.startswith("/"):
-            log.info("image %s lies outside the run folder: copy it along with the folder, to %s from it", path.name, source)
+            log.info("image %s lies outside the run folder: copy it along with the folder, to %s from it (or use scout qgis --package)", path.name, source)
         with rasterio.open(path) as src:
             crs = CRS.from_user_input(src.crs)
         layers.append(Layer(path.stem, source, "gdal", crs, _pipe(imagery_renderer(path, list(entry.get("bands") or []))), {}))
     return layers
+
+
+def package_imagery(folder: RunFolder, margin_m: float = 50.0, strip_rows: int = 512) -> dict[int, Path]:
+    """Copy each source image, clipped to the run's AOIs (plus ``margin_m``, in the image's CRS units
+    when it is metric), into ``RUN/imagery/``, so a copy of the run folder alone works offline on a
+    tablet.  Tiled, deflate-compressed, with overviews; copied in strips of ``strip_rows`` rows, so
+    memory stays small for any flight.  Returns the copies by run.json image index."""
+    aoi = folder.read_layer(schema.AOI_LAYER) if schema.AOI_LAYER in folder.layers() else None
+    out_dir = folder.path / schema.IMAGERY_DIR
+    copies: dict[int, Path] = {}
+    for index, entry in enumerate(folder.meta.get("inputs", {}).get("images", [])):
+        path = image_path(folder.path, entry)
+        if path is None:
+            log.warning("image %s not found; not packaged", entry.get("path"))
+            continue
+        out = out_dir / f"{path.stem}.tif"
+        if path.resolve().parent == out_dir.resolve():
+            copies[index] = path
+            continue
+        with rasterio.open(path) as src:
+            window = rasterio.windows.Window(0, 0, src.width, src.height)
+            if aoi is not None and len(aoi) and not aoi.geometry.is_empty.all():
+                area = aoi.to_crs(src.crs).union_all().buffer(margin_m if CRS.from_user_input(src.crs).is_projected else 0)
+                try:
+                    exact = rasterio.windows.from_bounds(*area.bounds, transform=src.transform)
+                    c0, r0 = math.floor(round(exact.col_off, 6)), math.floor(round(exact.row_off, 6))
+                    c1, r1 = math.ceil(round(exact.col_off + exact.width, 6)), math.ceil(round(exact.row_off + exact.height, 6))
+                    window = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0).intersection(window)
+                except rasterio.errors.WindowError:  # the AOIs miss this image
+                    log.info("%s: outside the AOIs; not packaged", path.name)
+                    continue
+            profile = {**src.profile, "driver": "GTiff", "width": int(window.width), "height": int(window.height), "transform": src.window_transform(window),
+                       "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 2 if src.dtypes[0].startswith("uint") else 1,
+                       "BIGTIFF": "IF_SAFER"}
+            out_dir.mkdir(exist_ok=True)
+            with atomic_path(out) as tmp:
+                with rasterio.open(tmp, "w", **profile) as dst:
+                    dst.colorinterp = src.colorinterp
+                    dst.descriptions = src.descriptions
+                    for row in range(0, int(window.height), strip_rows):
+                        strip = rasterio.windows.Window(0, row, int(window.width), min(strip_rows, int(window.height) - row))
+                        source = rasterio.windows.Window(window.col_off, window.row_off + row, strip.width, strip.height)
+                        dst.write(src.read(window=source), window=strip)
+                        if src.nodata is None and any(f == rasterio.enums.MaskFlags.per_dataset for f in src.mask_flag_enums[0]):
+                            dst.write_mask(src.dataset_mask(window=source), window=strip)
+                    factors = [f for f in (2, 4, 8, 16, 32, 64) if max(window.width, window.height) / f >= 128]
+                    if factors:
+                        dst.build_overviews(factors, rasterio.enums.Resampling.average)
+        log.info("packaged %s -> %s (%d x %d px)", path.name, out, window.width, window.height)
+        copies[index] = out
+    return copies
 
 
 def _view_extent(folder: RunFolder) -> tuple[float, float, float, float] | None:
