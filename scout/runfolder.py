@@ -245,8 +245,8 @@ def check_plot_ids(plots: pd.DataFrame, path: Path) -> None:
     ids = plots["plot_id"].where(plots["plot_id"].notna(), "").astype(str).str.strip()
     if (ids == "").any():
         raise RunFolderError(
-            f"{path}: {int((ids == '').sum())} plot(s) without plot_id, drawn by hand? Decisions are read for detected plots; "
-            "draw missed plots in a layer of their own (with a class field) for scout train --labels"
+            f"{path}: {int((ids == '').sum())} plot(s) without plot_id, drawn by hand? scout review reads them as missed plots; "
+            "for this command draw them in the missed_plots layer (scout qgis adds it)"
         )
     if ids.duplicated().any():
         raise RunFolderError(f"{path}: plot_id {ids[ids.duplicated()].iloc[0]!r} occurs more than once")
