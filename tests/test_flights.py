@@ -102,8 +102,18 @@ def test_scout_flights_writes_wpml_kml_and_flight_areas(sat_run: Path, tmp_path:
         assert triggers == ["reachPoint", "multipleDistance"]
         assert [a.text for a in waylines.iterfind(".//wpml:actionActuatorFunc", NS)] == ["gimbalRotate", "takePhoto"]
         assert float(waylines.findtext(".//wpml:duration", namespaces=NS)) == pytest.approx(mission.flight_min * 60, abs=6)
+        for document in (template, waylines):  # DJI publishes no schema: the KML skeleton under the wpml: elements is valid KML 2.2
+            _assert_kml_skeleton_valid(document, tmp_path / "skeleton.kml")
     summary = json.loads((out / "flights.json").read_text())
     assert summary["missions"] == 2 and summary["drone"]["name"] == "mavic3e" and [f["mission_id"] for f in summary["flights"]] == ["F01", "F02"]
+
+
+def _assert_kml_skeleton_valid(document: ET.Element, path: Path) -> None:
+    for parent in list(document.iter()):
+        for child in [c for c in parent if c.tag.startswith(f"{{{NS['wpml']}}}")]:
+            parent.remove(child)
+    path.write_bytes(ET.tostring(document, encoding="utf-8", xml_declaration=True))
+    assert_valid(path, "ogckml22.xsd")
 
 
 def test_a_run_without_suspected_plots_gives_no_missions_and_says_so(tmp_path: Path) -> None:
