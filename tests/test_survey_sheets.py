@@ -19,7 +19,7 @@ from test_survey_export import DEPOT, make_run
 from scout.chinacoords import gcj02_to_wgs84
 from scout.survey import SurveySettings, TaskSettings, write_survey
 from scout.survey.routing import RouteSettings
-from scout.survey.sheets import MARKER_R, spread_markers
+from scout.survey.sheets import LABEL_R, MARKER_R, spread_markers
 
 A4_CONTENT_PX = round((210 - 20) / 25.4 * 96)  # A4 less the sheet's 10 mm margins, CSS px
 
@@ -77,6 +77,9 @@ def test_sheet_has_a_row_per_plot_grouped_by_task_and_navigation_per_stop(survey
         assert re.findall(r'class="plot-label" fill="(#[0-9a-f]+)">([^<]+)<', svg) == [
             ({"poppy": "#ff00c8", "cannabis": "#ffaa00"}[c], p) for p, c in zip(task["plot_ids"].split(","), _classes(out, task["plot_ids"]))
         ]
+        spots = np.array([(float(x), float(y)) for x, y in re.findall(r'<text x="([\d.]+)" y="([\d.]+)" class="plot-label"', svg)])
+        if len(spots) > 1:  # the labels of a cluster of plots do not pile up
+            assert np.hypot(*(spots[:, None] - spots[None]).transpose(2, 0, 1))[np.triu_indices(len(spots), 1)].min() >= 2 * LABEL_R - 0.15
     assert page.count("data:image/jpeg;base64,") == len(tasks) + tasks["day"].nunique()  # chips and route maps over imagery
     markers = np.array([(float(x), float(y)) for x, y in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="11" class="stop"', page)])
     assert len(markers) == len(tasks)

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 CHIP_PX = 220
 MAP_W, MAP_H = 640, 440
 MARKER_R = 11.0  # stop marker radius, SVG px
+LABEL_R = 20.0  # half the width of a plot ID label on a chip, SVG px
 DAY_COLOURS = ("#00e5ff", "#ffe600", "#76ff03", "#ff9100", "#e040fb", "#ffffff", "#ff1744")  # bright on imagery
 CLASS_COLOURS = {"poppy": "#ff00c8", "cannabis": "#ffaa00"}  # as the QGIS style; other classes white
 SCALE_BAR = ((1, 2, 5), 10)
@@ -107,12 +108,15 @@ class ChipSource(contextlib.AbstractContextManager):
             return (x - bounds[0]) * scale, (bounds[3] - y) * scale
 
         outlines, labels = [], []
-        for plot_id, cls, geom in zip(plots["plot_id"], plots["class"], plots.geometry):
+        anchors = np.array([px(*g.representative_point().coords[0]) for g in plots.geometry])
+        placed = spread_markers(anchors, LABEL_R, width=size_px, height=size_px)  # labels of neighbouring plots apart
+        for (plot_id, cls, geom), (ax, ay), (lx, ly) in zip(zip(plots["plot_id"], plots["class"], plots.geometry), anchors, placed):
             colour = CLASS_COLOURS.get(cls, "#ffffff")
             rings = " ".join("M" + " L".join(f"{a:.1f},{b:.1f}" for a, b in (px(x, y) for x, y in np.asarray(r.coords)[:, :2])) + " Z" for r in _rings(geom))
             outlines.append(f'<path d="{rings}" class="halo"/><path d="{rings}" fill="none" stroke="{colour}" stroke-width="2"/>')
-            lx, ly = px(*geom.representative_point().coords[0])
-            labels.append(f'<text x="{lx:.1f}" y="{ly:.1f}" class="plot-label" fill="{colour}">{html.escape(str(plot_id))}</text>')
+            if np.hypot(lx - ax, ly - ay) > 2:
+                labels.append(f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{lx:.1f}" y2="{ly:.1f}" class="leader"/>')
+            labels.append(f'<text x="{lx:.1f}" y="{ly + 4:.1f}" class="plot-label" fill="{colour}">{html.escape(str(plot_id))}</text>')
         across = html.escape(text("across", lang, m=2 * half))
         return (
             f'<svg class="chip-img" viewBox="0 0 {size_px} {size_px}" role="img">'
