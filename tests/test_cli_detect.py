@@ -47,10 +47,12 @@ def test_detect_cli_happy_path_and_summary(tmp_path, image, rgb_model):
     assert result.exit_code == 0, result.output
     assert "1 plots (1 poppy, 0 cannabis)" in result.output
     assert (tmp_path / "run" / "plots.gpkg").exists()
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["lang"] in ("zh", "en")  # the locale's, stored
     # an existing run is kept without --overwrite
     again = run("detect", image, "--out", tmp_path / "run", "--model", rgb_model, "-q")
     assert_clean_error(again, "exists", "--overwrite")
-    assert run("detect", image, "--out", tmp_path / "run", "--model", rgb_model, "-q", "--overwrite").exit_code == 0
+    assert run("detect", image, "--out", tmp_path / "run", "--model", rgb_model, "-q", "--overwrite", "--lang", "zh").exit_code == 0
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["lang"] == "zh"  # what later commands speak
 
 
 def test_the_steps_after_the_tiles_say_what_they_do(tmp_path, image, rgb_model):

@@ -172,9 +172,13 @@ def test_chinese_gpx_kml_and_summary(run_dir: Path, tmp_path: Path):
     assert json.loads((out / "summary.json").read_text())["lang"] == "zh"
     tasks = gpd.read_file(out / "tasks.geojson")
     assert set(tasks["class"]) <= {"poppy", "cannabis"}  # values stay English keys
-    # the locale decides when --lang is not given
+    # the locale decides when --lang is not given, unless the run says (scout detect --lang stores it)
     out2 = tmp_path / "survey2"
     assert "个任务" in scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out2, "--time-limit", "0.2", locale="zh_CN.UTF-8").output
+    meta = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**meta, "lang": "zh"}))
+    out3 = tmp_path / "survey3"
+    assert "个任务" in scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out3, "--time-limit", "0.2", locale="en_US.UTF-8").output
 
 
 def test_make_tasks_reads_the_run_folder(run_dir: Path):

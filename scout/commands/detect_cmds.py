@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from scout.commands.options import BandList, Threshold, overwrite_option, quiet_option
+from scout.commands.options import BandList, Threshold, lang_option, overwrite_option, quiet_option
 
 
 @click.command("detect")
@@ -27,12 +27,13 @@ from scout.commands.options import BandList, Threshold, overwrite_option, quiet_
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Local worker processes.")
 @click.option("--scheduler", help="dask.distributed scheduler address (tcp://HOST:PORT); workers read the imagery themselves.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in --out, reusing its finished blocks.")
+@lang_option
 @overwrite_option
 @quiet_option
 def detect_cmd(
     images: tuple[str, ...], out_dir: Path, aoi: Path | None, aoi_name_field: str | None, aoi_layer: str | None, model: Path | None,
     bands: tuple[int, ...] | None, thresholds: tuple[tuple[str, float], ...], min_confidence: tuple[tuple[str, float], ...], min_area: float | None,
-    tile_size: int | None, block_tiles: int, batch_size: int | None, device: str | None, workers: int, scheduler: str | None, resume: bool, overwrite: bool,
+    tile_size: int | None, block_tiles: int, batch_size: int | None, device: str | None, workers: int, scheduler: str | None, resume: bool, lang: str | None, overwrite: bool,
 ) -> None:
     """Detect suspected poppy and cannabis plots in IMAGES (files, folders or .txt lists)."""
     from scout.detection import DetectSettings, detect
@@ -40,7 +41,7 @@ def detect_cmd(
     settings = DetectSettings(
         thresholds=dict(thresholds), min_confidence=dict(min_confidence), min_area_m2=min_area, tile_size=tile_size, block_tiles=block_tiles,
         batch_size=batch_size, device=device, bands=bands, aoi_name_field=aoi_name_field, aoi_layer=aoi_layer,
-        workers=workers, scheduler=scheduler,
+        workers=workers, scheduler=scheduler, lang=lang,
     )
     summary = detect(images, out_dir, aoi=aoi, model=model, settings=settings, overwrite=overwrite, resume=resume)
     click.echo(summary.line(), err=True)

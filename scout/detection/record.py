@@ -24,6 +24,7 @@ from scout.detection.settings import PLOT_PARAMETERS
 from scout.errors import OutputError
 from scout.inference import backend
 from scout.io import sha256_file
+from scout.lang import resolve_lang
 from scout.runfolder import read_record
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None
     return {
         "scout_version": scout.__version__,
         "complete": True,
+        "lang": resolve_lang(settings.lang),  # what later commands speak unless told otherwise
         "fingerprint": plan_fingerprint(plan),
         "resumed_blocks": outcome.resumed_blocks,
         "started": outcome.started.isoformat(timespec="seconds"),

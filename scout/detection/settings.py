@@ -31,6 +31,7 @@ class DetectSettings:
     aoi_layer: str | None = None
     workers: int = 1
     scheduler: str | None = None
+    lang: str | None = None  # zh | en for what people read later (sheets, QGIS forms); run.json "lang" (scout.lang)
 
     def threshold(self, cls: str) -> float:
         return float(self.thresholds.get(cls, self.thresholds.get("*", 0.5)))
