@@ -135,12 +135,13 @@ class _Canvas:
         rounds: int = 1,
         tilt: np.ndarray | float = 0.0,
         dome: np.ndarray | float = 0.0,
-        soft: float = 1.0,
+        soft_m: float = 0.0,
     ) -> None:
         """Ellipses centred (x, y) (object metres), semi-axes a along ``ang`` and b across
         (metres), reflectance ``col`` (N, 4) or (4,).  ``tilt``: brightening towards the sun
         across the mark (fraction at its rim); ``dome``: darkening from centre to rim
-        (self-shadow of a rounded mark).  ``z`` orders the marks into ``rounds``."""
+        (self-shadow of a rounded mark); ``soft_m``: width of the rim's ramp (metres; at
+        least a pixel).  ``z`` orders the marks into ``rounds``."""
         x = np.asarray(x, np.float64).ravel()
         n = x.size
         if n == 0:
@@ -151,6 +152,7 @@ class _Canvas:
             z = np.broadcast_to(np.asarray(z, np.float64).ravel(), (n,))
         col = np.broadcast_to(np.asarray(col, np.float32).reshape(-1, 4), (n, 4))
         tilt, dome = (np.broadcast_to(np.asarray(v, np.float32).ravel(), (n,)) for v in (tilt, dome))
+        soft = max(1.0, soft_m / self.frame.px_m)
         order = np.argsort(z, kind="stable") if z is not None else np.arange(n)
         for part in np.array_split(order, min(rounds, n)):
             # within a round, higher marks weigh more where marks overlap (weighted blended
@@ -887,9 +889,10 @@ _CANNABIS_TOP = _col(0.055, 0.13, 0.075, 0.46)  # young leaves at the tips, ligh
 _CANNABIS_BUD = _col(0.085, 0.16, 0.12, 0.42)  # flowering colas: pale green with pistils
 
 
-def _palmate(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, direction: np.ndarray, size: np.ndarray, col: np.ndarray, z: np.ndarray, leaflets: int) -> _Marks:
+def _palmate(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, direction: np.ndarray, size: np.ndarray, col: np.ndarray, z: np.ndarray, leaflets: int, width: float = 0.16) -> _Marks:
     """Palmate leaves: ``leaflets`` narrow leaflets fanned from the petiole tip at (x, y),
-    pointing along ``direction`` (radians); ``size``: longest leaflet (metres)."""
+    pointing along ``direction`` (radians); ``size``: longest leaflet (metres); ``width``:
+    leaflet width / length."""
     n = x.size
     if n == 0:
         return _Marks.join()
@@ -901,7 +904,7 @@ def _palmate(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, direction: 
     cx, cy = x[:, None] + np.cos(ang) * a, y[:, None] + np.sin(ang) * a
     c = col[:, None, :] * np.exp(rng.normal(0, 0.06, (n, leaflets, 1)))
     zz = np.broadcast_to(z[:, None], (n, leaflets))
-    return _Marks(cx.ravel(), cy.ravel(), a.ravel(), (a * rng.uniform(0.13, 0.2)).ravel(), ang.ravel(), c.reshape(-1, 4).astype(np.float32), zz.ravel())
+    return _Marks(cx.ravel(), cy.ravel(), a.ravel(), (a * width * rng.uniform(0.8, 1.25)).ravel(), ang.ravel(), c.reshape(-1, 4).astype(np.float32), zz.ravel())
 
 
 def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | None) -> _Plan:
@@ -913,7 +916,7 @@ def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | 
     radius = {"young": (0.12, 0.28), "vegetative": (0.3, 0.7), "flowering": (0.35, 0.75)}[stage]
     R0 = rng.uniform(*radius)
     H0 = float(np.clip(R0 * rng.uniform(2.2, 4.5), 0.3, 4.0))  # a cone about three times as tall as wide
-    layout = _pick(rng, {"rows": 0.45, "dense": 0.3, "scattered": 0.25})
+    layout = _pick(rng, {"rows": 0.45, "dense": 0.35, "scattered": 0.2})
     rows = None
     if layout == "rows":
         row = max(0.4, 2 * R0 * rng.uniform(1.1, 2.0))
@@ -922,8 +925,8 @@ def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | 
     elif layout == "dense":
         x, y = _scatter(rng, geom, 2 * R0 * rng.uniform(0.65, 0.95))
     else:
-        x, y = _scatter(rng, geom, 2 * R0 * rng.uniform(1.5, 3.0), 0.45)
-        x, y = _thin(rng, x, y, rng.uniform(0.4, 0.85), rng.uniform(0.5, 1.0), rng.uniform(1.5, 5))
+        x, y = _scatter(rng, geom, 2 * R0 * rng.uniform(1.2, 2.0), 0.45)
+        x, y = _thin(rng, x, y, rng.uniform(0.6, 0.9), rng.uniform(0.5, 1.0), rng.uniform(1.5, 5))
     plan = _Plan("cannabis", geom, H0, margin_m=R0 * 1.3)
     if stage == "young":  # small plants: the cleared, tilled patch is most of what shows
         modes = {"soil": 0.8, "weedy": 0.2}
@@ -947,7 +950,7 @@ def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | 
         marks.append(_Marks(x, y, R * 0.7, R * 0.64, rng.uniform(0, _TWO_PI, p), c, np.full(p, -1.0)))
     # fan leaves over the crown: big and dark low on the outside, small and light at the top
     size = np.clip(R * rng.uniform(0.3, 0.45), 0.035, 0.3)
-    m = np.clip((2.0 * (R / size) ** 2).astype(int), 4, 14) if stage == "young" else np.clip((5.0 * (R / size) ** 2).astype(int), 8, 120)
+    m = np.clip((4.0 * (R / size) ** 2).astype(int), 6, 24) if stage == "young" else np.clip((5.0 * (R / size) ** 2).astype(int), 8, 120)
     k = int(m.max())
     keep = np.arange(k)[None, :] < m[:, None]
     u = np.sqrt(rng.uniform(0, 1, (p, k)))  # radial position / R
@@ -962,7 +965,7 @@ def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | 
     lc = _mix(np.broadcast_to(plants[:, None, :], (p, k, 4)), tip, light) * (side * depth)[..., None]
     direction = theta + rng.normal(0, 0.6, (p, k))
     leaflets = 5 if stage == "young" else 7
-    marks.append(_palmate(rng, lx[keep], ly[keep], direction[keep], lsize[keep], lc[keep].astype(np.float32), top[keep], leaflets))
+    marks.append(_palmate(rng, lx[keep], ly[keep], direction[keep], lsize[keep], lc[keep].astype(np.float32), top[keep], leaflets, 0.22 if stage == "young" else 0.16))
     if stage == "flowering":  # colas: at branch tips round the bush and a cluster on top
         bud = _jitter(rng, _CANNABIS_BUD, 0.1, 0.05)
         nb = 9
@@ -983,7 +986,7 @@ def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | 
 # --------------------------------------------------------------------------------------------
 
 _BROADLEAF = _col(0.035, 0.085, 0.05, 0.42)
-_CONIFER = _col(0.028, 0.06, 0.035, 0.28)
+_CONIFER = _col(0.03, 0.068, 0.04, 0.30)
 _SHRUB_FLOWERS = {
     "bougainvillea": _col(0.25, 0.06, 0.38, 0.58),
     "hibiscus": _col(0.04, 0.04, 0.35, 0.58),
@@ -1041,7 +1044,7 @@ def _conifer(rng: np.random.Generator, sun: _Sun, cx: float, cy: float, R: float
     nb = int(rng.integers(5, 9))
     t = (np.arange(tiers) / (tiers - 1))[:, None]
     phi = rng.uniform(0, _TWO_PI, (tiers, 1)) + np.arange(nb)[None, :] * _TWO_PI / nb + rng.normal(0, 0.15, (tiers, nb))
-    length = R * (1 - t) ** 0.7 * rng.uniform(0.85, 1.05, (tiers, nb)) + 0.05
+    length = R * (1 - t) ** 0.6 * rng.uniform(0.8, 1.0, (tiers, nb)) + 0.05
     step = rng.uniform(0.1, 0.16)
     ns = math.ceil(R / step) + 1
     sfrac = (np.arange(ns) + 0.5)[None, None, :] * step
@@ -1055,7 +1058,7 @@ def _conifer(rng: np.random.Generator, sun: _Sun, cx: float, cy: float, R: float
     lit = 0.25 + 1.1 * sun.lit(nx / norm, ny / norm, nz / norm)
     shape = on.shape
     shade = (lit * (0.85 + 0.3 * t))[..., None] * (1.25 - 0.3 * pos) * np.exp(rng.normal(0, 0.15, shape))
-    width = (0.05 + rng.uniform(0.1, 0.2) * np.sin(np.pi * np.clip(pos, 0, 1) ** 0.7)) * rng.uniform(0.7, 1.2, shape)  # branchlets fan out
+    width = (0.06 + rng.uniform(0.1, 0.2) * np.sin(np.pi * np.clip(pos, 0, 0.8) ** 0.7)) * rng.uniform(0.7, 1.2, shape)  # branchlets fan out
     base = _jitter(rng, colour, 0.06, 0.03, tiers * nb).reshape(tiers, nb, 1, 4)
     col = base * shade[..., None]
     side = rng.normal(0, 0.05, shape)  # tufts not quite on a line
@@ -1065,7 +1068,7 @@ def _conifer(rng: np.random.Generator, sun: _Sun, cx: float, cy: float, R: float
         (phi[..., None] + rng.normal(0, 0.25, shape))[on], col[on].astype(np.float32),
         (z0 + 1 - sfrac / R + 0.2 * t[..., None] + rng.normal(0, 0.05, shape))[on],  # the cone: higher near the leader
     )
-    inner = _Marks(np.array([cx]), np.array([cy]), np.array([R * 0.6]), np.array([R * 0.6]), np.zeros(1), (colour * 0.3)[None].astype(np.float32), np.array([z0 - 1.0]))
+    inner = _Marks(np.array([cx]), np.array([cy]), np.array([R * 0.7]), np.array([R * 0.7]), np.zeros(1), (colour * 0.3)[None].astype(np.float32), np.array([z0 - 1.0]))
     return inner, marks
 
 
@@ -1101,11 +1104,11 @@ def _tree(rng: np.random.Generator, area_m2: float, sun: _Sun) -> _Plan:
         colour = _jitter(rng, _leaf_colour(rng, _CONIFER) if conifer[i] else species, 0.08, 0.03)
         if conifer[i]:
             inner, tufts = _conifer(rng, sun, x[i], y[i], R[i], colour)
-            inner.put(plan)
+            inner.put(plan, soft_m=0.1 * R[i])
             tufts.put(plan, rounds=6, tilt=0.4, dome=0.3)
         else:
             inner, clumps, leaves = _broadleaf(rng, sun, x[i], y[i], R[i], colour, rng.uniform(0.05, 0.12))
-            inner.put(plan)
+            inner.put(plan, soft_m=0.08 * R[i])
             clumps.put(plan, rounds=4, tilt=0.5, dome=0.2)
             leaves.put(plan, rounds=2, tilt=0.3, dome=0.2)
     return plan
@@ -1121,7 +1124,7 @@ def _shrub(rng: np.random.Generator, area_m2: float, sun: _Sun) -> _Plan:
     flowers = _pick(rng, {"none": 4, **{k: 0.25 for k in _SHRUB_FLOWERS}})
     for i in np.argsort(h):
         inner, clumps, leaves = _broadleaf(rng, sun, x[i], y[i], R[i], _jitter(rng, colour, 0.06, 0.02), rng.uniform(0.03, 0.06), flat=rng.uniform(0, 0.4), leafiness=0.6)
-        inner.put(plan)
+        inner.put(plan, soft_m=0.08 * R[i])
         clumps.put(plan, rounds=3, tilt=0.5, dome=0.2)
         leaves.put(plan, tilt=0.3, dome=0.2)
         if flowers != "none":  # flowers on the sunlit top of the shrub
