@@ -915,17 +915,19 @@ def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | 
     geom, along = _outline(rng, area_m2, style)
     radius = {"young": (0.12, 0.28), "vegetative": (0.3, 0.7), "flowering": (0.35, 0.75)}[stage]
     R0 = rng.uniform(*radius)
-    H0 = float(np.clip(R0 * rng.uniform(2.2, 4.5), 0.3, 4.0))  # a cone about three times as tall as wide
+    H0 = float(np.clip(R0 * (rng.uniform(1.5, 3.0) if stage == "young" else rng.uniform(2.2, 4.5)), 0.2, 4.0))  # a cone 1-2 times as tall as wide
     layout = _pick(rng, {"rows": 0.45, "dense": 0.35, "scattered": 0.2})
+    # spaced for the grown plant: young plants stand as far apart as they will when grown
+    Rs = rng.uniform(0.3, 0.6) if stage == "young" else R0
     rows = None
     if layout == "rows":
-        row = max(0.4, 2 * R0 * rng.uniform(1.1, 2.0))
-        x, y = _rows(rng, geom, row, max(0.25, 2 * R0 * rng.uniform(0.8, 1.4)), along, jitter=0.2)
+        row = max(0.4, 2 * Rs * rng.uniform(1.1, 2.0))
+        x, y = _rows(rng, geom, row, max(0.25, 2 * Rs * rng.uniform(0.8, 1.4)), along, jitter=0.2)
         rows = (along, row)
     elif layout == "dense":
-        x, y = _scatter(rng, geom, 2 * R0 * rng.uniform(0.65, 0.95))
+        x, y = _scatter(rng, geom, 2 * Rs * rng.uniform(0.65, 0.95))
     else:
-        x, y = _scatter(rng, geom, 2 * R0 * rng.uniform(1.2, 2.0), 0.45)
+        x, y = _scatter(rng, geom, 2 * Rs * rng.uniform(1.2, 2.0), 0.45)
         x, y = _thin(rng, x, y, rng.uniform(0.6, 0.9), rng.uniform(0.5, 1.0), rng.uniform(1.5, 5))
     plan = _Plan("cannabis", geom, H0, margin_m=R0 * 1.3)
     if stage == "young":  # small plants: the cleared, tilled patch is most of what shows
@@ -939,7 +941,7 @@ def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | 
     R = R0 * np.exp(rng.normal(0, 0.18, p))
     h = H0 * (R / R0) * rng.uniform(0.85, 1.15, p)
     if mode != "open":  # light passes between a young plant's few leaves
-        _ground_shadows(plan, sun, x, y, R, h, strength=0.3 if stage == "young" else 0.5)
+        _ground_shadows(plan, sun, x, y, R, h, strength=0.2 if stage == "young" else 0.5)
     leaf = _jitter(rng, _CANNABIS_LEAF, 0.12, 0.05)
     tip = _jitter(rng, _CANNABIS_TOP, 0.1, 0.04)
     plants = _jitter(rng, leaf, 0.08, 0.03, p)
