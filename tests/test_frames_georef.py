@@ -11,7 +11,7 @@ from affine import Affine
 from pyproj import CRS, Transformer
 
 from scout.errors import ImageryError
-from scout.frames.georef import ErrorBudget, FrameSettings, dem_terrain, error_budget, flight_crs, lens, place_frame, _true_north_bearing
+from scout.frames.georef import ErrorBudget, FrameSettings, dem_terrain, error_budget, flight_crs, lens, place_frame, true_north_bearing
 from scout.frames.metadata import FrameMeta, read_meta
 
 from frames_data import DJI, SENSEFLY
@@ -114,8 +114,8 @@ def test_max_off_nadir_is_a_setting():
 def test_true_north_is_turned_onto_the_utm_grid():
     to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32647", always_xy=True)  # central meridian 99° E
     # east of the central meridian true north leans west of grid north by about dlon * sin(lat)
-    assert _true_north_bearing(to_utm, 102.0, 25.0) == pytest.approx(-3 * math.sin(math.radians(25)), abs=0.03)
-    assert _true_north_bearing(to_utm, 99.0, 25.0) == pytest.approx(0.0, abs=1e-6)
+    assert true_north_bearing(to_utm, 102.0, 25.0) == pytest.approx(-3 * math.sin(math.radians(25)), abs=0.03)
+    assert true_north_bearing(to_utm, 99.0, 25.0) == pytest.approx(0.0, abs=1e-6)
 
 
 def write_dem(path, crs, origin, gsd, size, height):

@@ -21,7 +21,7 @@ import shapely
 from pyproj import CRS
 
 from scout.errors import ImageryError
-from scout.frames.georef import Frame, FrameSettings, Terrain, dem_terrain, flight_crs, place_frame
+from scout.frames.georef import Frame, FrameSettings, Terrain, dem_terrain, flight_crs, place_frame, with_rivals
 from scout.frames.metadata import FrameMeta, read_meta
 from scout.frames.overlap import overlapping_pairs, pair_scores, choose_turns
 from scout.frames.warp import read_thumbnail
@@ -92,7 +92,7 @@ def place_flight(
     skipped = [f for f in frames if not f.used]
     if skipped:
         log.warning("%d of %d photos skipped (first: %s, %s); see the frames layer", len(skipped), len(frames), skipped[0].name, skipped[0].status)
-    return Flight(tuple(frames), crs.to_wkt(), tuple(notes))
+    return Flight(tuple(with_rivals(frames)), crs.to_wkt(), tuple(notes))
 
 
 def _flight_bounds(metas: Sequence[FrameMeta], crs: CRS, margin_m: float = 2000.0) -> tuple[float, float, float, float]:

@@ -9,6 +9,7 @@ placed point may be is :class:`ErrorBudget`'s job (the model is stated in the RE
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -94,6 +95,19 @@ def error_budget(meta: FrameMeta, agl_source: str) -> ErrorBudget:
 
 
 @dataclass(frozen=True)
+class Rival:
+    """Another placed photo showing some of the same ground: enough to tell which of the two sees
+    a ground point more nearly straight down."""
+
+    name: str
+    to_pixels: tuple[float, ...]  # 3x3, ground (x, y) -> stored pixels
+    width: int
+    height: int
+    nadir_xy: tuple[float, float]
+    agl_m: float
+
+
+@dataclass(frozen=True)
 class Frame:
     """A photo placed on the ground, or the reason it is not (``status``); cheap to pickle.
 
@@ -115,6 +129,7 @@ class Frame:
     gsd_m: float = math.nan
     errors: ErrorBudget | None = None
     notes: tuple[str, ...] = field(default=())
+    rivals: tuple[Rival, ...] = field(default=())  # overlapping used photos (see :func:`owned`)
 
     @property
     def used(self) -> bool:
@@ -136,6 +151,14 @@ class Frame:
     def to_pixels(self, xy: np.ndarray) -> np.ndarray:
         """Points (n, 2) of the working CRS -> stored pixel (column, row)."""
         return g.apply(np.linalg.inv(self.homography), xy)
+
+    def view_tan(self, xy: np.ndarray) -> np.ndarray:
+        """tan of the angle from straight down at which the camera sees ground points (n, 2)."""
+        return np.hypot(*(np.asarray(xy, float).reshape(-1, 2) - self.nadir_xy).T) / self.agl_m
+
+    def as_rival(self) -> Rival:
+        inverse = np.linalg.inv(self.homography)
+        return Rival(self.name, tuple(float(v) for v in inverse.ravel()), self.meta.width, self.meta.height, self.nadir_xy, self.agl_m)
 
     def position_error_m(self, xy: np.ndarray) -> np.ndarray:
         """2DRMS horizontal error (m) of ground points (n, 2) placed from this photo."""
@@ -181,7 +204,7 @@ def flight_crs(metas: Sequence[FrameMeta]) -> CRS:
 _GEOD = Geod(ellps="WGS84")
 
 
-def _true_north_bearing(to_crs: Transformer, lon: float, lat: float) -> float:
+def true_north_bearing(to_crs: Transformer, lon: float, lat: float) -> float:
     """Grid bearing (degrees clockwise from grid north) of true north at a point: yaws from true
     north are turned by it onto the map grid (1-3° near a UTM zone's edge)."""
     lon2, lat2, _ = _GEOD.fwd(lon, lat, 0.0, 100.0)
@@ -213,7 +236,7 @@ def place_frame(meta: FrameMeta, crs: CRS, settings: FrameSettings | None = None
         return skipped("no camera attitude (DJI gimbal or aircraft angles in XMP)")
     to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
     nadir = to_crs.transform(meta.lon, meta.lat)
-    yaw = meta.yaw_deg + _true_north_bearing(to_crs, meta.lon, meta.lat)
+    yaw = meta.yaw_deg + true_north_bearing(to_crs, meta.lon, meta.lat)
     mount = settings.aircraft_mount_deg
     rotation = g.camera_rotation(yaw, meta.pitch_deg, meta.roll_deg or 0.0, meta.attitude, mount)
     off_nadir = g.off_nadir_deg(rotation)
@@ -318,3 +341,36 @@ def dem_terrain(path: str | os.PathLike, crs: CRS, bounds: tuple[float, float, f
         return map_coordinates(band, [np.asarray(row) - 0.5, np.asarray(col) - 0.5], order=1, mode="constant", cval=np.nan)
 
     return heights
+
+
+def owned(frame: Frame, xy: np.ndarray) -> np.ndarray:
+    """Which ground points (n, 2) this photo is read for: those no overlapping photo
+    (``frame.rivals``) sees more nearly straight down (least lean of trees and relief; ties go
+    to the earlier file name).  So each point of a flight is read from one photo, and a plot
+    seen in several is found once."""
+    xy = np.asarray(xy, float).reshape(-1, 2)
+    mine = frame.view_tan(xy)
+    keep = np.ones(len(xy), bool)
+    for r in frame.rivals:
+        u, v, w = g.project(np.array(r.to_pixels), xy[:, 0], xy[:, 1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            col, row = u / w, v / w
+        covers = (w > 0) & (col >= 0) & (col <= r.width) & (row >= 0) & (row <= r.height)
+        theirs = np.hypot(xy[:, 0] - r.nadir_xy[0], xy[:, 1] - r.nadir_xy[1]) / r.agl_m
+        better = (theirs < mine) | ((theirs == mine) & (r.name < frame.name))
+        keep &= ~(covers & better)
+    return keep
+
+
+def with_rivals(frames: Sequence[Frame]) -> list[Frame]:
+    """``frames`` with each used one knowing the used photos whose footprints overlap its own."""
+    used = [k for k, f in enumerate(frames) if f.used]
+    if not used:
+        return list(frames)
+    footprints = [frames[k].footprint for k in used]
+    left, right = shapely.STRtree(footprints).query(footprints, predicate="intersects")
+    rivals: dict[int, list[Rival]] = {}
+    for i, j in zip(left, right):
+        if i != j:
+            rivals.setdefault(used[int(i)], []).append(frames[used[int(j)]].as_rival())
+    return [dataclasses.replace(f, rivals=tuple(rivals.get(k, ()))) for k, f in enumerate(frames)]

@@ -21,7 +21,7 @@ from scipy.ndimage import map_coordinates
 
 from scout.errors import ImageryError, first_line
 from scout.frames import geometry as g
-from scout.frames.georef import Frame
+from scout.frames.georef import Frame, owned
 from scout.imagery import GDAL_ERRORS, Grid
 
 
@@ -38,18 +38,17 @@ def warp_to_grid(pixels: np.ndarray, to_pixels: np.ndarray, xy: np.ndarray, shap
 
     Returns (bands, *shape) in ``pixels``' dtype (0 where invalid) and a valid mask (points that
     fall inside the photo, in front of the camera)."""
-    p = np.column_stack([xy, np.ones(len(xy))]) @ to_pixels.T
-    ahead = p[:, 2] > 0
+    u, v, w_ = g.project(to_pixels, xy[:, 0], xy[:, 1])
+    ahead = w_ > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        col, row = p[:, 0] / p[:, 2], p[:, 1] / p[:, 2]
+        col, row = u / w_, v / w_
     h, w = pixels.shape[1:]
     valid = ahead & (col >= 0) & (col <= w) & (row >= 0) & (row <= h)
-    col, row = np.where(valid, col, -1.0), np.where(valid, row, -1.0)
+    inside = np.flatnonzero(valid)  # only these are sampled: a block is often far larger than a photo
     out = np.zeros((pixels.shape[0], len(xy)), dtype=pixels.dtype)
     for b in range(pixels.shape[0]):
-        v = map_coordinates(pixels[b], [row - 0.5, col - 0.5], order=1, mode="nearest", prefilter=False, output=np.float32)
-        out[b] = np.round(v).astype(pixels.dtype) if np.issubdtype(pixels.dtype, np.integer) else v
-    out[:, ~valid] = 0
+        v = map_coordinates(pixels[b], [row[inside] - 0.5, col[inside] - 0.5], order=1, mode="nearest", prefilter=False, output=np.float32)
+        out[b, inside] = np.round(v).astype(pixels.dtype) if np.issubdtype(pixels.dtype, np.integer) else v
     return out.reshape(pixels.shape[0], *shape), valid.reshape(shape)
 
 
@@ -61,7 +60,9 @@ def shrink_factor(frame: Frame, gsd_m: float) -> float:
 def read_frame(frame: Frame, indexes: tuple[int, ...], grid: Grid, window: Window, gsd_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Read ``window`` of the run's grid from one placed photo: (bands (B, h, w), valid (h, w)).
 
-    Only the part of the photo under the window is read, shrunk by :func:`shrink_factor`."""
+    Valid: inside the photo, and where no overlapping photo sees the ground more nearly straight
+    down (:func:`~scout.frames.georef.owned`).  Only the part of the photo under the window is
+    read, shrunk by :func:`shrink_factor`."""
     shape = (int(window.height), int(window.width))
     to_stored = np.linalg.inv(frame.homography)
     xy = grid_pixel_centres(grid.affine, window)
@@ -83,7 +84,12 @@ def read_frame(frame: Frame, indexes: tuple[int, ...], grid: Grid, window: Windo
     except GDAL_ERRORS as exc:
         raise ImageryError(f"{frame.meta.path}: read failed ({first_line(exc)}); the file may be truncated or corrupt") from None
     to_read = np.array([[1 / f, 0, -i0], [0, 1 / f, -j0], [0, 0, 1]])  # stored pixel -> pixel of the shrunk window
-    return warp_to_grid(pixels, to_read @ to_stored, xy, shape)
+    data, valid = warp_to_grid(pixels, to_read @ to_stored, xy, shape)
+    if frame.rivals and valid.any():
+        inside = np.flatnonzero(valid)
+        valid.flat[inside[~owned(frame, xy[inside])]] = False
+        data[:, ~valid] = 0
+    return data, valid
 
 
 def read_thumbnail(frame: Frame, gsd_m: float):  # noqa: ANN201 (scout.frames.overlap.Thumbnail)
