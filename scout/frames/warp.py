@@ -61,12 +61,23 @@ def read_frame(frame: Frame, indexes: tuple[int, ...], grid: Grid, window: Windo
     """Read ``window`` of the run's grid from one placed photo: (bands (B, h, w), valid (h, w)).
 
     Valid: inside the photo, and where no overlapping photo sees the ground more nearly straight
-    down (:func:`~scout.frames.georef.owned`).  Only the part of the photo under the window is
-    read, shrunk by :func:`shrink_factor`."""
+    down (:func:`~scout.frames.georef.owned`).  Only the part of the window under the photo's
+    footprint is computed, and only the part of the photo under it read, shrunk by
+    :func:`shrink_factor`."""
     shape = (int(window.height), int(window.width))
+    data, valid = np.zeros((len(indexes), *shape), np.uint8), np.zeros(shape, bool)
+    # the window's rows and columns the footprint touches (a block is often far larger than a photo)
+    x0, y0, x1, y1 = frame.footprint.bounds
+    (ca, ra), (cb, rb) = (~grid.affine * (x0, y1)), (~grid.affine * (x1, y0))
+    cols = slice(max(0, math.floor(min(ca, cb) - window.col_off) - 1), min(shape[1], math.ceil(max(ca, cb) - window.col_off) + 1))
+    rows = slice(max(0, math.floor(min(ra, rb) - window.row_off) - 1), min(shape[0], math.ceil(max(ra, rb) - window.row_off) + 1))
+    if cols.stop <= cols.start or rows.stop <= rows.start:
+        return data, valid
+    sub = Window(window.col_off + cols.start, window.row_off + rows.start, cols.stop - cols.start, rows.stop - rows.start)
+    sub_shape = (int(sub.height), int(sub.width))
     to_stored = np.linalg.inv(frame.homography)
-    xy = grid_pixel_centres(grid.affine, window)
-    corners = g.apply(to_stored, xy[[0, shape[1] - 1, -shape[1], -1]])
+    xy = grid_pixel_centres(grid.affine, sub)
+    corners = g.apply(to_stored, xy[[0, sub_shape[1] - 1, -sub_shape[1], -1]])
     # the photo is shrunk on one lattice (shrunk pixel i covers stored [i * f, (i + 1) * f)), so
     # any window of the grid reads the same shrunk pixels: blocks agree where they meet
     f = shrink_factor(frame, gsd_m)
@@ -74,7 +85,7 @@ def read_frame(frame: Frame, indexes: tuple[int, ...], grid: Grid, window: Windo
     i0, j0 = np.clip(np.floor(corners.min(axis=0) / f) - 1, 0, [w, h]).astype(int)
     i1, j1 = np.clip(np.ceil(corners.max(axis=0) / f) + 1, 0, [w, h]).astype(int)
     if i1 <= i0 or j1 <= j0:
-        return np.zeros((len(indexes), *shape), np.uint8), np.zeros(shape, bool)
+        return data, valid
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
@@ -84,11 +95,13 @@ def read_frame(frame: Frame, indexes: tuple[int, ...], grid: Grid, window: Windo
     except GDAL_ERRORS as exc:
         raise ImageryError(f"{frame.meta.path}: read failed ({first_line(exc)}); the file may be truncated or corrupt") from None
     to_read = np.array([[1 / f, 0, -i0], [0, 1 / f, -j0], [0, 0, 1]])  # stored pixel -> pixel of the shrunk window
-    data, valid = warp_to_grid(pixels, to_read @ to_stored, xy, shape)
-    if frame.rivals and valid.any():
-        inside = np.flatnonzero(valid)
-        valid.flat[inside[~owned(frame, xy[inside])]] = False
-        data[:, ~valid] = 0
+    part, part_valid = warp_to_grid(pixels, to_read @ to_stored, xy, sub_shape)
+    if frame.rivals and part_valid.any():
+        inside = np.flatnonzero(part_valid)
+        part_valid.flat[inside[~owned(frame, xy[inside])]] = False
+        part[:, ~part_valid] = 0
+    data = data.astype(part.dtype, copy=False)
+    data[:, rows, cols], valid[rows, cols] = part, part_valid
     return data, valid
 
 
