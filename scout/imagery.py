@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -34,6 +35,9 @@ from shapely.geometry import shape
 from scout.errors import ImageryError, first_line
 from scout.io import MAX_COORDINATE
 from scout.progress import track
+
+if TYPE_CHECKING:
+    from scout.frames.georef import Frame
 
 GDAL_ERRORS = (RasterioError, CPLE_BaseError)
 """What a failed read raises: rasterio passes some of GDAL's errors on as they are (a corrupt
@@ -58,7 +62,10 @@ _COLORINTERP = {ColorInterp.red: "red", ColorInterp.green: "green", ColorInterp.
 
 @dataclass(frozen=True)
 class ImageInfo:
-    """What detection needs to know about one raster; cheap to pickle (no open handles)."""
+    """What detection needs to know about one raster; cheap to pickle (no open handles).
+
+    A raw drone photo (:mod:`scout.frames`) has ``frame`` set: its footprint and reads come
+    from its camera model, ``transform`` is only the north-up affine nearest it at its centre."""
 
     path: str
     crs_wkt: str
@@ -73,6 +80,7 @@ class ImageInfo:
     gsd_m: float  # ground metres per pixel (geometric mean of x and y)
     size_bytes: int
     acquired: str  # ISO date when the file says, else ""
+    frame: Frame | None = None
 
     @property
     def crs(self) -> CRS:
@@ -83,7 +91,7 @@ class ImageInfo:
         return Path(self.path).name
 
 
-def _guess_band_names(src: rasterio.DatasetReader) -> tuple[str, ...]:
+def guess_band_names(src: rasterio.DatasetReader) -> tuple[str, ...]:
     names = []
     for desc, ci in zip(src.descriptions, src.colorinterp):
         key = (desc or "").strip().lower()
@@ -166,7 +174,7 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
             end = tiff_data_end(src) if src.driver == "GTiff" else 0
             if end > size_bytes:
                 raise ImageryError(f"{p}: file is cut short: its tiles run to byte {end:,} but it holds {size_bytes:,}; copy it again")
-            names = _guess_band_names(src)
+            names = guess_band_names(src)
             info = ImageInfo(
                 path=str(p.resolve()),
                 crs_wkt=src.crs.to_wkt(),
@@ -251,7 +259,11 @@ def _centre_lonlat(info: ImageInfo) -> tuple[float, float]:
 
 
 def footprint(info: ImageInfo, crs: CRS) -> shapely.Geometry:
-    """Polygon of valid pixels in ``crs``, traced on a decimated mask (cheap, slightly generous)."""
+    """Polygon of valid pixels in ``crs``, traced on a decimated mask (cheap, slightly generous);
+    a photo's is the ground its camera model sees."""
+    if info.frame is not None:
+        fp = info.frame.footprint
+        return fp if crs == info.crs else shape(transform_geom(info.crs, crs, shapely.geometry.mapping(fp)))
     scale = max(info.width, info.height) / FOOTPRINT_PX
     try:
         with rasterio.open(info.path) as src:
@@ -357,8 +369,13 @@ def read_block(
     """Read ``window`` of the working grid from one image: (bands (B, h, w) in the image's dtype, valid bool (h, w)).
 
     Downsampling averages (anti-aliased), upsampling is bilinear.  Pixels outside the
-    image, under nodata or alpha 0 are invalid.
+    image, under nodata or alpha 0 are invalid; a photo reads through its own warp
+    (:func:`scout.frames.warp.read_frame`).
     """
+    if info.frame is not None:
+        from scout.frames.warp import read_frame
+
+        return read_frame(info.frame, indexes, grid, window, gsd_m or abs(grid.affine.a))
     if resampling is None:
         resampling = Resampling.average if gsd_m is None or info.gsd_m < gsd_m else Resampling.bilinear
     try:

@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -29,6 +29,9 @@ from scout.errors import RunFolderError, first_line, raise_if_locked
 from scout.io import GPKG_OPTIONS, atomic_path, check_replaceable, typed_frame, write_gpkg_layer, write_json
 from scout.lang import resolve_lang
 from scout.styles import add_styles
+
+if TYPE_CHECKING:
+    from scout.frames.georef import Frame
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,19 @@ class RunFolder:
             else:
                 found.append(path.resolve())
         return found
+
+    def frames(self) -> list[Frame]:
+        """A run from raw drone photos: every photo as placed (run.json ``frames``), to cut chips
+        from; [] for a run from GeoTIFFs."""
+        from scout.frames.chips import frames_from_records
+
+        records = (self.meta.get("frames") or {}).get("records") or []
+        if not records:
+            return []
+        try:
+            return frames_from_records(records, CRS.from_user_input(self.meta["work_crs"]).to_wkt(), self.path)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunFolderError(f"{self.run_json}: its frames records are damaged ({first_line(exc)})") from None
 
     def metric_crs(self, plots: gpd.GeoDataFrame | None = None) -> CRS:
         """The CRS to measure the run in, in metres: run.json's ``work_crs`` (the grid it was
@@ -283,13 +299,15 @@ def write_record(path: Path, record: dict[str, Any]) -> None:
     write_json(path / schema.RUN_JSON, record)
 
 
-def write_layers(path: Path, plots: gpd.GeoDataFrame, tiles: gpd.GeoDataFrame, aois: gpd.GeoDataFrame) -> None:
-    """``plots.gpkg`` (layers plots, tiles, aoi, with Scout's QGIS styles) and ``plots.geojson``
-    (the plots in WGS84, RFC 7946) into the folder ``path``."""
+def write_layers(path: Path, plots: gpd.GeoDataFrame, tiles: gpd.GeoDataFrame, aois: gpd.GeoDataFrame, frames: gpd.GeoDataFrame | None = None) -> None:
+    """``plots.gpkg`` (layers plots, tiles, aoi, and for raw drone photos frames, with Scout's
+    QGIS styles) and ``plots.geojson`` (the plots in WGS84, RFC 7946) into the folder ``path``."""
     folder = RunFolder(path)
     write_gpkg_layer(plots, folder.plots_gpkg, schema.PLOTS_LAYER)
     write_gpkg_layer(tiles, folder.plots_gpkg, schema.TILES_LAYER)
     write_gpkg_layer(aois, folder.plots_gpkg, schema.AOI_LAYER)
+    if frames is not None:
+        frames.to_file(folder.plots_gpkg, layer=schema.FRAMES_LAYER, driver="GPKG", engine="pyogrio", geometry_type="Polygon", dataset_options=GPKG_OPTIONS)
     add_styles(folder.plots_gpkg)
     write_plots_geojson(path, plots)
 

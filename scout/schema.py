@@ -51,6 +51,22 @@ PLOT_FIELDS: dict[str, str] = {
     "note": "str",
 }
 
+FRAME_PLOT_FIELDS: dict[str, str] = {
+    "position_error_m": "float64",  # 2DRMS (about 95%) horizontal error of a plot placed from a raw photo (README)
+}
+"""Plot fields a run made from raw drone photos adds after PLOT_FIELDS."""
+
+FRAME_FIELDS: dict[str, str] = {
+    "image": "str",  # file name
+    "agl_m": "float64",  # height above ground, metres
+    "gsd_m": "float64",  # at the photo's centre, metres per pixel
+    "yaw_deg": "float64",  # as used (clockwise from north)
+    "pitch_deg": "float64",  # as recorded (a gimbal looking straight down: -90)
+    "status": "str",  # used | skipped: reason
+    "note": "str",  # e.g. a yaw turned 180° by the overlap check
+}
+"""The ``frames`` layer of a run made from raw drone photos: one footprint per photo."""
+
 TASK_FIELDS: dict[str, str] = {
     "task_id": "str",
     "plot_ids": "str",  # comma-separated plot ids
@@ -105,6 +121,7 @@ TASKS_DIR = "tasks"  # scout tasks, unless --out
 PLOTS_LAYER = "plots"
 TILES_LAYER = "tiles"
 AOI_LAYER = "aoi"
+FRAMES_LAYER = "frames"  # runs from raw drone photos: one footprint per photo
 MISSED_LAYER = "missed_plots"  # scout qgis adds it; reviewers draw the fields the model missed
 
 # Polygons with a class field: training labels (scout review --labels writes them, scout train

@@ -6,7 +6,7 @@ its "Save style > In database" writes).  Scout writes that table itself with ``s
 no QGIS at run time, milliseconds per file.  The styles are QML files shipped in
 ``scout/qml/`` (plots: colour by class, fill by review status, plot ID and confidence
 labels, ``review_status`` as a drop-down; missed_plots: fields the model missed, drawn by hand;
-aoi: outline; tiles: thin grey, read-only; tasks, routes, depots), with aliases and drop-down
+aoi: outline; tiles: thin grey, read-only; frames: raw photos' footprints; tasks, routes, depots), with aliases and drop-down
 labels in zh or en.  :mod:`scout.runfolder` stores them whenever it writes a run's GeoPackage.
 """
 
@@ -21,13 +21,13 @@ from pathlib import Path
 
 from scout.errors import OutputError, RunFolderError
 from scout.lang import STRINGS, Lang, label, text
-from scout.schema import AOI_LAYER, MISSED_LAYER, PLOTS_LAYER, TILES_LAYER, TRACK_FIELDS
+from scout.schema import AOI_LAYER, FRAMES_LAYER, MISSED_LAYER, PLOTS_LAYER, TILES_LAYER, TRACK_FIELDS
 
 DRONE_FIELDS = ("drone_status", "drone_plot_ids", "drone_coverage", "drone_run")  # scout.review.verify.VERIFY_FIELDS
 
 STYLES_DIR = Path(__file__).with_name("qml")
 STYLE_NAME = "scout"
-GPKG_LAYERS = (PLOTS_LAYER, AOI_LAYER, TILES_LAYER, MISSED_LAYER)
+GPKG_LAYERS = (PLOTS_LAYER, AOI_LAYER, TILES_LAYER, MISSED_LAYER, FRAMES_LAYER)
 """Layers of ``plots.gpkg`` that get a stored style."""
 
 _CREATE_TABLE = """
@@ -51,16 +51,24 @@ def style_qml(layer: str, fields: Collection[str] = (), lang: Lang = "en") -> st
     depots), with field aliases, drop-down labels, legend and form tabs in ``lang`` (values stay English).
 
     A plots layer with ``scout track``'s fields among ``fields`` gets a read-only History tab
-    in its form and the track status (regrowth, known false alarm) in its labels.
+    in its form and the track status (regrowth, known false alarm) in its labels; one from raw
+    drone photos shows ``position_error_m`` beside the source photos.
     """
     qml = (STYLES_DIR / f"{layer}.qml").read_text(encoding="utf-8")
     tracked = layer == "plots" and "track_status" in fields
     checked = layer == "plots" and "drone_status" in fields
-    if lang == "en" and not tracked and not checked:
+    photos = layer == "plots" and "position_error_m" in fields
+    if lang == "en" and not tracked and not checked and not photos:
         return qml
     root = ET.fromstring(qml)
     if checked:  # scout track SAT_RUN DRONE_RUN: what the drone flight said
         _read_only_tab(root, "Drone", DRONE_FIELDS, " || ' ' || coalesce(\"drone_status\", '')")
+    if photos:  # a run from raw drone photos: how far off each plot may be, read-only, after its source photos
+        tab = next(t for t in root.iter("attributeEditorContainer") if t.get("name") == "Plot")
+        after = next(i for i, f in enumerate(tab) if f.get("name") == "source")
+        tab.insert(after + 1, ET.Element("attributeEditorField", name="position_error_m", index="-1", showLabel="1"))
+        ET.SubElement(root.find("editable"), "field", name="position_error_m", editable="0")
+        ET.SubElement(root.find("aliases"), "alias", field="position_error_m", index="-1", name=text("f_position_error_m", "en"))
     if tracked:
         _read_only_tab(root, "History", TRACK_FIELDS, " || CASE WHEN \"track_status\" = 'regrowth' THEN ' regrowth' "
                        "WHEN \"track_status\" = 'known_false_alarm' THEN ' known false alarm' ELSE '' END")

@@ -175,3 +175,22 @@ def test_position_error_grows_away_from_nadir_and_rtk_shrinks_it():
     at_nadir, at_corner = frame.position_error_m(np.array([frame.nadir_xy, frame.footprint.exterior.coords[0]]))
     assert at_corner > at_nadir > 2 * 2.5
     assert ErrorBudget(2.0, 1.0, 2.0, 3.0).position_error_m(70.0, 0.0) > ErrorBudget(1.5, 1.0, 0.5, 2.0).position_error_m(70.0, 0.0)
+
+
+def test_cells_tile_overlapping_photos_by_the_most_nearly_straight_down_view():
+    """Photos at other heights above ground: the cell boundaries are circles (tan = distance / height)."""
+    from scout.frames.georef import with_cells
+
+    metas = [dataclasses.replace(read_meta(p), agl_m=h) for p, h in zip(DJI[:3], (40.0, 30.0, 55.0))]
+    crs = flight_crs(metas)
+    frames = with_cells([place_frame(m, crs) for m in metas])
+    union = shapely.union_all([f.footprint for f in frames])
+    pts = np.random.default_rng(1).uniform(union.bounds[:2], union.bounds[2:], (4000, 2))
+    inside = shapely.contains_xy(union, pts[:, 0], pts[:, 1])
+    counts = sum(shapely.contains_xy(f.cell, pts[:, 0], pts[:, 1]).astype(int) for f in frames)
+    assert (counts[inside] == 1).mean() > 0.998 and (counts[~inside] == 0).all()  # a tiling (a 256-gon stands for each circle)
+    for p in pts[inside][:500]:
+        seeing = [f for f in frames if f.footprint.contains(shapely.Point(p))]
+        best = min(seeing, key=lambda f: f.view_tan(p)[0])
+        holders = [f for f in frames if f.cell.contains(shapely.Point(p))]
+        assert holders in ([best], []) and (holders or abs(min(f.view_tan(p)[0] for f in seeing) - sorted(f.view_tan(p)[0] for f in seeing)[1]) < 1e-3)

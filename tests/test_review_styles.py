@@ -28,7 +28,7 @@ def run(tmp_path: Path) -> Path:
 def test_add_styles_stores_a_default_style_per_layer(run: Path) -> None:
     gpkg = run / schema.PLOTS_GPKG
     add_styles(gpkg)
-    present = sorted(set(GPKG_LAYERS) - {"missed_plots"})  # scout qgis adds that layer
+    present = sorted(set(GPKG_LAYERS) - {"missed_plots", "frames"})  # scout qgis adds missed_plots; frames: runs from photos
     assert _styles(gpkg) == [(layer, "geom", "scout", 1) for layer in present]
     with sqlite3.connect(gpkg) as con:
         assert con.execute("SELECT data_type FROM gpkg_contents WHERE table_name = 'layer_styles'").fetchone() == ("attributes",)
@@ -50,7 +50,7 @@ def test_add_styles_is_idempotent_and_keeps_user_styles(run: Path) -> None:
     rows = _styles(gpkg)
     assert rows.count(("plots", "geom", "scout", 1)) == 1
     assert ("plots", "geom", "mine", 0) in rows
-    assert len(rows) == len(GPKG_LAYERS) - 1 + 1
+    assert len(rows) == len(GPKG_LAYERS) - 2 + 1  # no missed_plots or frames layer here; the user's own style
 
 
 def test_plots_style_matches_the_contract() -> None:
@@ -91,7 +91,7 @@ def test_qgis_opens_the_geopackage_styled(run: Path) -> None:
     add_styles(gpkg)
     report = qgis_check(gpkg)
     layers = {layer["name"]: layer for layer in report["layers"]}
-    assert set(layers) == set(GPKG_LAYERS) - {"missed_plots"}
+    assert set(layers) == set(GPKG_LAYERS) - {"missed_plots", "frames"}
     assert all(layer["valid"] for layer in layers.values())
     plots = layers["plots"]
     assert plots["renderer"] == "categorizedSymbol" and plots["labels"]

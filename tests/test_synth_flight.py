@@ -7,7 +7,6 @@ import shapely
 from rasterio.windows import Window
 
 from scout.frames.flight import place_flight
-from scout.frames.georef import owned
 from scout.frames.warp import read_frame
 from scout.imagery import Grid
 from scout.synth import make_scene
@@ -38,7 +37,7 @@ def test_rendered_photos_are_placed_back_onto_the_scene(tmp_path):
     cols, rows = np.meshgrid(np.arange(grid.width) + 0.5, np.arange(grid.height) + 0.5)
     x, y = grid.affine * (cols, rows)
     for frame in flight.used:
-        assert frame.gsd_m == pytest.approx(0.05, rel=1e-3) and frame.meta.agl_m == 12.0 and frame.rivals
+        assert frame.gsd_m == pytest.approx(0.05, rel=1e-3) and frame.meta.agl_m == 12.0 and frame.cell_wkb
         data, valid = read_frame(frame, (1, 2, 3), grid, window, 0.05)
         claimed += valid
         inner = valid & np.roll(valid, 3, 0) & np.roll(valid, -3, 0) & np.roll(valid, 3, 1) & np.roll(valid, -3, 1)
@@ -58,7 +57,7 @@ def test_each_ground_point_is_read_from_the_photo_that_sees_it_most_nearly_strai
     pts = np.random.default_rng(0).uniform(scene.bounds[:2], scene.bounds[2:], (2000, 2))
     owners = np.full(len(pts), -1)
     for k, frame in enumerate(flight.used):
-        mine = owned(frame, pts) & shapely.contains_xy(frame.footprint, pts[:, 0], pts[:, 1])
+        mine = shapely.contains_xy(frame.cell, pts[:, 0], pts[:, 1])
         assert (owners[mine] == -1).all()
         owners[mine] = k
     for p, k in zip(pts, owners):

@@ -26,6 +26,9 @@ from scout.commands.options import BandList, Threshold, lang_option, overwrite_o
 @click.option("--device", help="cpu, cuda, cuda:1 (default: CUDA when present).")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Local worker processes.")
 @click.option("--scheduler", help="dask.distributed scheduler address (tcp://HOST:PORT); workers read the imagery themselves.")
+@click.option("--agl", "agl_m", type=click.FloatRange(min=0, min_open=True), help="Raw photos: height flown above the ground, metres, for every photo (default: each photo's XMP).")
+@click.option("--dem", type=click.Path(dir_okay=False, path_type=Path), help="Raw photos: a DEM of ground heights (metres above sea level); photos are placed on it from their GPS altitude.")
+@click.option("--max-off-nadir", "max_off_nadir_deg", type=click.FloatRange(0, 60), default=15.0, show_default=True, help="Raw photos: photos looking further from straight down (degrees) are skipped.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in --out, reusing its finished blocks.")
 @lang_option
 @overwrite_option
@@ -33,15 +36,17 @@ from scout.commands.options import BandList, Threshold, lang_option, overwrite_o
 def detect_cmd(
     images: tuple[str, ...], out_dir: Path, aoi: Path | None, aoi_name_field: str | None, aoi_layer: str | None, model: Path | None,
     bands: tuple[int, ...] | None, thresholds: tuple[tuple[str, float], ...], min_confidence: tuple[tuple[str, float], ...], min_area: float | None,
-    tile_size: int | None, block_tiles: int, batch_size: int | None, device: str | None, workers: int, scheduler: str | None, resume: bool, lang: str | None, overwrite: bool,
+    tile_size: int | None, block_tiles: int, batch_size: int | None, device: str | None, workers: int, scheduler: str | None,
+    agl_m: float | None, dem: Path | None, max_off_nadir_deg: float, resume: bool, lang: str | None, overwrite: bool,
 ) -> None:
-    """Detect suspected poppy and cannabis plots in IMAGES (files, folders or .txt lists)."""
+    """Detect suspected poppy and cannabis plots in IMAGES (files, folders or .txt lists): GeoTIFF
+    orthomosaics and scenes, raw drone photos (JPEG, placed by their EXIF GPS and XMP), or both."""
     from scout.detection import DetectSettings, detect
 
     settings = DetectSettings(
         thresholds=dict(thresholds), min_confidence=dict(min_confidence), min_area_m2=min_area, tile_size=tile_size, block_tiles=block_tiles,
         batch_size=batch_size, device=device, bands=bands, aoi_name_field=aoi_name_field, aoi_layer=aoi_layer,
-        workers=workers, scheduler=scheduler, lang=lang,
+        workers=workers, scheduler=scheduler, lang=lang, agl_m=agl_m, dem=str(dem) if dem else None, max_off_nadir_deg=max_off_nadir_deg,
     )
     summary = detect(images, out_dir, aoi=aoi, model=model, settings=settings, overwrite=overwrite, resume=resume)
     click.echo(summary.line(), err=True)

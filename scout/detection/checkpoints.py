@@ -46,7 +46,11 @@ def plan_core(plan: DetectPlan) -> str:
 
 
 def _image_stamps(plan: DetectPlan) -> list[str]:
-    return [f"{info.path}|{info.size_bytes}|{os.stat(info.path).st_mtime_ns}|{idx}" for info, idx in zip(plan.images, plan.indexes)]
+    """Per image: its file, bands and, for a raw photo, how it is placed (``--agl``, a DEM, a yaw turned)."""
+    return [
+        f"{info.path}|{info.size_bytes}|{os.stat(info.path).st_mtime_ns}|{idx}" + (f"|{info.frame.stamp}" if info.frame is not None else "")
+        for info, idx in zip(plan.images, plan.indexes)
+    ]
 
 
 def block_keys(plan: DetectPlan, blocks: Sequence[Block]) -> dict[int, str]:

@@ -20,6 +20,8 @@ from scout.detection.blocks import DetectPlan
 from scout.detection.checks import check_image, resolve_model
 from scout.detection.settings import DetectSettings
 from scout.errors import AOIError, ImageryError
+from scout.frames.flight import Flight
+from scout.frames.source import is_photo, open_photos
 from scout.imagery import ImageInfo, footprint, open_image, working_crs
 from scout.inference import cached_model, configure_threads, pick_device
 from scout.inputs import expand_images
@@ -49,6 +51,7 @@ class PlannedRun:
     aois: gpd.GeoDataFrame  # working CRS
     card: ModelCard
     settings: DetectSettings  # with the model card's calibration filled in
+    flight: Flight | None = None  # raw drone photos: every photo placed or skipped, and what to tell the user
 
     @property
     def n_tiles(self) -> int:
@@ -67,10 +70,16 @@ def plan_run(
     Nothing is written; bad imagery, AOIs or models raise a :class:`ScoutError`.
     """
     settings = settings or DetectSettings()
-    images = expand_images(images)
+    images = expand_images(images, photos=True)
     if not images:
         raise ImageryError("no imagery given")
-    infos = sorted((open_image(p) for p in images), key=lambda i: i.gsd_m)
+    photos = [p for p in images if is_photo(p)]
+    infos = [open_image(p) for p in images if p not in photos]
+    flight = None
+    if photos:  # placed in their own UTM zone, the run's working CRS
+        flight, placed = open_photos(photos, settings.frame_settings(), settings.dem)
+        infos += placed
+    infos.sort(key=lambda i: i.gsd_m)
     model_path = resolve_model(model, infos)
     device = pick_device(settings.device)
     configure_threads(settings.threads)
@@ -81,7 +90,7 @@ def plan_run(
         _fmt(settings.thresholds), _fmt(settings.min_confidence), settings.min_area_m2,
         " (model card's calibration where not set)" if card.detection else "",
     )
-    crs = working_crs(infos[0])
+    crs = CRS.from_wkt(flight.crs_wkt) if flight else working_crs(infos[0])
     indexes, fps = [], []
     for info in track(infos, total=len(infos), desc="images", unit="image"):  # a footprint reads a mask: ~0.4 s for a 20,000 px flight
         indexes.append(check_image(info, card, settings.bands))
@@ -107,7 +116,7 @@ def plan_run(
         "%d image(s) -> grid %d x %d px at %.3f m (%s); %d tiles of %d px (overlap %d) in %d blocks; model %s on %s",
         len(infos), grid.width, grid.height, card.gsd_m, crs.to_string(), sum(len(b.tiles) for b in blocks), spec.size, spec.overlap, len(blocks), card.name, device,
     )
-    return PlannedRun(plan, blocks, aois, card, settings)
+    return PlannedRun(plan, blocks, aois, card, settings, flight)
 
 
 def plan_aois(

@@ -92,20 +92,26 @@ def build_plots(
     crs = plan.grid.crs
     gdf = plot_shapes(merge_fragments(fragments), plan.grid.affine, crs, shapely.union_all(aois.geometry.values), classes, settings)
     if len(gdf) == 0:
-        return typed_frame(None, schema.PLOT_FIELDS, crs)
+        return typed_frame(None, plot_fields(plan), crs)
     centroids = gdf.geometry.centroid.to_crs("EPSG:4326")
     gdf["centroid_lon"] = np.round(centroids.x.values, 7)
     gdf["centroid_lat"] = np.round(centroids.y.values, 7)
     gdf["aoi"] = aoi_names(gdf.geometry, aois)
-    # sources: every image covering the plot, sharpest first
+    # sources: every image covering the plot, sharpest first; photos first, the one that sees
+    # the plot most nearly straight down (the one it was read from) leading
     fps = plan.footprints
     names = [Path(i.path).name for i in plan.images]
     acquired = [i.acquired for i in plan.images]
-    src, acq = [], []
-    for g in gdf.geometry.values:
-        hits = [k for k, fp in enumerate(fps) if fp.intersects(g)] or [0]
+    frames = [i.frame for i in plan.images]
+    src, acq, error = [], [], []
+    for geom in gdf.geometry.values:
+        centre = np.array(geom.centroid.coords)
+        hits = [k for k, fp in enumerate(fps) if fp.intersects(geom)] or [0]
+        hits.sort(key=lambda k: (0, float(frames[k].view_tan(centre)[0]), k) if frames[k] is not None else (1, 0.0, k))
         src.append(";".join(names[k] for k in hits))
         acq.append(acquired[hits[0]])
+        winner = frames[hits[0]]
+        error.append(round(float(winner.position_error_m(centre)[0]), 2) if winner is not None else np.nan)
     gdf["source"] = src
     gdf["acquired"] = acq
     gdf["model"] = model_name
@@ -114,5 +120,13 @@ def build_plots(
     gdf["reviewed_at"] = ""
     gdf["note"] = ""
     gdf["plot_id"] = [plot_id(c, x, y) for c, x, y in zip(gdf["class"], gdf["centroid_lon"], gdf["centroid_lat"])]
+    fields = plot_fields(plan)
+    if "position_error_m" in fields:
+        gdf["position_error_m"] = error
     gdf = gdf.sort_values(["confidence", "plot_id"], ascending=[False, True]).reset_index(drop=True)
-    return typed_frame(gdf, schema.PLOT_FIELDS, crs)
+    return typed_frame(gdf, fields, crs)
+
+
+def plot_fields(plan: DetectPlan) -> dict[str, str]:
+    """The plots layer's fields: schema.PLOT_FIELDS, and position_error_m when photos were read."""
+    return {**schema.PLOT_FIELDS, **schema.FRAME_PLOT_FIELDS} if any(i.frame is not None for i in plan.images) else dict(schema.PLOT_FIELDS)

@@ -89,6 +89,7 @@ def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None
     plan, card, settings, grid = planned.plan, planned.card, planned.settings, planned.plan.grid
     classes, plots = card.foreground, outcome.plots
     by_class = {c: int((plots["class"] == c).sum()) for c in classes}
+    photos = {"frames": planned.flight.record(out_dir.resolve()), "warnings": list(planned.flight.warnings)} if planned.flight else {}
     return {
         "scout_version": scout.__version__,
         "complete": True,
@@ -131,6 +132,7 @@ def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None
         "areas_m2": {"flagged": round(float(plots["area_m2"].sum()) if len(plots) else 0.0, 2), "aoi": round(outcome.aoi_area_m2, 1)},
         "timings": {k: round(v, 3) for k, v in outcome.timings.items()},
         "versions": versions(plan.device),
+        **photos,
     }
 
 

@@ -63,7 +63,7 @@ def detect(
     started = dt.datetime.now(dt.timezone.utc)
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
-    images = expand_images(images)
+    images = expand_images(images, photos=True)
     if not images:
         raise ImageryError("no imagery given")
     finished = resume and not overwrite and runfolder.is_run(out_dir)
@@ -112,7 +112,8 @@ def _run(planned: PlannedRun, keys: dict[int, str], folder: Path, aoi: str | os.
     timings["vectorize_s"] = time.perf_counter() - t0
     aoi_frame = planned.aois.copy()
     aoi_frame["area_m2"] = aoi_frame.geometry.area.round(1)
-    runfolder.write_layers(folder, plots, tiles_frame(planned.plan, planned.blocks), typed_frame(aoi_frame, AOI_FIELDS, planned.plan.grid.crs))
+    frames = planned.flight.layer() if planned.flight else None
+    runfolder.write_layers(folder, plots, tiles_frame(planned.plan, planned.blocks), typed_frame(aoi_frame, AOI_FIELDS, planned.plan.grid.crs), frames)
 
     image_sha256 = hashes.result()
     timings["total_s"] = time.perf_counter() - t_start

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from scout.errors import InputError
+from scout.frames.georef import FrameSettings
 from scout.model.card import ModelCard
 
 
@@ -15,7 +16,9 @@ class DetectSettings:
     ``min_area_m2``: smaller plots are dropped.  What is left unset comes from the model
     card's calibrated ``detection`` defaults (:meth:`for_model`), else 0.5 / 0 / 1 m².
     ``tile_size`` in pixels at model GSD (default: the card's); ``block_tiles``: tiles per
-    block side (memory ~ block area)."""
+    block side (memory ~ block area).  Raw drone photos: ``agl_m`` height above ground for
+    every photo (metres; else the photo's XMP), ``dem`` a DEM for the ground's height (with the
+    photos' GPS altitude), ``max_off_nadir_deg`` steeper photos are skipped."""
 
     thresholds: dict[str, float] = field(default_factory=dict)
     min_confidence: dict[str, float] = field(default_factory=dict)
@@ -32,6 +35,13 @@ class DetectSettings:
     workers: int = 1
     scheduler: str | None = None
     lang: str | None = None  # zh | en for what people read later (sheets, QGIS forms); run.json "lang" (scout.lang)
+    agl_m: float | None = None
+    dem: str | None = None
+    max_off_nadir_deg: float = 15.0
+
+    def frame_settings(self) -> FrameSettings:
+        """How raw photos are placed (:mod:`scout.frames`)."""
+        return FrameSettings(agl_m=self.agl_m, max_off_nadir_deg=self.max_off_nadir_deg)
 
     def threshold(self, cls: str) -> float:
         return float(self.thresholds.get(cls, self.thresholds.get("*", 0.5)))

@@ -26,7 +26,7 @@ from rasterio.windows import Window
 
 from scout.errors import ImageryError, first_line
 from scout.frames import geometry as g
-from scout.frames.georef import ErrorBudget, Frame, Lens, with_rivals
+from scout.frames.georef import ErrorBudget, Frame, Lens, with_cells
 from scout.frames.metadata import FrameMeta
 from scout.imagery import GDAL_ERRORS
 
@@ -136,5 +136,34 @@ def frame_from_record(record: dict[str, Any], crs_wkt: str, run_dir: str | os.Pa
 
 
 def frames_from_records(records: Sequence[dict[str, Any]], crs_wkt: str, run_dir: str | os.PathLike | None = None) -> list[Frame]:
-    """A run's photos, each knowing its overlapping rivals again."""
-    return with_rivals([frame_from_record(r, crs_wkt, run_dir) for r in records])
+    """A run's photos, each knowing its cell of ground again."""
+    return with_cells([frame_from_record(r, crs_wkt, run_dir) for r in records])
+
+
+def frame_mosaic(frames: Sequence[Frame], bounds: tuple[float, float, float, float], width_px: int, height_px: int) -> tuple[np.ndarray, np.ndarray]:
+    """North-up RGB (3, h, w) uint8 of ``bounds`` (the frames' CRS) from placed photos, each point
+    from the photo that sees it most nearly straight down, and where any photo covers (h, w)."""
+    from rasterio.transform import from_bounds
+
+    from scout.frames.warp import read_frame
+    from scout.imagery import Grid
+
+    mosaic, covered = np.zeros((3, height_px, width_px), np.uint8), np.zeros((height_px, width_px), bool)
+    if not frames:
+        return mosaic, covered
+    grid = Grid(frames[0].crs_wkt, tuple(from_bounds(*bounds, width_px, height_px))[:6], width_px, height_px)
+    area = shapely.box(*bounds)
+    for frame in frames:
+        if frame.used and frame.footprint.intersects(area):
+            data, valid = read_frame(frame, (1, 2, 3), grid, Window(0, 0, width_px, height_px), (bounds[2] - bounds[0]) / width_px)
+            take = valid & ~covered
+            mosaic[:, take] = np.clip(data[:, take], 0, 255).astype(np.uint8) if data.dtype != np.uint8 else data[:, take]
+            covered |= take
+    return mosaic, covered
+
+
+def best_frame(frames: Sequence[Frame], geom: shapely.Geometry) -> Frame | None:
+    """The used photo showing ``geom``'s centre most nearly straight down (the one it was read from)."""
+    centre = np.array(geom.centroid.coords)
+    seeing = [f for f in frames if f.used and f.footprint.contains(geom.centroid)]
+    return min(seeing, key=lambda f: (float(f.view_tan(centre)[0]), f.name)) if seeing else None

@@ -11,20 +11,25 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
 
+from scout import schema
+
 from scout.errors import ImageryError
-from scout.frames.georef import Frame, FrameSettings, Terrain, dem_terrain, flight_crs, place_frame, with_rivals
+from scout.frames.georef import Frame, FrameSettings, Terrain, dem_terrain, flight_crs, place_frame, with_cells
 from scout.frames.metadata import FrameMeta, read_meta
 from scout.frames.overlap import overlapping_pairs, pair_scores, choose_turns
 from scout.frames.warp import read_thumbnail
+from scout.io import typed_frame
 from scout.progress import track
 
 log = logging.getLogger(__name__)
@@ -41,10 +46,36 @@ class Flight:
     frames: tuple[Frame, ...]
     crs_wkt: str
     warnings: tuple[str, ...]
+    timings: dict[str, float] = dataclasses.field(default_factory=dict)  # metadata_s, placing_s, yaw_check_s
 
     @property
     def used(self) -> list[Frame]:
         return [f for f in self.frames if f.used]
+
+    def layer(self) -> gpd.GeoDataFrame:
+        """The run folder's ``frames`` layer (schema.FRAME_FIELDS): a footprint per photo, none
+        for a photo that cannot be placed."""
+        rows = {
+            "image": [f.name for f in self.frames],
+            "agl_m": [round(f.agl_m, 2) for f in self.frames],
+            "gsd_m": [round(f.gsd_m, 4) for f in self.frames],
+            "yaw_deg": [f.meta.yaw_deg for f in self.frames],
+            "pitch_deg": [f.meta.pitch_deg for f in self.frames],
+            "status": [f.status for f in self.frames],
+            "note": ["; ".join(f.notes) for f in self.frames],
+        }
+        geoms = [None if f.footprint.is_empty else f.footprint for f in self.frames]
+        return typed_frame(gpd.GeoDataFrame(rows, geometry=geoms, crs=self.crs_wkt), schema.FRAME_FIELDS, self.crs_wkt)
+
+    def record(self, run_dir: str | os.PathLike | None = None) -> dict[str, object]:
+        """What run.json keeps: counts, and every photo's placement (:func:`scout.frames.chips.frame_record`)."""
+        from scout.frames.chips import frame_record
+
+        return {
+            "photos": len(self.frames), "used": len(self.used), "skipped": len(self.frames) - len(self.used),
+            "turned": sum(1 for f in self.frames if TURNED_NOTE in f.notes), "timings": self.timings,
+            "records": [frame_record(f, run_dir) for f in self.frames],
+        }
 
 
 def _names(metas: Sequence[FrameMeta], limit: int = 3) -> str:
@@ -54,15 +85,18 @@ def _names(metas: Sequence[FrameMeta], limit: int = 3) -> str:
 
 def place_flight(
     photos: Sequence[str | os.PathLike], settings: FrameSettings | None = None, dem: str | os.PathLike | None = None,
-    check_yaw: bool = True,
+    check_yaw: bool = True, crs: CRS | None = None,
 ) -> Flight:
-    """Place every photo of a flight (or of several: mixed cameras are fine).
+    """Place every photo of a flight (or of several: mixed cameras are fine), in ``crs``
+    (metric; default the flight's UTM zone).
 
     Raises ImageryError, in one line, when no photo has a GPS position, when no photo says its
     height above ground and neither ``settings.agl_m`` nor ``dem`` is given, or when no photo
     can be used at all (with the reasons)."""
     settings = settings or FrameSettings()
+    t0 = time.perf_counter()
     metas = [read_meta(p) for p in track(photos, total=len(photos), desc="photo metadata", unit="photo")]
+    timings = {"metadata_s": time.perf_counter() - t0}
     if not metas:
         raise ImageryError("no photos given")
     where = str(Path(metas[0].path).parent)
@@ -73,14 +107,18 @@ def place_flight(
         raise ImageryError(f"{where}: no photo says its height above ground (no DJI drone-dji:RelativeAltitude or senseFly "
                            f"sensefly:Height in {_names(metas)}); give --agl METRES (the height flown above the ground) "
                            "or --dem DEM.tif (ground heights; the photos' GPS altitude is used)")
-    crs = flight_crs(metas)
+    crs = crs or flight_crs(metas)
     terrain: Terrain | None = None
     if dem is not None:
         terrain = dem_terrain(dem, crs, _flight_bounds(metas, crs))
+    t0 = time.perf_counter()
     frames = [place_frame(m, crs, settings, terrain) for m in metas]
+    timings["placing_s"] = time.perf_counter() - t0
     notes: list[str] = []
     if check_yaw:
+        t0 = time.perf_counter()
         frames, turned = check_yaws(frames, crs, settings, terrain)
+        timings["yaw_check_s"] = time.perf_counter() - t0
         if turned:
             notes.append(f"{len(turned)} photo(s) recorded a yaw 180° off what their pixels show next to overlapping photos "
                          f"and were turned ({_names([f.meta for f in turned])}); check plots from them on the ground")
@@ -92,7 +130,7 @@ def place_flight(
     skipped = [f for f in frames if not f.used]
     if skipped:
         log.warning("%d of %d photos skipped (first: %s, %s); see the frames layer", len(skipped), len(frames), skipped[0].name, skipped[0].status)
-    return Flight(tuple(with_rivals(frames)), crs.to_wkt(), tuple(notes))
+    return Flight(tuple(with_cells(frames)), crs.to_wkt(), tuple(notes), {k: round(v, 3) for k, v in timings.items()})
 
 
 def _flight_bounds(metas: Sequence[FrameMeta], crs: CRS, margin_m: float = 2000.0) -> tuple[float, float, float, float]:

@@ -10,6 +10,7 @@ placed point may be is :class:`ErrorBudget`'s job (the model is stated in the RE
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -95,19 +96,6 @@ def error_budget(meta: FrameMeta, agl_source: str) -> ErrorBudget:
 
 
 @dataclass(frozen=True)
-class Rival:
-    """Another placed photo showing some of the same ground: enough to tell which of the two sees
-    a ground point more nearly straight down."""
-
-    name: str
-    to_pixels: tuple[float, ...]  # 3x3, ground (x, y) -> stored pixels
-    width: int
-    height: int
-    nadir_xy: tuple[float, float]
-    agl_m: float
-
-
-@dataclass(frozen=True)
 class Frame:
     """A photo placed on the ground, or the reason it is not (``status``); cheap to pickle.
 
@@ -129,7 +117,7 @@ class Frame:
     gsd_m: float = math.nan
     errors: ErrorBudget | None = None
     notes: tuple[str, ...] = field(default=())
-    rivals: tuple[Rival, ...] = field(default=())  # overlapping used photos (see :func:`owned`)
+    cell_wkb: bytes = b""  # the ground it is read for, among overlapping photos (:func:`owned_cell`); empty: all its footprint
 
     @property
     def used(self) -> bool:
@@ -144,6 +132,11 @@ class Frame:
         return shapely.from_wkb(self.footprint_wkb)
 
     @property
+    def cell(self) -> shapely.Geometry:
+        """The ground this photo is read for (its footprint when no other photo overlaps it)."""
+        return shapely.from_wkb(self.cell_wkb) if self.cell_wkb else self.footprint
+
+    @property
     def homography(self) -> np.ndarray:
         """Stored pixels -> working CRS (x, y)."""
         return np.array(self.pixel_to_ground, dtype=float).reshape(3, 3)
@@ -152,13 +145,14 @@ class Frame:
         """Points (n, 2) of the working CRS -> stored pixel (column, row)."""
         return g.apply(np.linalg.inv(self.homography), xy)
 
+    @property
+    def stamp(self) -> str:
+        """What a block read from this photo depends on beyond the file: its placement and its cell."""
+        return hashlib.sha256(repr(self.pixel_to_ground).encode() + self.cell_wkb).hexdigest()[:16]
+
     def view_tan(self, xy: np.ndarray) -> np.ndarray:
         """tan of the angle from straight down at which the camera sees ground points (n, 2)."""
         return np.hypot(*(np.asarray(xy, float).reshape(-1, 2) - self.nadir_xy).T) / self.agl_m
-
-    def as_rival(self) -> Rival:
-        inverse = np.linalg.inv(self.homography)
-        return Rival(self.name, tuple(float(v) for v in inverse.ravel()), self.meta.width, self.meta.height, self.nadir_xy, self.agl_m)
 
     def position_error_m(self, xy: np.ndarray) -> np.ndarray:
         """2DRMS horizontal error (m) of ground points (n, 2) placed from this photo."""
@@ -343,34 +337,49 @@ def dem_terrain(path: str | os.PathLike, crs: CRS, bounds: tuple[float, float, f
     return heights
 
 
-def owned(frame: Frame, xy: np.ndarray) -> np.ndarray:
-    """Which ground points (n, 2) this photo is read for: those no overlapping photo
-    (``frame.rivals``) sees more nearly straight down (least lean of trees and relief; ties go
-    to the earlier file name).  So each point of a flight is read from one photo, and a plot
-    seen in several is found once."""
-    xy = np.asarray(xy, float).reshape(-1, 2)
-    mine = frame.view_tan(xy)
-    keep = np.ones(len(xy), bool)
-    for r in frame.rivals:
-        u, v, w = g.project(np.array(r.to_pixels), xy[:, 0], xy[:, 1])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            col, row = u / w, v / w
-        covers = (w > 0) & (col >= 0) & (col <= r.width) & (row >= 0) & (row <= r.height)
-        theirs = np.hypot(xy[:, 0] - r.nadir_xy[0], xy[:, 1] - r.nadir_xy[1]) / r.agl_m
-        better = (theirs < mine) | ((theirs == mine) & (r.name < frame.name))
-        keep &= ~(covers & better)
-    return keep
+def owned_cell(frame: Frame, rivals: Sequence[Frame]) -> shapely.Geometry:
+    """The ground ``frame`` is read for, among the overlapping photos ``rivals``: the points it
+    sees more nearly straight down than every other photo that shows them (least lean of trees
+    and relief; the same plot in several photos is then read, and found, once).  Against each
+    rival the points it sees better form a half-plane (the same height above ground: nearer its
+    nadir point) or a disk (another height: tan = distance / height, a 256-gon), given up where
+    the rival's footprint covers them; so the photos' cells tile the flight.  Reads rasterize
+    the cell (a test per pixel and rival cost more than the warp)."""
+    fp = frame.footprint
+    me, h = np.asarray(frame.nadir_xy), frame.agl_m
+    reach = 4 * max(fp.bounds[2] - fp.bounds[0], fp.bounds[3] - fp.bounds[1]) + 1.0
+    cell = fp
+    for r in rivals:
+        other, k = np.asarray(r.nadir_xy), r.agl_m / h
+        if abs(k - 1) < 1e-6:  # points nearer the rival's nadir point: a half-plane, as a large box beyond the bisector
+            mid, d = (me + other) / 2, other - me
+            if not np.hypot(*d):
+                continue
+            u = d / np.hypot(*d)
+            v = np.array([-u[1], u[0]])
+            theirs = shapely.Polygon([mid + reach * v, mid + reach * v + reach * u, mid - reach * v + reach * u, mid - reach * v])
+        else:  # |p - rival| < k |p - me|: the Apollonius circle's inside (k < 1) or outside (k > 1)
+            centre = (other - k * k * me) / (1 - k * k)
+            radius = k * np.hypot(*(other - me)) / abs(1 - k * k)
+            disk = shapely.Point(centre).buffer(radius, 64)  # 256 sides: within 0.008% of the radius
+            theirs = disk if k < 1 else shapely.box(*fp.buffer(reach).bounds).difference(disk)
+        cell = cell.difference(theirs.intersection(r.footprint))
+    return cell
 
 
-def with_rivals(frames: Sequence[Frame]) -> list[Frame]:
-    """``frames`` with each used one knowing the used photos whose footprints overlap its own."""
+def with_cells(frames: Sequence[Frame]) -> list[Frame]:
+    """``frames`` with each used one that overlaps others knowing its cell (:func:`owned_cell`)."""
     used = [k for k, f in enumerate(frames) if f.used]
     if not used:
         return list(frames)
     footprints = [frames[k].footprint for k in used]
     left, right = shapely.STRtree(footprints).query(footprints, predicate="intersects")
-    rivals: dict[int, list[Rival]] = {}
+    neighbours: dict[int, list[int]] = {}
     for i, j in zip(left, right):
         if i != j:
-            rivals.setdefault(used[int(i)], []).append(frames[used[int(j)]].as_rival())
-    return [dataclasses.replace(f, rivals=tuple(rivals.get(k, ()))) for k, f in enumerate(frames)]
+            neighbours.setdefault(used[int(i)], []).append(used[int(j)])
+    out = list(frames)
+    for k, near in neighbours.items():
+        others = [frames[j] for j in near]
+        out[k] = dataclasses.replace(frames[k], cell_wkb=shapely.to_wkb(owned_cell(frames[k], others)))
+    return out

@@ -125,12 +125,14 @@ def _ogr_layer(path: Path, base: Path, layer: str | None, name: str, style: str,
 
 
 def gpkg_layers(folder: RunFolder, lang: Lang = "en") -> list[Layer]:
-    """Missed plots, plots, AOIs and tiles from ``plots.gpkg`` (tiles switched off)."""
+    """Missed plots, plots, AOIs, raw photos' footprints and tiles from ``plots.gpkg`` (tiles switched off)."""
     present = folder.layers()
     layers = [_ogr_layer(folder.plots_gpkg, folder.path, MISSED_LAYER, MISSED_LAYER, MISSED_LAYER, "Polygon", lang=lang)] if MISSED_LAYER in present else []
     layers.append(_ogr_layer(folder.plots_gpkg, folder.path, schema.PLOTS_LAYER, "plots", "plots", "Polygon", lang=lang))
     if schema.AOI_LAYER in present:
         layers.append(_ogr_layer(folder.plots_gpkg, folder.path, schema.AOI_LAYER, "aoi", "aoi", "Polygon"))
+    if schema.FRAMES_LAYER in present:  # raw drone photos' footprints
+        layers.append(_ogr_layer(folder.plots_gpkg, folder.path, schema.FRAMES_LAYER, "frames", "frames", "Polygon", lang=lang))
     if schema.TILES_LAYER in present:
         layers.append(_ogr_layer(folder.plots_gpkg, folder.path, schema.TILES_LAYER, "tiles", "tiles", "Polygon", visible=False))
     return layers
@@ -247,13 +249,16 @@ def imagery_renderer(path: Path, band_names: list[str]) -> ET.Element:
 
 def imagery_layers(folder: RunFolder, packaged: dict[int, Path] | None = None) -> list[Layer]:
     """The run's source images (run.json ``inputs.images``; ``packaged`` copies by entry index
-    instead), skipping any that cannot be found."""
+    instead), skipping any that cannot be found, and raw photos (the frames layer shows them)."""
     layers = []
+    photos = _photo_names(folder)
     for index, entry in enumerate(folder.meta.get("inputs", {}).get("images", [])):
         path = (packaged or {}).get(index) or image_path(folder.path, entry)
         if path is None:
             log.warning("image %s not found (relpath %s); the project has no layer for it", entry.get("path"), entry.get("relpath"))
             continue
+        if path.name in photos:
+            continue  # a raw drone photo: placed by its camera model, shown by the frames layer
         source = _relative(path, folder.path)
         if source.startswith("../") or source.startswith("/"):
             log.info("image %s lies outside the run folder: copy it along with the folder, to %s from it (or use scout qgis --package)", path.name, source)
@@ -261,6 +266,11 @@ def imagery_layers(folder: RunFolder, packaged: dict[int, Path] | None = None) -
             crs = CRS.from_user_input(src.crs)
         layers.append(Layer(path.stem, source, "gdal", crs, _pipe(imagery_renderer(path, list(entry.get("bands") or []))), {}))
     return layers
+
+
+def _photo_names(folder: RunFolder) -> set[str]:
+    """File names of a run's raw drone photos (run.json ``frames``): no map georeference to show or clip them by."""
+    return {Path(r["meta"]["path"]).name for r in (folder.meta.get("frames") or {}).get("records", [])}
 
 
 def package_imagery(folder: RunFolder, margin_m: float = 50.0, strip_rows: int = 512) -> dict[int, Path]:
@@ -271,10 +281,13 @@ def package_imagery(folder: RunFolder, margin_m: float = 50.0, strip_rows: int =
     aoi = folder.read_layer(schema.AOI_LAYER) if schema.AOI_LAYER in folder.layers() else None
     out_dir = folder.path / schema.IMAGERY_DIR
     copies: dict[int, Path] = {}
+    photos = _photo_names(folder)
     for index, entry in enumerate(folder.meta.get("inputs", {}).get("images", [])):
         path = image_path(folder.path, entry)
         if path is None:
             log.warning("image %s not found; not packaged", entry.get("path"))
+            continue
+        if path.name in photos:  # the frames layer shows where the photos lie; tasks' chips are cut from them
             continue
         out = out_dir / f"{path.stem}.tif"
         if path.resolve().parent == out_dir.resolve():

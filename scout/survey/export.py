@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import gpxpy.gpx
 import pandas as pd
 
 from scout.errors import OutputError
+from scout.frames.georef import Frame
 from scout.io import check_replaceable, replaced_folder, write_json
 from scout.lang import Lang, classes_label, resolve_lang, text
 from scout.runfolder import RunFolder
@@ -90,7 +92,7 @@ def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None, 
         lang=resolve_lang(settings.lang, run.meta),
     )
     with replaced_folder(out_dir) as tmp:
-        _write_all(tmp, plan, plots, run.image_paths(), run_dir.resolve().name, summary.lang)
+        _write_all(tmp, plan, plots, run.image_paths(), run_dir.resolve().name, summary.lang, run.frames())
         write_json(
             tmp / SUMMARY_JSON,
             {**asdict(summary), "run": str(run_dir), "settings": asdict(settings), "unreachable_tasks": plan.unreachable.to_dict("records")},
@@ -98,14 +100,14 @@ def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None, 
     return summary
 
 
-def _write_all(folder: Path, plan: RoutePlan, plots: gpd.GeoDataFrame, images: list[Path], title: str, lang: Lang) -> None:
+def _write_all(folder: Path, plan: RoutePlan, plots: gpd.GeoDataFrame, images: list[Path], title: str, lang: Lang, frames: Sequence[Frame] = ()) -> None:
     write_geojson(plan.tasks, folder / TASKS_GEOJSON)
     write_geojson(plan.routes, folder / ROUTES_GEOJSON)
     depots = plan.depots  # lon, lat as given: a depot at a pole keeps its longitude
     write_geojson(depots[["team", "geometry"]].assign(name=text("depot", lang), lon=depots["lon"].round(7), lat=depots["lat"].round(7)), folder / DEPOTS_GEOJSON)
     plan.unreachable.to_csv(folder / UNREACHABLE_CSV, index=False)
     width = max(2, len(str(len(plan.depots))))
-    with ChipSource(images, plan.tasks.crs) as chips:
+    with ChipSource(images, plan.tasks.crs, frames) as chips:
         for team in plan.depots["team"]:
             stem = f"team_{team:0{width}d}"
             (folder / f"{stem}.gpx").write_text(team_gpx(plan, team, lang), encoding="utf-8")

@@ -9,7 +9,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 from pyproj import CRS
@@ -18,6 +18,9 @@ from scout.errors import InputError, RunFolderError
 from scout.io import read_vector
 from scout.runfolder import RunFolder, check_plots, open_run, read_aoi_layer, read_plots
 from scout.schema import TRACK_STATUSES
+
+if TYPE_CHECKING:
+    from scout.frames.georef import Frame
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,10 @@ class SurveyRun:
     def image_paths(self) -> list[Path]:
         """The run's source images that exist here (see :func:`scout.runfolder.image_path`)."""
         return self.folder.image_paths()
+
+    def frames(self) -> list[Frame]:
+        """A run from raw drone photos: the photos as placed (see :meth:`scout.runfolder.RunFolder.frames`)."""
+        return self.folder.frames()
 
 
 def read_run(run_dir: str | os.PathLike) -> SurveyRun:

@@ -17,7 +17,7 @@ import contextlib
 import html
 import logging
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,7 +31,9 @@ from rasterio.transform import from_bounds
 from rasterio.warp import reproject, transform_bounds
 from shapely.geometry import box
 
-from scout.errors import first_line
+from scout.errors import ImageryError, first_line
+from scout.frames.chips import best_frame, frame_mosaic, photo_chip
+from scout.frames.georef import Frame
 from scout.imagery import GDAL_ERRORS
 from scout.lang import Lang, label, text
 from scout.survey.navigation import nav_links, qr_svg
@@ -49,13 +51,18 @@ SCALE_BAR = ((1, 2, 5), 10)
 
 
 class ChipSource(contextlib.AbstractContextManager):
-    """Renders north-up images (metric work CRS) of any area from the run's source images."""
+    """Renders north-up images (metric work CRS) of any area from the run's source images; a run
+    from raw drone photos (``frames``) gets its chips cut from the original photos, upright."""
 
-    def __init__(self, images: Sequence[Path], crs) -> None:
+    def __init__(self, images: Sequence[Path], crs, frames: Sequence[Frame] = ()) -> None:
         self.crs = crs
+        self.frames = [f for f in frames if f.used]
+        photos = {Path(f.meta.path).resolve() for f in frames}
         self._stack = contextlib.ExitStack()
         self._images: list[tuple[rasterio.DatasetReader, shapely.Geometry]] = []
         for path in images:
+            if Path(path).resolve() in photos:  # placed by its camera model, not a geotransform
+                continue
             try:
                 src = self._stack.enter_context(rasterio.open(path))
             except GDAL_ERRORS as exc:
@@ -74,10 +81,11 @@ class ChipSource(contextlib.AbstractContextManager):
         of it mosaicked; None where no image covers it or its reads fail."""
         area = box(*bounds)
         sources = [src for src, footprint in self._images if footprint.intersects(area)]
-        if not sources:
+        frames = [f for f in self.frames if f.footprint.intersects(area)]
+        if not sources and not frames:
             return None
         transform = from_bounds(*bounds, width_px, height_px)
-        mosaic = np.zeros((3, height_px, width_px), np.uint8)
+        mosaic = frame_mosaic(frames, bounds, width_px, height_px)[0]
         for src in sources:
             pixels = np.zeros((3, height_px, width_px), dtype=src.dtypes[0])
             try:
@@ -94,7 +102,22 @@ class ChipSource(contextlib.AbstractContextManager):
 
     def chip(self, plots: gpd.GeoDataFrame, lang: Lang = "en", size_px: int = CHIP_PX) -> str | None:
         """An SVG of the imagery around ``plots`` (metric CRS; ``plot_id``, ``class``), each outlined in
-        its class's colour and labelled with its ID; None without imagery."""
+        its class's colour and labelled with its ID; None without imagery.  From raw photos: the
+        original photo that shows them most nearly straight down, upright, with a north arrow (when
+        it holds them all; else north up from every photo)."""
+        if self.frames and (frame := best_frame(self.frames, shapely.union_all(plots.geometry.values))) is not None:
+            try:
+                photo = photo_chip(frame, list(plots.geometry.values), size_px)
+            except ImageryError as exc:  # a photo damaged since the run: the sheet goes without its chip
+                log.warning("%s", exc)
+                photo = None
+            inside = photo is not None and all(
+                ((0 <= c) & (c <= size_px)).all() for c in photo.to_chip(*shapely.get_coordinates(plots.geometry.values).T)
+            )
+            if photo is not None and inside:
+                image = "data:image/jpeg;base64," + base64.b64encode(_jpeg(np.moveaxis(photo.pixels, -1, 0))).decode("ascii")
+                return _chip_svg(image, size_px, plots, lambda x, y: tuple(float(v[0]) for v in photo.to_chip(np.array([x]), np.array([y]))),
+                                 text("across", lang, m=photo.across_m) + f" · {photo.image}", photo.north_deg)
         minx, miny, maxx, maxy = plots.total_bounds
         cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
         half = max(maxx - minx, maxy - miny) * 0.6 + 15.0  # metres: the plots plus some context
@@ -107,22 +130,33 @@ class ChipSource(contextlib.AbstractContextManager):
         def px(x: float, y: float) -> tuple[float, float]:
             return (x - bounds[0]) * scale, (bounds[3] - y) * scale
 
-        outlines, labels = [], []
-        anchors = np.array([px(*g.representative_point().coords[0]) for g in plots.geometry])
-        placed = spread_markers(anchors, LABEL_R, width=size_px, height=size_px)  # labels of neighbouring plots apart
-        for (plot_id, cls, geom), (ax, ay), (lx, ly) in zip(zip(plots["plot_id"], plots["class"], plots.geometry), anchors, placed):
-            colour = CLASS_COLOURS.get(cls, "#ffffff")
-            rings = " ".join("M" + " L".join(f"{a:.1f},{b:.1f}" for a, b in (px(x, y) for x, y in np.asarray(r.coords)[:, :2])) + " Z" for r in _rings(geom))
-            outlines.append(f'<path d="{rings}" class="halo"/><path d="{rings}" fill="none" stroke="{colour}" stroke-width="2"/>')
-            if np.hypot(lx - ax, ly - ay) > 2:
-                labels.append(f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{lx:.1f}" y2="{ly:.1f}" class="leader"/>')
-            labels.append(f'<text x="{lx:.1f}" y="{ly + 4:.1f}" class="plot-label" fill="{colour}">{html.escape(str(plot_id))}</text>')
-        across = html.escape(text("across", lang, m=2 * half))
-        return (
-            f'<svg class="chip-img" viewBox="0 0 {size_px} {size_px}" role="img">'
-            f'<image href="{image}" width="{size_px}" height="{size_px}"/>{"".join(outlines)}{"".join(labels)}'
-            f'<text x="4" y="{size_px - 6}" class="scale">{across}</text></svg>'
-        )
+        return _chip_svg(image, size_px, plots, px, text("across", lang, m=2 * half))
+
+
+def _chip_svg(image: str, size_px: int, plots: gpd.GeoDataFrame, px: Callable[[float, float], tuple[float, float]], caption: str,
+              north_deg: float | None = None) -> str:
+    """The chip's SVG: ``image``, each plot outlined through ``px`` (metric CRS -> chip pixels) in its
+    class's colour and labelled with its ID (labels of neighbouring plots pushed apart), a caption,
+    and a north arrow when north is not up (a chip cut from a photo)."""
+    outlines, labels = [], []
+    anchors = np.array([px(*g.representative_point().coords[0]) for g in plots.geometry])
+    placed = spread_markers(anchors, LABEL_R, width=size_px, height=size_px)  # labels of neighbouring plots apart
+    for (plot_id, cls, geom), (ax, ay), (lx, ly) in zip(zip(plots["plot_id"], plots["class"], plots.geometry), anchors, placed):
+        colour = CLASS_COLOURS.get(cls, "#ffffff")
+        rings = " ".join("M" + " L".join(f"{a:.1f},{b:.1f}" for a, b in (px(x, y) for x, y in np.asarray(r.coords)[:, :2])) + " Z" for r in _rings(geom))
+        outlines.append(f'<path d="{rings}" class="halo"/><path d="{rings}" fill="none" stroke="{colour}" stroke-width="2"/>')
+        if np.hypot(lx - ax, ly - ay) > 2:
+            labels.append(f'<line x1="{ax:.1f}" y1="{ay:.1f}" x2="{lx:.1f}" y2="{ly:.1f}" class="leader"/>')
+        labels.append(f'<text x="{lx:.1f}" y="{ly + 4:.1f}" class="plot-label" fill="{colour}">{html.escape(str(plot_id))}</text>')
+    north = "" if north_deg is None else (
+        f'<g transform="translate({size_px - 16},16) rotate({north_deg:.0f})"><path d="M0,-11 L5,5 L0,2 L-5,5 Z" class="halo"/>'
+        '<path d="M0,-11 L5,5 L0,2 L-5,5 Z" fill="#ffffff"/><text x="0" y="-13" class="scale" text-anchor="middle">N</text></g>'
+    )
+    return (
+        f'<svg class="chip-img" viewBox="0 0 {size_px} {size_px}" role="img">'
+        f'<image href="{image}" width="{size_px}" height="{size_px}"/>{"".join(outlines)}{"".join(labels)}{north}'
+        f'<text x="4" y="{size_px - 6}" class="scale">{html.escape(caption)}</text></svg>'
+    )
 
 
 def _rings(geom: shapely.Geometry) -> list[shapely.LinearRing]:

@@ -19,6 +19,7 @@ import numpy as np
 import rasterio
 from PIL import ExifTags, Image
 from pyproj import Transformer
+from rasterio.windows import from_bounds
 
 from scout.frames import geometry as g
 from scout.frames.georef import true_north_bearing
@@ -122,27 +123,29 @@ def render_flight(
     overlap: tuple[float, float] = (0.7, 0.6), quality: int = 92,
 ) -> list[Path]:
     """Photos of a survey flight over a north-up RGB GeoTIFF (``poses`` default: a lawnmower
-    over the raster at ``agl_m``), written as DJI-style JPEGs ``DJI_0001.JPG``... into ``out_dir``."""
+    over the raster at ``agl_m``), written as DJI-style JPEGs ``DJI_0001.JPG``... into
+    ``out_dir``.  Only the ground under each photo is read (a large mosaic is never held whole)."""
     camera = camera or SynthCamera()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(ground_path) as src:
-        ground = src.read([1, 2, 3])
-        transform, crs = src.transform, src.crs
-        bounds = tuple(src.bounds)
-    poses = list(poses) if poses is not None else lawnmower(bounds, agl_m, camera, overlap)
-    to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    start = dt.datetime(2024, 4, 20, 10, 0, 0)
     paths = []
-    for n, pose in enumerate(poses, 1):
-        lon, lat = to_lonlat.transform(pose.x, pose.y)
-        # a drone records its yaw from true north; the pose's is from the raster's grid north
-        recorded = replace(pose, yaw_deg=pose.yaw_deg - true_north_bearing(to_crs, lon, lat))
-        photo = render_photo(ground, transform, pose, camera)
-        exif, xmp = photo_tags(lon, lat, recorded, camera, start + dt.timedelta(seconds=2 * n))
-        path = out_dir / f"DJI_{n:04d}.JPG"
-        with atomic_path(path) as tmp:
-            Image.fromarray(np.moveaxis(photo, 0, -1)).save(tmp, "JPEG", quality=quality, exif=exif, xmp=xmp)
-        paths.append(path)
+    with rasterio.open(ground_path) as src:
+        crs = src.crs
+        poses = list(poses) if poses is not None else lawnmower(tuple(src.bounds), agl_m, camera, overlap)
+        to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        to_crs = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        start = dt.datetime(2024, 4, 20, 10, 0, 0)
+        for n, pose in enumerate(poses, 1):
+            reach = pose.agl_m * math.hypot(camera.width, camera.height) / camera.focal_px  # more than the footprint's half diagonal
+            window = from_bounds(pose.x - reach, pose.y - reach, pose.x + reach, pose.y + reach, src.transform).round_offsets().round_lengths()
+            ground = src.read([1, 2, 3], window=window, boundless=True, fill_value=0)
+            photo = render_photo(ground, src.window_transform(window), pose, camera)
+            lon, lat = to_lonlat.transform(pose.x, pose.y)
+            # a drone records its yaw from true north; the pose's is from the raster's grid north
+            recorded = replace(pose, yaw_deg=pose.yaw_deg - true_north_bearing(to_crs, lon, lat))
+            exif, xmp = photo_tags(lon, lat, recorded, camera, start + dt.timedelta(seconds=2 * n))
+            path = out_dir / f"DJI_{n:04d}.JPG"
+            with atomic_path(path) as tmp:
+                Image.fromarray(np.moveaxis(photo, 0, -1)).save(tmp, "JPEG", quality=quality, exif=exif, xmp=xmp)
+            paths.append(path)
     return paths
