@@ -96,8 +96,8 @@ SPEC: dict[str, tuple[float, float, float, float]] = {
     "rape_leaf": (0.045, 0.10, 0.06, 0.40), "flower_yellow": (0.05, 0.28, 0.36, 0.45),
     "poppy_leaf": (0.078, 0.118, 0.088, 0.42), "poppy_young": (0.072, 0.108, 0.082, 0.30),
     "poppy_capsule": (0.10, 0.135, 0.115, 0.32), "poppy_dry": (0.095, 0.12, 0.115, 0.27),
-    "capsule": (0.12, 0.16, 0.13, 0.35), "cannabis": (0.028, 0.072, 0.036, 0.46),
-    "cannabis_light": (0.04, 0.095, 0.05, 0.46),
+    "capsule": (0.12, 0.16, 0.13, 0.35), "cannabis": (0.034, 0.09, 0.04, 0.48),
+    "cannabis_light": (0.045, 0.112, 0.05, 0.48),
     "petal_white": (0.55, 0.58, 0.60, 0.62), "petal_red": (0.05, 0.05, 0.40, 0.45),
     "petal_pink": (0.40, 0.27, 0.55, 0.52), "petal_purple": (0.26, 0.10, 0.24, 0.45),
     "petal_orange": (0.04, 0.20, 0.52, 0.45), "petal_magenta": (0.30, 0.07, 0.42, 0.45),
@@ -485,7 +485,8 @@ def ground_colour(cv: Canvas, reg: Region, name: str, var: float = 0.08, scale: 
     base = spec(name) * (tint if tint is not None else 1.0)
     n_big = cv.noise_at(scale, k, reg)
     n_fine = cv.noise_at(max(cv.g, 0.05), k % 2, reg)
-    col = base[:, None] * (1 + var * (0.8 * n_big + 0.5 * n_fine))[None]
+    n_field = cv.noise_at(12.0, 40 + k % 3, reg)  # patchy growth and moisture across a field
+    col = base[:, None] * (1 + var * (0.8 * n_big + 0.5 * n_fine + 0.6 * n_field))[None]
     if patches is not None:
         other, share, pscale = patches
         pn = cv.noise_at(pscale, k + 5, reg) + 0.5 * n_fine
@@ -905,6 +906,7 @@ def paint_lookalike(cv: Canvas, reg: Region, kind: str, rng: np.random.Generator
 # (context, weight) for targets and for look-alikes; hosts are the field kinds a context sits in
 HOSTS = {
     "field": ("tilled", "fallow", "grass", "maize_stubble", "rice_stubble", "veg", "maize_dry", "rapeseed", "maize", "maize_young", "tobacco", "soybean", "lawn"),
+    "whole_field": ("tilled", "fallow", "grass", "maize_stubble", "rice_stubble", "veg", "maize_dry", "rapeseed", "maize", "maize_young", "tobacco", "soybean"),
     "maize_strip": ("maize", "maize_dry", "maize_young"),
     "clearing": ("forest", "bamboo"),
     "under_trees": ("tilled", "fallow", "grass", "veg", "orchard", "maize_stubble"),
@@ -965,7 +967,20 @@ def place(cv: Canvas, lay: Layout, rng: np.random.Generator, context: str, area:
     for attempt in range(60):
         if attempt and attempt % 10 == 0:  # no room: a smaller plot (its real area is what is recorded)
             area = max(2.0, area * 0.75)
-        if context == "courtyard":
+        if context == "whole_field":  # the plot is a whole field: its outline is the field's pixels
+            if not len(host_ids):
+                return None
+            fid = int(rng.choice(host_ids))
+            rows, cols = np.nonzero(lay.label == fid)
+            if not 8 <= len(rows) * cv.g**2 <= max(area * 1.5, 60.0):
+                continue
+            r0, c0 = rows.min(), cols.min()
+            m = np.zeros((rows.max() - r0 + 1, cols.max() - c0 + 1), np.uint8)
+            m[rows - r0, cols - c0] = 1
+            parts = [shapely.geometry.shape(g) for g, v in features.shapes(m, m.astype(bool), transform=Affine(cv.g, 0, c0 * cv.g, 0, cv.g, r0 * cv.g)) if v]
+            poly = max(parts, key=lambda g: g.area)
+            ang, host = float(lay.angles[fid]), -1
+        elif context == "courtyard":
             if not lay.yards:
                 return None
             yard = lay.yards[int(rng.integers(len(lay.yards)))]
@@ -1101,7 +1116,7 @@ def build_fields(cv: Canvas, rng: np.random.Generator, hilly: bool, satellite: b
     fz = cv.noise(max(W, H) * 0.5, 25) + 0.4 * cv.noise(max(W, H) * 0.1, 28) + 0.15 * cv.noise(6.0, 29)
     forest = fz > 1.1 * _quantile_of(forest_share)
     if village is not None:
-        forest &= np.hypot(uu - village[0], vv - village[1]) > village[2] * 1.4
+        forest &= np.hypot(uu - village[0], vv - village[1]) * (1 + 0.25 * cv.noise(village[2] * 0.5, 30)) > village[2] * 1.4
     patches, n_patches = ndimage.label(forest)
     big = np.bincount(patches.ravel(), minlength=n_patches + 1) * cv.g**2 >= 30
     big[0] = False
@@ -1188,7 +1203,7 @@ def flight_footprint(rng: np.random.Generator, extent: tuple[float, float]) -> P
                 x, y = cx + ca * s - sa * off, cy + sa * s + ca * off
                 shots.append(_rect(x, y, fw, fh, head + float(rng.normal(0, 0.03))))
         valid = shapely.union_all(shots).intersection(frame)
-        if 0.55 * W * H < valid.area < 0.97 * W * H and valid.geom_type == "Polygon":
+        if 0.65 * W * H < valid.area < 0.97 * W * H and valid.geom_type == "Polygon":
             return valid
     return None
 
@@ -1258,12 +1273,15 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
     n_look = max(2, round(float(rng.integers(10, 22) if satellite else rng.integers(5, 11)) * scale))
     plan = [("poppy", i) for i in range(n_poppy)] + [("cannabis", i) for i in range(n_cannabis)] + [("lookalike", i) for i in range(n_look)]
     contexts = {
-        "poppy": (("field", 40), ("maize_strip", 10), ("courtyard", 12), ("clearing", 18), ("under_trees", 12), ("path_side", 8)),
-        "cannabis": (("field", 25), ("maize_strip", 20), ("courtyard", 20), ("clearing", 10), ("under_trees", 10), ("path_side", 15)),
-        "lookalike": (("field", 40), ("maize_strip", 10), ("courtyard", 20), ("clearing", 10), ("under_trees", 5), ("path_side", 15)),
+        "poppy": (("field", 35), ("whole_field", 10), ("maize_strip", 10), ("courtyard", 12), ("clearing", 18), ("under_trees", 12), ("path_side", 8)),
+        "cannabis": (("field", 22), ("whole_field", 8), ("maize_strip", 20), ("courtyard", 20), ("clearing", 10), ("under_trees", 10), ("path_side", 15)),
+        "lookalike": (("field", 35), ("whole_field", 10), ("maize_strip", 10), ("courtyard", 20), ("clearing", 10), ("under_trees", 5), ("path_side", 15)),
     }
+    if satellite:  # plots seen from orbit are mostly whole fields or clearings
+        contexts = {k: tuple((c, w * (5 if c == "whole_field" else 2 if c == "clearing" else 1)) for c, w in v) for k, v in contexts.items()}
     look_kinds = {
         "field": ("cabbage", "garlic", "mixed_veg", "flower_bed", "lawn", "rapeseed", "tobacco", "shrubs", "maize_young"),
+        "whole_field": ("cabbage", "garlic", "mixed_veg", "rapeseed", "tobacco", "maize_young", "lawn"),
         "maize_strip": ("soybean", "cabbage", "tobacco", "maize_young"),
         "courtyard": ("flower_bed", "mixed_veg", "lawn", "chili_drying", "shrubs", "cabbage"),
         "clearing": ("maize_young", "shrubs", "mixed_veg", "rapeseed"),
@@ -1516,6 +1534,7 @@ def _write_image(path: Path, data: np.ndarray, transform: Affine, crs: str, desc
         if alpha is not None:
             dst.write(alpha, count)
         dst.descriptions = tuple(descriptions) + (("alpha",) if alpha is not None else ())
+        dst.update_tags(SCOUT_PURPOSE="evaluation only: an independent scene (scripts/independent_scenes.py); never train on it")
         if data.shape[0] == 3:
             dst.colorinterp = [ColorInterp.red, ColorInterp.green, ColorInterp.blue] + ([ColorInterp.alpha] if alpha is not None else [])
 
@@ -1564,8 +1583,8 @@ def make_scene(out_dir: str | os.PathLike, seed: int, kind: str = "drone", size_
         with rasterio.open(tmp / "landcover.tif", "w", driver="GTiff", width=W, height=H, count=1, dtype="uint8", crs=crs, transform=transform, compress="deflate", tiled=True, nodata=0) as dst:
             dst.write(cover, 1)
         to_crs = [1, 0, 0, -1, x0, y0]  # local metres (v south) -> map coordinates
-        for layer, rows, cols in (("truth", targets, ["class", "stage", "context", "area_m2"]), ("lookalikes", lookalikes, ["kind", "stage", "context", "area_m2"])):
-            gdf = gpd.GeoDataFrame({c: [r.get(c, r.get("stage")) for r in rows] for c in cols}, geometry=[affinity.affine_transform(r["geometry"], to_crs) for r in rows], crs=crs)
+        for layer, rows, cols in (("truth", targets, ["class", "stage", "context", "area_m2"]), ("lookalikes", lookalikes, ["kind", "context", "area_m2"])):
+            gdf = gpd.GeoDataFrame({c: [r[c] for r in rows] for c in cols}, geometry=[affinity.affine_transform(r["geometry"], to_crs) for r in rows], crs=crs)
             gdf.to_file(tmp / "truth.gpkg", layer=layer, driver="GPKG", engine="pyogrio")
         n_plots = {c: sum(t["class"] == c for t in targets) for c in ("poppy", "cannabis")}
         meta = {
