@@ -72,7 +72,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 log = logging.getLogger("independent_scenes")
 logging.getLogger("pyogrio").setLevel(logging.WARNING)
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 """Bump when scenes change: cached scenes of another version are made again."""
 
 BANDS = ("blue", "green", "red", "nir")
@@ -182,6 +182,7 @@ class Canvas:
         self.z = np.zeros((height, width), np.float32)
         self.cover = np.zeros((height, width), np.uint8)
         self.protect = np.zeros((height, width), bool)
+        self.surface = np.zeros((height, width), np.float32)  # terrain height (m), for light and shadows
         self.u = ((np.arange(width) + 0.5) * gsd_m).astype(np.float32)
         self.v = ((np.arange(height) + 0.5) * gsd_m).astype(np.float32)
         self.seed = seed
@@ -443,7 +444,9 @@ def paint_stand(
         bright = bright * np.where(sub_on, 1 - 0.3 * S["rel"] ** 2, look.sub_gap)
     col = leaf * bright[None]
     z = L["z"]
-    if flowers is not None:
+    if flowers is not None and flowers.spacing < 1.6 * cv.g:  # flowers below the pixel: a share of petal colour
+        col = _flower_mix(cv, reg, flowers, col, has.astype(np.float32), seed)
+    elif flowers is not None:
         F = plant_layer(reg.u, reg.v, Plants(flowers.spacing, flowers.spacing, flowers.radius, 0.05, 0.3, 1.0, flowers.density), angle, seed + 202)
         fon = (F["z"] > 0) & has & (L["rel"] < 0.95)
         if fon.any():
@@ -919,6 +922,7 @@ class Layout:
     kinds: list[str]  # per field
     angles: np.ndarray  # per field: row direction (radians)
     surface: np.ndarray  # terrain height (m)
+    riser: np.ndarray | None = None  # terrace risers (steep banks between benches)
     yards: list[Polygon] = field(default_factory=list)
     paths: list[tuple[LineString, float]] = field(default_factory=list)
     occupied: list[Any] = field(default_factory=list)
@@ -1148,9 +1152,7 @@ def build_fields(cv: Canvas, rng: np.random.Generator, hilly: bool, satellite: b
             p = np.array([w[k] for k in names], float)
             kinds.append(str(rng.choice(names, p=p / p.sum())))
     angles = np.where(hilly, contour, field_angle) + rng.normal(0, 0.25, n)
-    lay = Layout(label, kinds, angles.astype(np.float32), surface.astype(np.float32))
-    lay.riser = riser  # type: ignore[attr-defined]
-    return lay
+    return Layout(label, kinds, angles.astype(np.float32), surface.astype(np.float32), riser)
 
 
 def paint_fields(cv: Canvas, lay: Layout, rng: np.random.Generator, dry: bool, seed: int) -> None:
@@ -1174,7 +1176,7 @@ def paint_fields(cv: Canvas, lay: Layout, rng: np.random.Generator, dry: bool, s
     rice = np.char.startswith(kinds, "rice")[lab]
     width = float(rng.uniform(0.3, 0.9)) * (1 + 0.4 * cv.noise(4.0, 26))
     margin = (dist < np.where(rice, 0.18, width / 2)) & ~canopy
-    riser = getattr(lay, "riser", np.zeros(lab.shape, bool)) & ~canopy
+    riser = (lay.riser if lay.riser is not None else np.zeros(lab.shape, bool)) & ~canopy
     for m, names in ((margin, ("grass_dry", "weeds") if dry else ("grass", "weeds")), (riser, ("grass_dry", "soil_red") if dry else ("weeds", "grass"))):
         rr, cc = np.nonzero(m)
         if not len(rr):
@@ -1387,7 +1389,7 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
         "season": "dry" if dry else "wet", "terrain": "hilly" if hilly else "valley", "village": village is not None, "compounds": n_comp,
         "fields": len(lay.kinds), "timings_s": {"fields": round(t_fields, 2), "built": round(t_built, 2), "plots": round(t_plots, 2), "trees": round(t_trees, 2)},
     }
-    cv.surface = lay.surface  # type: ignore[attr-defined]
+    cv.surface = lay.surface
     return targets, lookalikes, params
 
 
@@ -1437,7 +1439,7 @@ class Light:
 
 def irradiance(cv: Canvas, light: Light) -> np.ndarray:
     """Light on each pixel per band, 1 on flat sunlit open ground: sun (terrain, object, shadow) plus sky."""
-    surface = getattr(cv, "surface", np.zeros((cv.H, cv.W), np.float32))
+    surface = cv.surface
     gy, gx = np.gradient(surface, cv.g)
     terrain = lambert(light.sun, -gx.astype(np.float32), -gy.astype(np.float32), np.ones_like(surface))
     shadow = cast_shadows(surface + cv.z, cv.g, light.sun)
