@@ -417,7 +417,7 @@ def paint_stand(
         has = frac > 0.5 if ground is not None else np.ones(len(reg), bool)
         if ground is None:
             col = col * frac[None] + cv.refl[:, reg.r, reg.c] * (1 - frac)[None]
-        cv.put(reg, col, cover, 1.0 + 0.15 * n2 * frac, p.height * frac, keep=None if zbuffer is False else cv.z[reg.r, reg.c] <= p.height * frac)
+        cv.put(reg, col, cover, 1.0 + 0.15 * n2 * frac, p.height * frac, keep=(cv.z[reg.r, reg.c] <= p.height * frac) if zbuffer else None)
         return has
     L = plant_layer(reg.u, reg.v, p, angle, seed)
     has = L["z"] > 0
