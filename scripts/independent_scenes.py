@@ -20,9 +20,9 @@ What it draws (all from its own seeded random numbers; the same seed gives the s
   concrete roofs, solar water heaters, concrete yards with beds and trees);
 * targets (layer ``truth``, field ``class``): opium poppy as rosettes, glaucous blue-green
   foliage, in flower (white, red, pink, purple petals) or at capsule stage; cannabis as young
-  plants or tall dark palmate bushes casting shadows, in rows or scattered; in their own small
-  plots, as strips among maize, in courtyards, in forest clearings on slopes, under the edge of
-  trees and along paths;
+  plants or tall palmate bushes casting shadows, in rows or scattered; in their own small plots,
+  as whole fields, as large plots over several fields, as strips among maize, in courtyards, in
+  forest clearings on slopes, under the edge of trees and along paths (field ``context``);
 * look-alikes planted the same way (layer ``lookalikes``, not targets): cabbage and garlic
   beds, flower beds, lawn, rapeseed in bloom, tobacco, soybean strips, shrubs, hedges, besides
   the trees, banana and bamboo of the scenery;
@@ -72,7 +72,7 @@ from shapely.geometry import LineString, Point, Polygon, box
 log = logging.getLogger("independent_scenes")
 logging.getLogger("pyogrio").setLevel(logging.WARNING)
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bump when scenes change: cached scenes of another version are made again."""
 
 BANDS = ("blue", "green", "red", "nir")
@@ -966,7 +966,7 @@ def plot_polygon(rng: np.random.Generator, centre: tuple[float, float], area: fl
 
 def place(cv: Canvas, lay: Layout, rng: np.random.Generator, context: str, area: float, occupied: shapely.STRtree | None, occ: list[Any]) -> tuple[Polygon, float, int] | None:
     """Find a spot for a plot of ``area`` m² in ``context``; (outline, row angle, host field) or None."""
-    hosts = HOSTS.get(context, tuple(k for k in FIELD_COVER if k not in CANOPY_KINDS) if context == "any" else None)
+    hosts = HOSTS.get(context, tuple(k for k in FIELD_COVER if k not in CANOPY_KINDS) if context in ("any", "large_field") else None)
     host_ids = np.array([i for i, k in enumerate(lay.kinds) if hosts is None or k in hosts], np.int64)
     for attempt in range(60):
         if attempt and attempt % 10 == 0:  # no room: a smaller plot (its real area is what is recorded)
@@ -1017,17 +1017,17 @@ def place(cv: Canvas, lay: Layout, rng: np.random.Generator, context: str, area:
             host = int(lay.label[r, c])
             if host not in host_ids:
                 continue
-            if context == "any":  # last resort: wherever nothing is built
+            if context in ("any", "large_field"):  # across field edges (a last resort, or a big plot)
                 host = -1
             ang = float(lay.angles[host])
-            shape = {"maize_strip": "strip", "clearing": "blob"}.get(context, str(rng.choice(["quad", "quad", "rect", "blob", "strip"])))
+            shape = {"maize_strip": "strip", "clearing": "blob"}.get(context, str(rng.choice(["quad", "quad", "rect", "blob"] + ([] if context == "large_field" else ["strip"]))))
             poly = plot_polygon(rng, (float(cv.u[c]), float(cv.v[r])), area, ang if rng.random() < 0.8 else ang + float(rng.uniform(-0.5, 0.5)), shape)
         if poly.is_empty or poly.area < 1.0 or poly.geom_type != "Polygon":
             continue
         if lay.valid is not None and not lay.valid.contains(poly):
             continue
         grown = poly.buffer(0.8, 4)
-        if context != "any" and occupied is not None and len(occupied.query(grown, predicate="intersects")):
+        if occupied is not None and len(occupied.query(grown, predicate="intersects")):
             continue
         if any(o.intersects(grown) for o in occ):
             continue
@@ -1223,6 +1223,7 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
     paint_fields(cv, lay, rng, dry, seed)
     t_fields = time.perf_counter() - t0
     built: list[Any] = []
+    hard: list[Any] = []
     # paths and roads
     n_paths = int(rng.integers(1, 4)) if not satellite else int(rng.integers(4, 10))
     for i in range(n_paths):
@@ -1238,7 +1239,9 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
         poly = paint_path(cv, line, width, rng, paved)
         lay.paths.append((line, width))
         built.append(poly)
-    # village compounds and sheds
+        if paved:
+            hard.append(poly)
+    # village compounds and sheds (hard: what even a big plot does not cover)
     n_comp = 0
     if village is not None:
         n_comp = int(np.clip(rng.poisson(W * H / 900), 1, 10)) if not satellite else int(rng.integers(12, 45))
@@ -1257,6 +1260,7 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
             placed.append(comp["outline"])
             lay.yards.append(comp["yard"])
             built.append(comp["built"])
+            hard.append(comp["built"])
         n_comp = len(placed)
     for _ in range(int(rng.integers(0, 3 if not satellite else 15))):
         c = (float(rng.uniform(0, W)), float(rng.uniform(0, H)))
@@ -1264,9 +1268,11 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
         if not any(b.intersects(shed) for b in built):
             paint_roof(cv, shed, float(rng.uniform(0, math.pi)), rng)
             built.append(shed)
+            hard.append(shed)
     t_built = time.perf_counter() - t0 - t_fields
     # targets and look-alikes, planted the same ways
     built_tree = shapely.STRtree(built) if built else None
+    hard_tree = shapely.STRtree(hard) if hard else None
     placed_plots: list[Any] = []
     targets, lookalikes = [], []
     scale = min(1.0, W * H / (250_000 if satellite else 4000))  # fewer plots in a small scene
@@ -1290,22 +1296,28 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
         "under_trees": ("cabbage", "mixed_veg", "lawn", "shrubs"),
         "path_side": ("shrubs", "flower_bed", "tobacco", "cabbage"),
         "any": ("cabbage", "flower_bed", "shrubs", "lawn"),
+        "large_field": ("cabbage", "rapeseed", "tobacco", "maize_young", "mixed_veg"),
     }
     under_trees: list[tuple[Polygon, float]] = []
+    drawn = []
     for what, _ in plan:
         names, weights = zip(*contexts[what])
         w = np.array(weights, float)
         ctx = str(rng.choice(names, p=w / w.sum()))
         area = plot_area(rng, (W, H), satellite)
+        if area > 400 and ctx in ("field", "whole_field", "under_trees", "maize_strip"):
+            ctx = "large_field"  # a big plot spreads over what were several fields and their footpaths
         if ctx == "courtyard":
             area = min(area, float(rng.uniform(2, 60)))
         if ctx == "path_side":
             area = min(area, float(rng.uniform(4, 90)))
-        got = place(cv, lay, rng, ctx, area, built_tree, placed_plots)
+        drawn.append((what, ctx, area))
+    for what, ctx, area in sorted(drawn, key=lambda d: -d[2]):  # the biggest first, while there is room
+        got = place(cv, lay, rng, ctx, area, hard_tree if ctx == "large_field" else built_tree, placed_plots)
         for fallback in ("field", "any"):
             if got is None:
                 ctx = fallback
-                got = place(cv, lay, rng, ctx, area if fallback == "field" else min(area, 30.0), built_tree, placed_plots)
+                got = place(cv, lay, rng, ctx, area if fallback == "field" else min(area, 120.0), built_tree if fallback == "field" else hard_tree, placed_plots)
         if got is None:
             log.debug("no room for a %s plot of %.0f m2", what, area)
             continue
