@@ -1314,10 +1314,10 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
         drawn.append((what, ctx, area))
     for what, ctx, area in sorted(drawn, key=lambda d: -d[2]):  # the biggest first, while there is room
         got = place(cv, lay, rng, ctx, area, hard_tree if ctx == "large_field" else built_tree, placed_plots)
-        for fallback in ("field", "any"):
+        for fallback in ("field", "any", "courtyard"):  # a small scene may be all road and houses
             if got is None:
                 ctx = fallback
-                got = place(cv, lay, rng, ctx, area if fallback == "field" else min(area, 120.0), built_tree if fallback == "field" else hard_tree, placed_plots)
+                got = place(cv, lay, rng, ctx, area if fallback == "field" else min(area, 120.0), hard_tree if fallback == "any" else built_tree, placed_plots)
         if got is None:
             log.debug("no room for a %s plot of %.0f m2", what, area)
             continue
@@ -1347,6 +1347,8 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
         (targets.append({"class": what, **rec}) if what != "lookalike" else lookalikes.append({"kind": stage, **rec}))
         if ctx == "under_trees":
             under_trees.append((poly, float(rng.uniform(1.8, 4.0))))
+    if not targets:
+        log.warning("no room for any target plot in a scene %.0f x %.0f m", W, H)
     t_plots = time.perf_counter() - t0 - t_fields - t_built
     # canopies: forest, orchards, banana groves and bamboo, crowns spilling over their edges
     kinds = np.array(lay.kinds)

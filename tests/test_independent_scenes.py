@@ -27,7 +27,7 @@ def _read(scene) -> tuple[np.ndarray, gpd.GeoDataFrame]:
 
 
 def test_drone_scene_is_read_by_detect_and_evaluate(tmp_path, rgb_model):
-    scene = make_scene(tmp_path / "scenes", 7, "drone", size_px=160, gsd_m=0.08, boundary=True)
+    scene = make_scene(tmp_path / "scenes", 7, "drone", size_px=256, gsd_m=0.08, boundary=True)
     assert scene.image_path.parent.name == "drone-0007"
     with rasterio.open(scene.image_path) as src:
         assert src.count == 4 and src.dtypes == ("uint8",) * 4
