@@ -1275,10 +1275,11 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
     hard_tree = shapely.STRtree(hard) if hard else None
     placed_plots: list[Any] = []
     targets, lookalikes = [], []
+    prng = np.random.default_rng([seed, int(satellite), 3])  # plots: their own draws, so that scenery changes leave them be
     scale = min(1.0, W * H / (250_000 if satellite else 4000))  # fewer plots in a small scene
-    n_poppy = max(1, round(float(rng.integers(6, 14) if satellite else rng.integers(3, 9)) * scale))
-    n_cannabis = max(1, round(float(rng.integers(5, 12) if satellite else rng.integers(3, 8)) * scale))
-    n_look = max(2, round(float(rng.integers(10, 22) if satellite else rng.integers(5, 11)) * scale))
+    n_poppy = max(1, round(float(prng.integers(6, 14) if satellite else prng.integers(3, 9)) * scale))
+    n_cannabis = max(1, round(float(prng.integers(5, 12) if satellite else prng.integers(3, 8)) * scale))
+    n_look = max(2, round(float(prng.integers(10, 22) if satellite else prng.integers(5, 11)) * scale))
     plan = [("poppy", i) for i in range(n_poppy)] + [("cannabis", i) for i in range(n_cannabis)] + [("lookalike", i) for i in range(n_look)]
     contexts = {
         "poppy": (("field", 35), ("whole_field", 10), ("maize_strip", 10), ("courtyard", 12), ("clearing", 18), ("under_trees", 12), ("path_side", 8)),
@@ -1303,21 +1304,21 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
     for what, _ in plan:
         names, weights = zip(*contexts[what])
         w = np.array(weights, float)
-        ctx = str(rng.choice(names, p=w / w.sum()))
-        area = plot_area(rng, (W, H), satellite)
+        ctx = str(prng.choice(names, p=w / w.sum()))
+        area = plot_area(prng, (W, H), satellite)
         if area > 400 and ctx in ("field", "whole_field", "under_trees", "maize_strip"):
             ctx = "large_field"  # a big plot spreads over what were several fields and their footpaths
         if ctx == "courtyard":
-            area = min(area, float(rng.uniform(2, 60)))
+            area = min(area, float(prng.uniform(2, 60)))
         if ctx == "path_side":
-            area = min(area, float(rng.uniform(4, 90)))
+            area = min(area, float(prng.uniform(4, 90)))
         drawn.append((what, ctx, area))
     for what, ctx, area in sorted(drawn, key=lambda d: -d[2]):  # the biggest first, while there is room
-        got = place(cv, lay, rng, ctx, area, hard_tree if ctx == "large_field" else built_tree, placed_plots)
+        got = place(cv, lay, prng, ctx, area, hard_tree if ctx == "large_field" else built_tree, placed_plots)
         for fallback in ("field", "any", "courtyard"):  # a small scene may be all road and houses
             if got is None:
                 ctx = fallback
-                got = place(cv, lay, rng, ctx, area if fallback == "field" else min(area, 120.0), hard_tree if fallback == "any" else built_tree, placed_plots)
+                got = place(cv, lay, prng, ctx, area if fallback == "field" else min(area, 120.0), hard_tree if fallback == "any" else built_tree, placed_plots)
         if got is None:
             log.debug("no room for a %s plot of %.0f m2", what, area)
             continue
@@ -1326,27 +1327,27 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
         if reg is None:
             continue
         if ctx == "clearing":  # a cleared, burnt ring around the plot in the forest
-            ring = poly.buffer(float(rng.uniform(1.0, 4.0))).difference(poly)
+            ring = poly.buffer(float(prng.uniform(1.0, 4.0))).difference(poly)
             rreg = cv.region(ring)
             if rreg is not None:
-                col = ground_colour(cv, rreg, str(rng.choice(["soil_red", "soil_dry", "grass_dry"])), 0.15, 0.8, 5, None, ("soil_wet", 0.25, 0.6))
+                col = ground_colour(cv, rreg, str(prng.choice(["soil_red", "soil_dry", "grass_dry"])), 0.15, 0.8, 5, None, ("soil_wet", 0.25, 0.6))
                 cv.put(rreg, col, CV["soil"])
             lay.label[cv.mask(poly.buffer(4.0))] = -1  # no forest crowns centred here
         if what == "poppy":
-            stage = str(rng.choice(["rosette", "leafy", "flowering", "capsule"], p=[0.2, 0.3, 0.35, 0.15]))
-            paint_poppy(cv, reg, stage, rng, ang)
+            stage = str(prng.choice(["rosette", "leafy", "flowering", "capsule"], p=[0.2, 0.3, 0.35, 0.15]))
+            paint_poppy(cv, reg, stage, prng, ang)
         elif what == "cannabis":
-            stage = str(rng.choice(["young", "tall"], p=[0.3, 0.7]))
-            paint_cannabis(cv, reg, stage, rng, ang)
+            stage = str(prng.choice(["young", "tall"], p=[0.3, 0.7]))
+            paint_cannabis(cv, reg, stage, prng, ang)
         else:
-            stage = str(rng.choice(look_kinds[ctx]))
-            paint_lookalike(cv, reg, stage, rng, ang, dry)
+            stage = str(prng.choice(look_kinds[ctx]))
+            paint_lookalike(cv, reg, stage, prng, ang, dry)
         cv.protect[reg.r, reg.c] = True
         placed_plots.append(poly)
         rec = {"geometry": poly, "stage": stage, "context": ctx, "area_m2": round(poly.area, 2)}
         (targets.append({"class": what, **rec}) if what != "lookalike" else lookalikes.append({"kind": stage, **rec}))
         if ctx == "under_trees":
-            under_trees.append((poly, float(rng.uniform(1.8, 4.0))))
+            under_trees.append((poly, float(prng.uniform(1.8, 4.0))))
     if not targets:
         log.warning("no room for any target plot in a scene %.0f x %.0f m", W, H)
     t_plots = time.perf_counter() - t0 - t_fields - t_built
@@ -1373,31 +1374,34 @@ def build_scene(cv: Canvas, rng: np.random.Generator, satellite: bool, seed: int
             if pt is not None:
                 spots.append((pt.x, pt.y))
     for u, v in spots:
-        kind = str(rng.choice(["broadleaf", "fruit", "banana", "bamboo", "shrub", "conifer"], p=[0.35, 0.2, 0.2, 0.05, 0.15, 0.05]))
-        radius = {"broadleaf": rng.uniform(1.5, 4.5), "fruit": rng.uniform(1.2, 2.5), "banana": rng.uniform(1.3, 2.3), "bamboo": rng.uniform(2.0, 4.0), "shrub": rng.uniform(0.5, 1.3), "conifer": rng.uniform(1.2, 2.5)}[kind]
-        height = {"broadleaf": rng.uniform(5, 14), "fruit": rng.uniform(3, 6), "banana": rng.uniform(3, 4.5), "bamboo": rng.uniform(7, 13), "shrub": rng.uniform(1.0, 2.2), "conifer": rng.uniform(6, 14)}[kind]
+        trng = np.random.default_rng(int(rng.integers(1 << 30)))  # each tree its own draws: a skipped one shifts none
+        kind = str(trng.choice(["broadleaf", "fruit", "banana", "bamboo", "shrub", "conifer"], p=[0.35, 0.2, 0.2, 0.05, 0.15, 0.05]))
+        radius = {"broadleaf": (1.5, 4.5), "fruit": (1.2, 2.5), "banana": (1.3, 2.3), "bamboo": (2.0, 4.0), "shrub": (0.5, 1.3), "conifer": (1.2, 2.5)}[kind]
+        height = {"broadleaf": (5, 14), "fruit": (3, 6), "banana": (3, 4.5), "bamboo": (7, 13), "shrub": (1.0, 2.2), "conifer": (6, 14)}[kind]
+        radius, height = trng.uniform(*radius), trng.uniform(*height)
         crown = Point(u, v).buffer(float(radius) * 1.1)
         if plots_tree is not None and len(plots_tree.query(crown, predicate="intersects")):
             continue
         if built_tree is not None and len(built_tree.query(Point(u, v), predicate="intersects")):
             continue
         shape = "leaves" if kind == "banana" else "ragged"
-        paint_tree(cv, u, v, float(radius), float(height), TREE_LOOKS[kind], rng, shape, 8 if kind == "banana" else 5, 1.4)
+        paint_tree(cv, u, v, float(radius), float(height), TREE_LOOKS[kind], trng, shape, 8 if kind == "banana" else 5, 1.4)
     for line, width in lay.paths[: int(rng.integers(0, 3))]:  # hedges along some paths
         off = width / 2 + 0.6
         side = LineString(line.offset_curve(off if rng.random() < 0.5 else -off).coords)
         r = float(rng.uniform(0.45, 0.7))
         for s in np.arange(0, side.length, r * 1.2):
             pt = side.interpolate(s)
+            trng = np.random.default_rng(int(rng.integers(1 << 30)))
             if plots_tree is not None and len(plots_tree.query(pt.buffer(r), predicate="intersects")):
                 continue
-            paint_tree(cv, pt.x, pt.y, r, float(rng.uniform(1.2, 1.8)), TREE_LOOKS["shrub"], rng)
+            paint_tree(cv, pt.x, pt.y, r, float(trng.uniform(1.2, 1.8)), TREE_LOOKS["shrub"], trng)
     for poly, radius in under_trees:  # a crown over part of the plot
-        b = poly.exterior.interpolate(float(rng.uniform(0, 1)), normalized=True)
+        b = poly.exterior.interpolate(float(prng.uniform(0, 1)), normalized=True)
         c = poly.centroid
         d = math.hypot(b.x - c.x, b.y - c.y) + 1e-6
-        out = radius * float(rng.uniform(0.3, 0.7))
-        paint_tree(cv, b.x + (b.x - c.x) / d * out, b.y + (b.y - c.y) / d * out, radius, float(rng.uniform(5, 10)), TREE_LOOKS[str(rng.choice(["broadleaf", "fruit"]))], rng, override=True)
+        out = radius * float(prng.uniform(0.3, 0.7))
+        paint_tree(cv, b.x + (b.x - c.x) / d * out, b.y + (b.y - c.y) / d * out, radius, float(prng.uniform(5, 10)), TREE_LOOKS[str(prng.choice(["broadleaf", "fruit"]))], prng, override=True)
     t_trees = time.perf_counter() - t0 - t_fields - t_built - t_plots
     params = {
         "season": "dry" if dry else "wet", "terrain": "hilly" if hilly else "valley", "village": village is not None, "compounds": n_comp,
@@ -1575,13 +1579,14 @@ def make_scene(out_dir: str | os.PathLike, seed: int, kind: str = "drone", size_
     cv = Canvas(H * factor, W * factor, gsd / factor, sun, int(rng.integers(1 << 30)))
     edge = (rng.random() < 0.5) if boundary is None else boundary
     footprint = flight_footprint(rng, cv.extent) if edge and not satellite else None
-    targets, lookalikes, params = build_scene(cv, rng, satellite, seed, footprint)
+    targets, lookalikes, params = build_scene(cv, np.random.default_rng([seed, int(satellite), 1]), satellite, seed, footprint)
+    camera = np.random.default_rng([seed, int(satellite), 2])  # light, scenery, plots and camera draw apart
     t_draw = time.perf_counter() - t0
     if satellite:
-        img, sensor = satellite_sensor(cv, light, rng, factor)
+        img, sensor = satellite_sensor(cv, light, camera, factor)
         alpha = None
     else:
-        img, sensor = drone_camera(cv, light, rng)
+        img, sensor = drone_camera(cv, light, camera)
         alpha = None
         if footprint is not None:
             alpha = (cv.mask(footprint) * 255).astype(np.uint8)
