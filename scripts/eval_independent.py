@@ -114,6 +114,22 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 4) if b else None
 
 
+def scene_interval(per_scene: Sequence[dict[str, Any]], num: str, den: str, n: int = 2000) -> list[float] | None:
+    """5th-95th percentile of the pooled ratio over scenes drawn with replacement (seeded).
+
+    Plots in one scene share its light and camera, so scenes, not plots, are the independent draws:
+    two models whose scores differ by less than this width are not told apart by these seeds.
+    """
+    a = np.array([s[num] for s in per_scene], float)
+    b = np.array([s[den] for s in per_scene], float)
+    if not len(a) or not b.sum():
+        return None
+    idx = np.random.default_rng(0).integers(len(a), size=(n, len(a)))
+    den_s = b[idx].sum(1)
+    ratios = a[idx].sum(1)[den_s > 0] / den_s[den_s > 0]
+    return [round(float(np.percentile(ratios, 5)), 3), round(float(np.percentile(ratios, 95)), 3)]
+
+
 def evaluate_model(model: str, kind: str, seeds: Sequence[int], out: Path) -> dict[str, Any]:
     """Detect and score ``model`` on independent ``kind`` scenes ``seeds``; the summary dict (also written as JSON)."""
     from scout.detect import detect
@@ -155,6 +171,7 @@ def evaluate_model(model: str, kind: str, seeds: Sequence[int], out: Path) -> di
     summary = {
         "model": str(model_path), "kind": kind, "seeds": [int(s) for s in seeds], "generator_version": GENERATOR_VERSION,
         "recall_ge10": {**{c: pp[c][BIN]["recall"] for c in CLASSES}, "both": _ratio(tot["found"], tot["truth"])},
+        "interval_90_over_scenes": {"recall": scene_interval(per_scene, "found", "truth"), "precision": scene_interval(per_scene, "correct", "predicted")},
         "precision_ge10": {**{c: pp[c][BIN]["precision"] for c in CLASSES}, "both": _ratio(tot["correct"], tot["predicted"])},
         "counts_ge10": {**{c: {k: pp[c][BIN][k] for k in ("truth", "found", "predicted", "correct")} for c in CLASSES}, "both": tot},
         "false_alarm_fraction": pooled["false_alarm_fraction"], "false_alarm_area_m2": pooled["false_alarm_area_m2"], "aoi_area_m2": pooled["aoi_area_m2"],
@@ -182,6 +199,8 @@ def format_summary(s: dict[str, Any]) -> str:
     ]
     for k in (*CLASSES, "both"):
         lines.append(f"{k:9} {c[k]['truth']:5d} {c[k]['found']:5d} {f(s['recall_ge10'][k]):>6} {c[k]['predicted']:5d} {c[k]['correct']:7d} {f(s['precision_ge10'][k]):>6}")
+    iv = s["interval_90_over_scenes"]
+    lines.append(f"90% interval over scenes (bootstrap): recall {iv['recall']}, precision {iv['precision']}")
     lines.append(f"false-alarm area: {100 * (s['false_alarm_fraction'] or 0):.3f}% of {s['aoi_area_m2'] / 1e4:.2f} ha")
     lines.append("recall by stage: " + ", ".join(f"{k} {v['found']}/{v['truth']}" for k, v in s["recall_by_stage"].items()))
     lines.append("recall by context: " + ", ".join(f"{k} {v['found']}/{v['truth']}" for k, v in s["recall_by_context"].items()))

@@ -69,3 +69,14 @@ def test_seed_lists():
     assert parse_seeds("0-3,9") == [0, 1, 2, 3, 9]
     with pytest.raises(ValueError):
         parse_seeds(" , ")
+
+
+def test_scene_interval_brackets_the_pooled_ratio():
+    from eval_independent import scene_interval
+
+    same = [{"found": 3, "truth": 4}] * 5
+    assert scene_interval(same, "found", "truth") == [0.75, 0.75]
+    mixed = [{"found": f, "truth": 4} for f in (0, 1, 2, 3, 4)]
+    lo, hi = scene_interval(mixed, "found", "truth")
+    assert lo < 0.5 < hi and 0 <= lo and hi <= 1
+    assert scene_interval([{"found": 0, "truth": 0}], "found", "truth") is None
