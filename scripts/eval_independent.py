@@ -130,9 +130,12 @@ def scene_interval(per_scene: Sequence[dict[str, Any]], num: str, den: str, n: i
     return [round(float(np.percentile(ratios, 5)), 3), round(float(np.percentile(ratios, 95)), 3)]
 
 
-def evaluate_model(model: str, kind: str, seeds: Sequence[int], out: Path) -> dict[str, Any]:
-    """Detect and score ``model`` on independent ``kind`` scenes ``seeds``; the summary dict (also written as JSON)."""
-    from scout.detect import detect
+def evaluate_model(model: str, kind: str, seeds: Sequence[int], out: Path, size_px: int | None = None) -> dict[str, Any]:
+    """Detect and score ``model`` on independent ``kind`` scenes ``seeds``; the summary dict (also written as JSON).
+
+    ``size_px``: scenes of that side instead of their drawn size (quick checks; not cached).
+    """
+    from scout.detection import detect
 
     model_path = resolve_model(model)
     name = model_path.name
@@ -145,7 +148,7 @@ def evaluate_model(model: str, kind: str, seeds: Sequence[int], out: Path) -> di
     looks: dict[str, Any] = {}
     for seed in seeds:
         t0 = time.perf_counter()
-        scene = cached_scene(out / "scenes", seed, kind)
+        scene = cached_scene(out / "scenes", seed, kind, **({"size_px": size_px} if size_px else {}))
         run = runs / f"{kind}-{seed:04d}"
         detect([scene.image_path], run, model=model_path, overwrite=True)
         metrics = evaluate_run(run, scene.truth_path, out / "metrics" / f"{name}-{kind}-{seed:04d}.json", overwrite=True)
@@ -215,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--model", help="model path or shipped name (default: scout-drone-v1 / scout-satellite-v1)")
     ap.add_argument("--kind", choices=["drone", "satellite"], default="drone")
     ap.add_argument("--seeds", help="scene seeds, e.g. 0-19 (default: drone 0-19, satellite 0-9)")
+    ap.add_argument("--size", type=int, help="scenes of this side in pixels (a quick check; the scores above are on drawn sizes)")
     ap.add_argument("--out", type=Path, default=Path("runs/independent"), help="scenes (cached), runs and metrics (default runs/independent)")
     ap.add_argument("-v", "--verbose", action="store_true", help="scout's own progress and logs too")
     args = ap.parse_args(argv)
@@ -228,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeds = parse_seeds(args.seeds or DEFAULT_SEEDS[args.kind])
         model = args.model or DEFAULT_MODEL[args.kind]
         print(f"seeds: {args.seeds or DEFAULT_SEEDS[args.kind]} ({len(seeds)} {args.kind} scenes), model: {model}", file=sys.stderr)
-        summary = evaluate_model(model, args.kind, seeds, args.out)
+        summary = evaluate_model(model, args.kind, seeds, args.out, args.size)
     except (ScoutError, ValueError) as exc:
         print(f"eval_independent: {exc}", file=sys.stderr)
         return 2

@@ -80,3 +80,13 @@ def test_scene_interval_brackets_the_pooled_ratio():
     lo, hi = scene_interval(mixed, "found", "truth")
     assert lo < 0.5 < hi and 0 <= lo and hi <= 1
     assert scene_interval([{"found": 0, "truth": 0}], "found", "truth") is None
+
+
+def test_eval_independent_scores_a_model(tmp_path, rgb_model):
+    from eval_independent import evaluate_model, format_summary
+
+    summary = evaluate_model(str(rgb_model), "drone", [7], tmp_path / "eval", size_px=256)
+    truth = gpd.read_file(tmp_path / "eval" / "scenes" / "drone-0007" / "truth.gpkg", layer="truth", engine="pyogrio")
+    assert summary["counts_ge10"]["both"]["truth"] == int((truth.area >= 10).sum())
+    assert summary["seeds"] == [7] and Path(summary["written"]).is_file()
+    assert "recall" in format_summary(summary)
