@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/bench.py --size 4000 --json bench-4000.json   # quick (minutes)
     .venv/bin/python scripts/bench.py --json bench.json                    # 20,000 x 20,000 px
+    .venv/bin/python scripts/bench.py --only-frames --frames 200           # raw drone photos only
 
 In one run on one machine it measures, on a synthetic RGB orthomosaic at 5 cm (a
 ``scout.synth`` scene tiled block by block into a deflate GeoTIFF, never held in memory)
@@ -484,6 +485,13 @@ def run_bench(a: argparse.Namespace) -> dict:
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     model, model_how = bench_model(work)
+    if a.only_frames:
+        subprocess.run([sys.executable, "-c", f"from scout.inference import cached_model; cached_model({str(model)!r}, 'cpu')"], check=True, cwd=ROOT)
+        start = os.getloadavg()
+        frames = frames_case(work, model, a.frames, lambda msg: print(msg, file=sys.stderr, flush=True))
+        return {"machine": {"cpus": len(os.sched_getaffinity(0)), "cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
+                            "loadavg_start": start, "loadavg_end": os.getloadavg()},
+                "model": {"path": str(model), "what": model_how}, "frames": frames}
     n = a.size
     raster = make_mosaic(work / f"mosaic-{n}x{n}.tif", n, n, work)
     aoi = make_aoi(raster, work / f"aoi-{n}.gpkg")
@@ -556,7 +564,18 @@ def run_bench(a: argparse.Namespace) -> dict:
     return res
 
 
+def frames_row(f: dict) -> tuple[str, str, str]:
+    sh, rm = f["share_of_detect"], f["reading_vs_model"]
+    return (f"raw photos ({f['photos']} x {f['photo_px'][0]}x{f['photo_px'][1]}, {f['agl_m']:g} m up)",
+            f"{f['scout']['wall_s']} s wall, {f['scout']['cpu_s']} CPU s: {f['photos_per_s']} photos/s; {f['photo_mp_at_model_gsd']} MP a photo at model GSD",
+            f"detect(): metadata+placing {sh['metadata_and_placing']:.0%}, blocks {sh['blocks']:.0%}, rest {sh['rest']:.0%}; in blocks reading+warping "
+            f"{rm['reading_and_warping_s']} s, model {rm['model_s']} s (model alone {rm['model_only_s']} s); detect / model-only {f['ratio_detect_to_model_only']}")
+
+
 def table(res: dict) -> str:
+    if "scout" not in res:  # --only-frames
+        m = res["machine"]
+        return "  ".join(frames_row(res["frames"])) + f"  | {m['cpus']} cores, load {m['loadavg_start'][0]:.1f} -> {m['loadavg_end'][0]:.1f}; model {res['model']['what']}"
     e2e, mo = res["scout"], res["model_only"]
     rows = [
         ("model", res["model"]["what"], f"backend {mo['backend']}; {res['machine']['cpus']} cores, load {res['machine']['loadavg_start'][0]:.1f} -> {res['machine']['loadavg_end'][0]:.1f}"),
@@ -588,12 +607,7 @@ def table(res: dict) -> str:
         d = res["scout_double"]
         rows.append(("doubled raster (2N x N)", f"{d['wall_s']} s wall, {d['cpu_s']} CPU s, {d['mp_s']} MP/s", f"peak RSS {d['peak_rss_mb']} MB = {res['rss_double_ratio']}x (goal <= 1.2x, < 1536 MB)"))
     if "frames" in res:
-        f = res["frames"]
-        sh, rm = f["share_of_detect"], f["reading_vs_model"]
-        rows.append((f"raw photos ({f['photos']} x {f['photo_px'][0]}x{f['photo_px'][1]}, {f['agl_m']:g} m up)",
-                     f"{f['scout']['wall_s']} s wall, {f['scout']['cpu_s']} CPU s: {f['photos_per_s']} photos/s; {f['photo_mp_at_model_gsd']} MP a photo at model GSD",
-                     f"detect(): metadata+placing {sh['metadata_and_placing']:.0%}, blocks {sh['blocks']:.0%}, rest {sh['rest']:.0%}; in blocks reading+warping "
-                     f"{rm['reading_and_warping_s']} s, model {rm['model_s']} s (model alone {rm['model_only_s']} s); detect / model-only {f['ratio_detect_to_model_only']}"))
+        rows.append(frames_row(res["frames"]))
     for key, label in (("naive", "naive read-all-then-tile"), ("torchgeo", "torchgeo GridGeoSampler")):
         if key in res:
             b = res[key]
@@ -613,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=str(ROOT / "runs" / "bench"), help="scratch folder (rasters are kept and reused)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["threads", "overviews", "workers", "double", "frames", "naive", "torchgeo"])
     ap.add_argument("--frames", type=int, default=200, help="raw photos in the frames case (default 200, 20 MP each)")
+    ap.add_argument("--only-frames", action="store_true", help="only the raw-photo case")
     ap.add_argument("--loader-workers", type=int, default=0, help="torchgeo DataLoader num_workers")
     ap.add_argument("--repeat", type=int, default=3, help="back-to-back detect / model-only pairs; the median pair is reported (default 3)")
     ap.add_argument("--json", type=Path, help="write every measurement here")

@@ -152,7 +152,7 @@ def check_yaws(frames: Sequence[Frame], crs: CRS, settings: FrameSettings, terra
         return list(frames), []
     turned_frames = {k: place_frame(dataclasses.replace(frames[k].meta, yaw_deg=(frames[k].meta.yaw_deg or 0.0) + 180.0), crs, settings, terrain) for k in used}
     involved = sorted({used[i] for i, _, _ in pairs} | {used[j] for _, j, _ in pairs})
-    thumbs = {k: read_thumbnail(frames[k], CHECK_GSD_M / 2) for k in track(involved, total=len(involved), desc="yaw check", unit="photo")}
+    thumbs = {k: read_thumbnail(frames[k], CHECK_GSD_M) for k in track(involved, total=len(involved), desc="yaw check", unit="photo")}
     scores = {}
     for i, j, shared in pairs:
         a, b = used[i], used[j]
