@@ -36,3 +36,20 @@ def test_cpu_by_thread_accounts_for_the_whole_run(tmp_path):
     assert cpu["main (imports, plan, blend, COG, vectorize, write)"] > 0
     assert sum(cpu.values()) == pytest.approx(res["total_cpu_s"], abs=0.05 * len(cpu))  # every CPU second is in some group
     assert (tmp_path / "run" / "run.json").is_file()
+
+
+def test_frames_case_accounts_for_a_photo_run(tmp_path, monkeypatch):
+    sys.path.insert(0, str(BENCH.parent))
+    import bench
+
+    monkeypatch.setattr(bench, "FRAME_CAMERA", (480, 320, 320.0))  # small photos over a small scene: the accounting, not the speed
+    monkeypatch.setattr(bench, "FRAMES_PER_STRIP", 3)
+    monkeypatch.setattr(bench, "FRAME_AGL_M", 20.0)
+    monkeypatch.setattr(bench, "SCENE_PX", 256)
+    model = unet_model(tmp_path / "models" / "unet")
+    res = bench.frames_case(tmp_path, model, 5, lambda msg: None)
+    assert res["photos"] == res["used"] == 5 and res["photos_per_s"] > 0
+    assert sum(res["share_of_detect"].values()) == pytest.approx(1.0, abs=0.002)
+    assert set(res["frame_timings"]) == {"metadata_s", "placing_s", "yaw_check_s"}
+    assert res["photo_mp_at_model_gsd"] == pytest.approx((20 * 480 / 320 / 0.1) * (20 * 320 / 320 / 0.1) / 1e6, rel=0.01)
+    assert "raw photos (5 x 480x320" in bench.frames_row(res)[0]
