@@ -74,6 +74,11 @@ class RunFolder:
         """Where ``scout tasks`` writes unless told otherwise."""
         return self.path / schema.TASKS_DIR
 
+    @property
+    def flights_dir(self) -> Path:
+        """Where ``scout flights`` writes unless told otherwise."""
+        return self.path / schema.FLIGHTS_DIR
+
     def layers(self) -> list[str]:
         """Layer names in ``plots.gpkg``."""
         return [str(name) for name, _ in pyogrio.list_layers(self.plots_gpkg)]

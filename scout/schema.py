@@ -118,6 +118,7 @@ REVIEW_JSON = "review.json"  # scout review
 PROJECT_QGZ = "project.qgz"  # scout qgis
 IMAGERY_DIR = "imagery"  # scout qgis --package copies the imagery in here, clipped to the AOIs
 TASKS_DIR = "tasks"  # scout tasks, unless --out
+FLIGHTS_DIR = "flights"  # scout flights, unless --out
 PLOTS_LAYER = "plots"
 TILES_LAYER = "tiles"
 AOI_LAYER = "aoi"

@@ -130,3 +130,10 @@ def test_bad_options_exit_2(sat_run: Path, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "known: mavic3e" in result.output and not (tmp_path / "f").exists()
     assert scout("flights", sat_run, "--gsd", "2", "--out", tmp_path / "f").exit_code == 2
     assert scout("flights", tmp_path / "nowhere").exit_code == 2
+
+
+def test_without_out_the_missions_go_into_the_run_folder(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "sat", [{"x": 500, "y": 500, "review_status": "false_alarm"}])
+    result = scout("flights", run, "-q")
+    assert result.exit_code == 0, result.output
+    assert (run / "flights" / FLIGHT_AREAS).is_file()

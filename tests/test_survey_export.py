@@ -321,3 +321,9 @@ def test_a_far_depot_is_echoed_as_given_with_its_true_distance(run_dir: Path, tm
     assert anyway.exit_code == 2 and len(anyway.output.splitlines()) == 1 and "inf" not in anyway.output, anyway.output
     assert "(0.00000,0.00000)" in anyway.output and "EPSG:32647" in anyway.output
     assert not any((tmp_path / name).exists() for name in "abc")
+
+
+def test_without_out_the_tasks_go_into_the_run_folder(run_dir: Path):
+    result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--time-limit", "0.5", "-q")
+    assert result.exit_code == 0, result.output
+    assert (run_dir / "tasks" / "summary.json").is_file()

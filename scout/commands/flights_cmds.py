@@ -32,7 +32,7 @@ def flights_cmd(sat_run: Path, out_dir: Path | None, gsd_m: float, drone: str, f
     Then fly, run scout detect on the photos, and scout track SAT_RUN DRONE_RUN.
     """
     settings = FlightSettings(gsd_m=gsd_m, drone=drone, front_overlap=front_overlap, side_overlap=side_overlap, margin_m=margin_m, cluster_m=cluster_m)
-    summary = write_flights(sat_run, out_dir or sat_run / "flights", settings, overwrite=overwrite, lang=lang)
+    summary = write_flights(sat_run, out_dir, settings, overwrite=overwrite, lang=lang)
     if summary.missions:
         click.echo(text("flights_summary", summary.lang, missions=summary.missions, plots=summary.plots, minutes=summary.flight_min,
                         photos=summary.photos, out=summary.out_dir))

@@ -25,6 +25,7 @@ from scout.flights.plan import DRONES, DroneProfile, FlightSettings, Mission, dr
 from scout.flights.wpml import kmz, template_kml, waylines_wpml
 from scout.io import check_replaceable, replaced_folder, typed_frame, write_json
 from scout.lang import Lang, resolve_lang, text
+from scout.runfolder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +61,16 @@ class FlightsSummary:
     lang: str
 
 
-def write_flights(run_dir: str | os.PathLike, out_dir: str | os.PathLike, settings: FlightSettings, overwrite: bool = False,
+def write_flights(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None, settings: FlightSettings, overwrite: bool = False,
                   lang: str | None = None) -> FlightsSummary:
-    """Plan drone missions over the suspected plots of ``run_dir`` and write ``out_dir`` (see module docstring).
+    """Plan drone missions over the suspected plots of ``run_dir`` and write ``out_dir`` (None:
+    the run folder's ``flights/``; see module docstring).
 
     A run without suspected plots gives an empty ``flight_areas.geojson`` and no missions.
     """
     from scout.survey.inputs import WGS84, read_run
 
-    out_dir = Path(out_dir)
+    out_dir = RunFolder(Path(run_dir)).flights_dir if out_dir is None else Path(out_dir)
     check_replaceable(out_dir, FLIGHTS_JSON, "folder of drone missions")
     if out_dir.exists() and not overwrite:
         raise OutputError(f"{out_dir}: exists; use --overwrite to replace it")
