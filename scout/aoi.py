@@ -67,6 +67,7 @@ def _read_aoi(p: Path, crs: CRS | str, name_field: str | None, layer: str | None
         minx, miny, maxx, maxy = gdf.total_bounds
         if not (-180.5 <= minx <= 360 and -180.5 <= maxx <= 360 and -90.5 <= miny <= 90.5 and -90.5 <= maxy <= 90.5):
             raise AOIError(f"{p}: coordinates {gdf.total_bounds.round(1).tolist()} are not degrees; the file's declared CRS ({gdf.crs.to_string()}) looks wrong")
+    field: str | None
     if name_field:
         if name_field not in gdf.columns:
             raise AOIError(f"{p}: no field '{name_field}' for AOI names (fields: {', '.join(c for c in gdf.columns if c != 'geometry')})")

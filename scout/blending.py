@@ -103,6 +103,7 @@ class _Pending:
             probs, w = self.parts[i]
             part = probs * (w * np.float32(1 / P_STEPS))  # float32: weighted probabilities
             sums, wsum = (part, w.copy()) if sums is None else (sums + part, wsum + w)
+        assert sums is not None and wsum is not None, "a block is blended once it has parts"
         return finalize(sums, wsum)
 
 

@@ -114,7 +114,7 @@ def calibrate(
         # best precision among settings meeting both recall floors; ties: better precision over all
         # sizes (fewer wasted visits to small false alarms), then more recall, then the gentler setting
         score = np.where(ok, precision + 1e-3 * overall + 1e-6 * (recall + small), -1.0) if ok.any() else f2
-        ti, mi = np.unravel_index(int(np.argmax(score)), score.shape)
+        ti, mi = (int(i) for i in np.unravel_index(int(np.argmax(score)), score.shape))
         out["thresholds"][c] = float(thresholds[ti])
         out["min_confidence"][c] = float(confidences[mi])
         out["calibration"][c] = {
@@ -134,7 +134,7 @@ def calibration_settings(thresholds: Sequence[float] = THRESHOLDS) -> DetectSett
     return DetectSettings(thresholds={"*": min(thresholds)}, min_confidence={"*": 0.0}, min_area_m2=0.0)
 
 
-def calibrate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, **goals: float) -> dict[str, Any]:
+def calibrate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, **goals: Any) -> dict[str, Any]:
     """Detect on synthetic scenes made with ``seeds`` (neither training nor held-out ones)
     and calibrate on them; the result is a model card's ``detection`` field."""
     from scout.detection import detect

@@ -20,7 +20,7 @@ from scout.quiet import quiet_libtiff, quiet_undecodable_gdal_messages
 class ScoutGroup(click.Group):
     """Turns Scout's own errors into one line and exit 2, never a traceback."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except ScoutError as exc:

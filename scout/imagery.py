@@ -255,7 +255,7 @@ def working_crs(info: ImageInfo) -> CRS:
 def _centre_lonlat(info: ImageInfo) -> tuple[float, float]:
     centre = shapely.geometry.mapping(shapely.Point(Affine(*info.transform) @ (info.width / 2, info.height / 2)))
     geom = transform_geom(info.crs, "EPSG:4326", centre)
-    return tuple(geom["coordinates"])  # type: ignore[return-value]
+    return tuple(geom["coordinates"])
 
 
 def footprint(info: ImageInfo, crs: CRS) -> shapely.Geometry:

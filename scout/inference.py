@@ -201,7 +201,7 @@ def _export_probabilities(model: Model) -> bytes:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(
-            _probabilities(model.net).eval(), (torch.zeros(1, len(model.card.bands), side, side),), buf,
+            _probabilities(model.net).eval(), (torch.zeros(1, len(model.card.bands), side, side),), buf,  # type: ignore[arg-type]  # writes to a file object too; annotated for paths only
             input_names=["x"], output_names=["p"], dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}, "p": {0: "n", 2: "h", 3: "w"}},
             opset_version=ONNX_OPSET, dynamo=False,
         )
@@ -238,7 +238,7 @@ def cached_model(path: str, device: str) -> Model:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, device: str, stamp: tuple) -> Model:  # noqa: ARG001  (stamp: cache key only)
+def _load(path: str, device: str, stamp: tuple) -> Model:  # stamp: only the lru_cache key
     host_threads = _dask_host_task_threads()
     if host_threads is not None and device == "cpu":
         threads = configure_threads(worker_threads(cpu_count(), host_threads))
@@ -250,7 +250,7 @@ def _load(path: str, device: str, stamp: tuple) -> Model:  # noqa: ARG001  (stam
     if backend(device) == "onnxruntime":
         model.session()
     else:
-        model.net  # noqa: B018
+        model.net  # noqa: B018  # builds the network now: the property is read for its effect
     return model
 
 
@@ -314,7 +314,7 @@ def _predict(model: Model, batch: np.ndarray, device: str) -> np.ndarray:
     starts = range(0, len(batch), chunk)
     if backend(device) == "onnxruntime":
         session = model.session()
-        run = lambda i: session.run(None, {"x": batch[i : i + chunk]})[0]  # noqa: E731
+        run = lambda i: session.run(None, {"x": batch[i : i + chunk]})[0]  # noqa: E731  # one line, mapped over chunks just below
         # a lone tile too runs on a tile thread: then every model second is on scout-infer threads (bench.py's CPU by thread)
         parts = list(_tile_pool().map(run, starts)) if tiles_at_once() > 1 else [run(i) for i in starts]
     else:

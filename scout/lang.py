@@ -167,5 +167,5 @@ def resolve_lang(explicit: str | None, meta: Mapping[str, Any] | None = None) ->
     """``--lang`` when given, else the run's stored ``lang``, else the locale's."""
     for value in (explicit, (meta or {}).get("lang")):
         if value in LANGS:
-            return value  # type: ignore[return-value]
+            return value
     return locale_lang()

@@ -18,7 +18,7 @@ def quiet_libtiff() -> None:
     loaded and only while it is libtiff's own: a GDAL build that routes libtiff's errors
     keeps its handler.  Linux only (it reads /proc/self/maps); elsewhere nothing changes.
     """
-    import rasterio  # noqa: F401  (loads GDAL and its libtiff)
+    import rasterio  # noqa: F401  # imported for its effect: it loads GDAL and its libtiff
 
     try:
         maps = Path("/proc/self/maps").read_text(encoding="utf-8")

@@ -79,13 +79,14 @@ def style_qml(layer: str, fields: Collection[str] = (), lang: Lang = "en") -> st
 
 def _read_only_tab(root: ET.Element, name: str, fields: Collection[str], label_suffix: str) -> None:
     """A form tab (second, after Review) of read-only ``fields``, and ``label_suffix`` added to the labels' expression."""
+    editable, form, style = (root.find(path) for path in ("editable", "attributeEditorForm", "labeling/settings/text-style"))
+    assert editable is not None and form is not None and style is not None, f"{STYLES_DIR / 'plots.qml'}: not Scout's plots style"
     tab = ET.Element("attributeEditorContainer", name=name, columnCount="1", groupBox="0", showLabel="1", visibilityExpressionEnabled="0", visibilityExpression="")
     for field in fields:
         ET.SubElement(tab, "attributeEditorField", name=field, index="-1", showLabel="1")
-        ET.SubElement(root.find("editable"), "field", name=field, editable="0")
-    root.find("attributeEditorForm").insert(1, tab)
-    style = root.find("labeling/settings/text-style")
-    style.set("fieldName", style.get("fieldName") + label_suffix)
+        ET.SubElement(editable, "field", name=field, editable="0")
+    form.insert(1, tab)
+    style.set("fieldName", style.get("fieldName", "") + label_suffix)
 
 
 def _translate(root: ET.Element, lang: Lang) -> None:
@@ -95,7 +96,7 @@ def _translate(root: ET.Element, lang: Lang) -> None:
         named = {a.get("field") for a in aliases}
         for field in root.iter("field"):  # every field the form shows gets an alias
             name = field.get("name")
-            if name not in named and f"f_{name}" in STRINGS:
+            if name is not None and name not in named and f"f_{name}" in STRINGS:
                 ET.SubElement(aliases, "alias", field=name, index="-1", name="")
                 named.add(name)
         for alias in aliases:
@@ -105,7 +106,7 @@ def _translate(root: ET.Element, lang: Lang) -> None:
         if widget.get("type") == "ValueMap":
             for option in widget.iter("Option"):
                 if option.get("type") == "QString" and option.get("name") is not None:
-                    option.set("name", label(option.get("value"), lang))
+                    option.set("name", label(option.get("value", ""), lang))
     for category in root.iter("category"):
         cls, _, status = (category.get("value") or "").partition(" ")
         if status:

@@ -84,8 +84,8 @@ def make_grid(bounds: tuple[float, float, float, float], gsd_m: float, crs_wkt: 
 def tile_boxes(grid: Grid, spec: TileSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All tile slots of the grid: (rows, cols, boxes in working-CRS coordinates)."""
     ny, nx = n_tiles(grid.height, spec), n_tiles(grid.width, spec)
-    rows, cols = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
-    rows, cols = rows.ravel(), cols.ravel()
+    grid_rows, grid_cols = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
+    rows, cols = grid_rows.ravel(), grid_cols.ravel()
     t = grid.affine
     x0 = t.c + cols * spec.stride * t.a
     y0 = t.f + rows * spec.stride * t.e

@@ -178,16 +178,17 @@ def split_by_location(images: list[LabelledImage], val_fraction: float, margin_m
         if not any(labelled[i] for i in ranked if i not in val):  # keep one labelled image to train on
             val = [first_labelled] + [i for i in ranked if not labelled[i]][: n_val - 1]
         return [images[i] for i in ranked if i not in val], [images[i] for i in ranked if i in val]
-    train, val = [], []
+    train_parts: list[LabelledImage] = []
+    val_parts: list[LabelledImage] = []
     for im in images:
         strips = [_strip(im.area, side, val_fraction, margin_m) for side in STRIP_SIDES]
         ok = [(_has_plots(im, t), _has_plots(im, v)) for t, v in strips]
         best = next((k for k, (t, v) in enumerate(ok) if t and v), next((k for k, (t, _) in enumerate(ok) if t), 0))
         log.info("%s: validating on its %s %.0f%%", Path(im.info.path).name, STRIP_SIDES[best], val_fraction * 100)
         t, v = strips[best]
-        train.append(replace(im, area=im.area.intersection(t)))
-        val.append(replace(im, area=im.area.intersection(v)))
-    return train, val
+        train_parts.append(replace(im, area=im.area.intersection(t)))
+        val_parts.append(replace(im, area=im.area.intersection(v)))
+    return train_parts, val_parts
 
 
 STRIP_SIDES = ("east", "west", "south", "north")
@@ -312,7 +313,9 @@ class PatchSampler:
         return img, out
 
     def batch(self, rng: np.random.Generator, n: int, jitter: bool) -> tuple[np.ndarray, np.ndarray, str]:
-        xs, ys, dtypes = [], [], set()
+        xs: list[np.ndarray] = []
+        ys: list[np.ndarray] = []
+        dtypes: set[str] = set()
         tries = 0
         while len(xs) < n:
             i, x, y = self.centre(rng)

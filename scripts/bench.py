@@ -48,6 +48,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,7 +198,7 @@ def scout_detect(raster: Path, aoi: Path, model: Path, out: Path, *extra: str) -
     return m
 
 
-def paired(raster: Path, aoi: Path, model: Path, out: Path, repeat: int, log) -> tuple[dict, dict, dict, list[dict]]:  # noqa: ANN001
+def paired(raster: Path, aoi: Path, model: Path, out: Path, repeat: int, log: Callable[[str], None]) -> tuple[dict, dict, dict, list[dict]]:
     """``scout detect`` and, right after it, the model alone on as many tiles, ``repeat`` times.
 
     Other people's work on a shared machine moves both times by a quarter from one minute to
@@ -244,7 +245,7 @@ def make_flight(work: Path, n_frames: int) -> Path:
     return folder
 
 
-def frames_case(work: Path, model: Path, n_frames: int, log) -> dict:  # noqa: ANN001
+def frames_case(work: Path, model: Path, n_frames: int, log: Callable[[str], None]) -> dict:
     """``scout detect`` on a folder of raw photos, and the model alone on the same tiles."""
     log(f"rendering {n_frames} synthetic 20 MP photos (once; kept in {work}) ...")
     folder = make_flight(work, n_frames)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from scout.frames.flight import place_flight
 REDUCE_FLAGS = {1: 0, 2: 16, 4: 32, 8: 64}  # cv2.IMREAD_REDUCED_GRAYSCALE_N
 
 
-def features(path: str, reduce: int, cv2):  # noqa: ANN001, ANN201
+def features(path: str, reduce: int, cv2):
     flags = (REDUCE_FLAGS[reduce] or cv2.IMREAD_GRAYSCALE) | cv2.IMREAD_IGNORE_ORIENTATION  # stored pixels, as scout places them
     image = cv2.imread(path, flags)
     keypoints, descriptors = cv2.SIFT_create(4000).detectAndCompute(image, None)
@@ -38,7 +37,7 @@ def features(path: str, reduce: int, cv2):  # noqa: ANN001, ANN201
     return keypoints, descriptors, corner_xy
 
 
-def pair_errors(a, b, fa, fb, cv2) -> dict | None:  # noqa: ANN001
+def pair_errors(a, b, fa, fb, cv2) -> dict | None:
     (_, da, xa), (_, db, xb) = fa, fb
     if da is None or db is None or len(da) < 8 or len(db) < 8:
         return None

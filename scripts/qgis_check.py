@@ -21,7 +21,7 @@ import os
 import sys
 
 
-def layer_info(layer) -> dict:  # noqa: ANN001
+def layer_info(layer) -> dict:
     from qgis.core import QgsMapLayerType
 
     info = {
@@ -67,7 +67,7 @@ def layer_info(layer) -> dict:  # noqa: ANN001
     return info
 
 
-def set_status(layer, plot_id: str, status: str) -> dict:  # noqa: ANN001
+def set_status(layer, plot_id: str, status: str) -> dict:
     """Edit one plot's review_status through QGIS's editing buffer and commit it."""
     from qgis.core import QgsFeatureRequest
 
@@ -88,7 +88,7 @@ def set_status(layer, plot_id: str, status: str) -> dict:  # noqa: ANN001
     }
 
 
-def render(project, layers, path: str) -> None:  # noqa: ANN001
+def render(project, layers, path: str) -> None:
     from qgis.core import QgsMapRendererParallelJob, QgsMapSettings
     from qgis.PyQt.QtCore import QSize
 

@@ -7,7 +7,7 @@ if [ ! -x .venv/bin/python ]; then
     "$PY" -m venv .venv
 fi
 # Quick path: everything already installed at the pinned versions.
-if .venv/bin/python -c "import scout, torch, rasterio, geopandas, ortools, gpxpy, distributed, pytest, hypothesis, onnxruntime" >/dev/null 2>&1 \
+if .venv/bin/python -c "import scout, torch, rasterio, geopandas, ortools, gpxpy, distributed, pytest, hypothesis, onnxruntime, ruff, mypy" >/dev/null 2>&1 \
     && [ "$(.venv/bin/python -c 'import torch; print(torch.__version__.split("+")[0])')" = "2.14.1" ] \
     && [ .venv/.scout-installed -nt pyproject.toml ]; then
     exit 0

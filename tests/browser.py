@@ -20,7 +20,7 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 def _missing() -> str:
     try:
-        import selenium  # noqa: F401
+        import selenium  # noqa: F401  # only whether it imports
     except ImportError:
         return "selenium is not installed (pip install -e '.[test]')"
     for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):

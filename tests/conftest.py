@@ -21,7 +21,7 @@ X0, Y0 = 600_000.0, 2_200_000.0
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _onnx_cache(tmp_path_factory) -> None:  # noqa: ANN001
+def _onnx_cache(tmp_path_factory) -> None:
     """Exported ONNX graphs go to a folder of this test session, never the user's cache."""
     os.environ["SCOUT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
 
@@ -116,7 +116,7 @@ def unet_model(path: Path, seed: int = 0, base_channels: int = 8, depth: int = 2
     return path
 
 
-def invoke(*args):  # noqa: ANN201
+def invoke(*args):
     """``scout ARGS -q`` through click's test runner."""
     from scout.cli import _register, cli
 

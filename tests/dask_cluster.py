@@ -42,7 +42,7 @@ class Cluster:
         with open(self.work / log, "wb") as out:
             self.procs.append(subprocess.Popen([str(DASK), *args], stdout=out, stderr=subprocess.STDOUT, cwd=self.work, start_new_session=True))
 
-    def client(self):  # noqa: ANN201
+    def client(self):
         from distributed import Client
 
         return Client(self.scheduler, timeout="20s")

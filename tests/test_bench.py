@@ -11,9 +11,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
-from scout.inference import cpu_count
-
 from conftest import UTM, X0, Y0, painted_scene, unet_model, write_raster
+from scout.inference import cpu_count
 
 BENCH = Path(__file__).resolve().parents[1] / "scripts" / "bench.py"
 

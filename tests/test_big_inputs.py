@@ -20,7 +20,7 @@ from scout.detection import detect
 from scout.imagery import footprint, mask_strips, open_image
 
 
-def sparse_tiled(path, side: int, tile: int, written: tuple[int, int, int, int]):  # noqa: ANN001, ANN201
+def sparse_tiled(path, side: int, tile: int, written: tuple[int, int, int, int]):
     """A ``side`` px square GeoTIFF in ``tile`` px internal tiles, nodata 0, where only the tiles of
     ``written`` (row0, col0, row1, col1) hold pixels: a flight on a county-wide canvas, small on disk."""
     r0, c0, r1, c1 = written

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
+import shapely
 from rasterio.windows import Window
 
 from scout.blending import P_STEPS, Assembler, accumulate, finalize, pack, ramp, unpack, weight_window
 from scout.tiling import TileSpec, make_grid, plan_blocks
-import shapely
 
 
 def test_ramp_is_positive_symmetric_and_flat_inside():

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from dask_cluster import Cluster, assert_same_run
 
 from conftest import linear_model, painted_scene, write_raster
-from dask_cluster import Cluster, assert_same_run
-from scout.detection import executor
 from scout.cli import _register, cli
+from scout.detection import executor
 
 _register()
 
@@ -42,7 +42,7 @@ def detect_args(image: Path, out: Path, model: Path, *extra: str) -> list[str]:
     return ["detect", str(image), "--out", str(out), "--model", str(model), "--block-tiles", "2", *extra]
 
 
-def first_checkpoint(out: Path, running) -> None:  # noqa: ANN001
+def first_checkpoint(out: Path, running) -> None:
     """Wait until the run has checkpointed a block: it is under way, with most blocks still to run."""
     staged = out.parent / f".{out.name}.partial" / "blocks"
     deadline = time.monotonic() + RUN_TIMEOUT_S

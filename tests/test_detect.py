@@ -17,8 +17,8 @@ from rio_cogeo.cogeo import cog_validate
 
 from conftest import UTM, X0, Y0, painted_scene, unet_model, write_raster
 from scout import progress, schema
-from scout.detection.blocks import overlap_slices
 from scout.detection import DetectSettings, detect, plan_run
+from scout.detection.blocks import overlap_slices
 from scout.errors import ImageryError
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import math
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from pathlib import Path
 
 import geopandas as gpd
@@ -18,8 +18,8 @@ from test_survey_export import assert_valid, make_run
 
 from scout.cli import ScoutGroup
 from scout.commands import flights_cmds
-from scout.flights import FLIGHT_AREAS, FlightSettings, drone_profile, lawnmower, plan_missions
 from scout.errors import InputError
+from scout.flights import FLIGHT_AREAS, FlightSettings, drone_profile, lawnmower, plan_missions
 
 NS = {"k": "http://www.opengis.net/kml/2.2", "wpml": "http://www.dji.com/wpmz/1.0.2"}
 

@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
+from frames_data import DJI, SENSEFLY, edited_copy
 
 from scout.errors import ImageryError
 from scout.frames.flight import place_flight
 from scout.frames.georef import FrameSettings
 from scout.frames.overlap import choose_turns, ncc
-
-from frames_data import DJI, SENSEFLY, edited_copy
 
 GIMBAL_ONLY = ("<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:RDF xmlns:rdf='http://www.w3.org/1999/02/22-rdf-syntax-ns#'>"
                "<rdf:Description xmlns:drone-dji='http://www.dji.com/drone-dji/1.0/' drone-dji:GimbalYawDegree='+45.0' "

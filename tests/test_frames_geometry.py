@@ -40,7 +40,7 @@ def test_tilted_camera_looks_ahead_by_agl_times_tan():
 
 def test_aircraft_nose_up_and_right_wing_down_tilt_the_down_camera_forward_and_left():
     k = g.intrinsics(1000.0, 400, 300)
-    centre = lambda r: g.apply(np.linalg.inv(g.ground_to_pixel(k, r, 100.0)), [[200, 150]])[0]  # noqa: E731
+    centre = lambda r: g.apply(np.linalg.inv(g.ground_to_pixel(k, r, 100.0)), [[200, 150]])[0]  # noqa: E731  # one line, used twice below
     x, y = centre(g.camera_rotation(0.0, 5.0, 0.0, "aircraft"))  # heading north, nose 5° up
     assert (x, y) == pytest.approx((0, 100 * math.tan(math.radians(5))))
     x, y = centre(g.camera_rotation(0.0, 0.0, 5.0, "aircraft"))  # right wing 5° down

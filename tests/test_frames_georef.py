@@ -8,13 +8,12 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
+from frames_data import DJI, SENSEFLY
 from pyproj import CRS, Transformer
 
 from scout.errors import ImageryError
 from scout.frames.georef import ErrorBudget, FrameSettings, dem_terrain, error_budget, flight_crs, lens, place_frame, true_north_bearing
 from scout.frames.metadata import FrameMeta, read_meta
-
-from frames_data import DJI, SENSEFLY
 
 
 def bearing(v) -> float:
@@ -140,8 +139,8 @@ def test_dem_gives_height_above_ground_and_its_slope(tmp_path):
     on_slope = place_frame(meta, crs, FrameSettings(), terrain)
     assert on_slope.used and on_slope.agl_source == "--dem"
     assert on_slope.agl_m == pytest.approx(198.609 - 158.5, abs=0.05)
-    east = lambda fp: fp.bounds[2] - nx  # noqa: E731
-    west = lambda fp: nx - fp.bounds[0]  # noqa: E731
+    east = lambda fp: fp.bounds[2] - nx  # noqa: E731  # a measure named for what it measures
+    west = lambda fp: nx - fp.bounds[0]  # noqa: E731  # likewise
     assert east(on_slope.footprint) < east(flat.footprint) - 3 and west(on_slope.footprint) > west(flat.footprint) + 3
     # every footprint corner lies on the DEM's plane at the camera's view: check one against the ray
     corner = np.asarray(on_slope.footprint.exterior.coords[0])

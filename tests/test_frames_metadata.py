@@ -1,11 +1,10 @@
 """Reading drone photos' EXIF and XMP (pure parsing, then the real test photos)."""
 
 import pytest
+from frames_data import DJI, SENSEFLY, edited_copy
 
 from scout.errors import ImageryError
 from scout.frames.metadata import frame_meta, parse_xmp, read_meta
-
-from frames_data import DJI, SENSEFLY, edited_copy
 
 DJI_XMP = """<?xpacket begin='' id='W5M0MpCehiHzreSzNTczkc9d'?><x:xmpmeta xmlns:x="adobe:ns:meta/">
 <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="DJI Meta Data"

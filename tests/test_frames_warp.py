@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import shapely
 from affine import Affine
+from frames_data import DJI, edited_copy
 from PIL import Image
 from rasterio.windows import Window
 
@@ -12,8 +13,6 @@ from scout.frames.georef import flight_crs, place_frame
 from scout.frames.metadata import read_meta
 from scout.frames.warp import read_frame, shrink_factor, warp_to_grid
 from scout.imagery import Grid
-
-from frames_data import DJI, edited_copy
 
 
 def test_warp_to_grid_is_bilinear_and_masks_outside():

@@ -49,13 +49,13 @@ def existing_run(base: dict[str, Path]) -> tuple[Path, dict[str, str]]:
     return out, snapshot(out)
 
 
-def detect_over(base: dict[str, Path], *args, image: Path | None = None, model: Path | None = None):  # noqa: ANN201
+def detect_over(base: dict[str, Path], *args, image: Path | None = None, model: Path | None = None):
     out, before = existing_run(base)
     result = invoke("detect", image or base["image"], "--out", out, "--model", model or base["model"], "--overwrite", *args)
     return result, out, before
 
 
-def check_outcome(result, out: Path, before: dict[str, str], *names: str) -> str:  # noqa: ANN001
+def check_outcome(result, out: Path, before: dict[str, str], *names: str) -> str:
     """exit 0 and a complete run, or exit 2, one line naming one of ``names``, the old run untouched."""
     assert result.exit_code in (0, 2), f"exit {result.exit_code}: {result.output!r} {result.exception!r}"
     assert "Traceback" not in result.output
@@ -86,6 +86,7 @@ FRAMES = {
     "lonlat": (st.tuples(st.floats(99.9551, 99.9555), st.floats(19.8935, 19.8938)), st.floats(-3e-4, 3e-4), "EPSG:4326"),
     "antimeridian": (st.tuples(st.floats(179.99, 180.01), st.floats(-17.01, -16.99)), st.floats(-0.02, 0.02), "EPSG:4326"),
 }
+FRAME_CHOICES = tuple(FRAMES.values())
 # past 1e8 a file is refused as it is read (io.MAX_COORDINATE); the values below it reach repair and reprojection
 ABSURD = (st.tuples(st.sampled_from([-1e300, -1e15, 2e7, 1e9, 1e15, 1e300]), st.sampled_from([-1e300, -1e15, -5e7, 0.0, 1e15, 1e300])),
           st.sampled_from([0.0, 1e-9, 3e7, 1e12, -1e15, 1e300]), "EPSG:32760")
@@ -93,7 +94,7 @@ KINDS = ["polygon", "polygon", "bowtie", "multi", "empty", "null", "line", "poin
 
 
 @st.composite
-def aoi_documents(draw, frames=tuple(FRAMES.values())) -> dict:  # noqa: ANN001
+def aoi_documents(draw, frames=FRAME_CHOICES) -> dict:
     origins, sizes, truth = draw(st.sampled_from(frames))
     features = []
     for k in range(draw(st.integers(1, 3))):
@@ -404,7 +405,7 @@ class _Payload:
     def __init__(self, marker: Path) -> None:
         self.marker = marker
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (Path.touch, (self.marker,))
 
 

@@ -118,7 +118,7 @@ def test_allocation_failures_are_recognised():
     for allocate in (lambda: torch.empty(2**50), lambda: np.empty(2**60, np.uint8)):
         try:
             allocate()
-        except Exception as exc:  # noqa: BLE001  (whatever the library raises)
+        except Exception as exc:  # whatever the library raises
             errors.append(exc)
     assert len(errors) == 2 and all(inference.out_of_memory(e) for e in errors)
     assert not inference.out_of_memory(RuntimeError("shapes do not match"))

@@ -133,12 +133,12 @@ def make_sandbox(base: dict[str, Path], kind: str, decoys: frozenset[str] = froz
     return box
 
 
-def detect(base: dict[str, Path], box: Sandbox, *flags: str):  # noqa: ANN201
+def detect(base: dict[str, Path], box: Sandbox, *flags: str):
     with unreplaceable(box.target) if box.kind == "unreplaceable_run" else contextlib.nullcontext():
         return invoke("detect", base["image"], "--out", box.out, "--model", base["model"], *flags)
 
 
-def check_contract(result, box: Sandbox) -> str:  # noqa: ANN001
+def check_contract(result, box: Sandbox) -> str:
     """exit 0 and a complete run at ``box.target`` (a link kept), or exit 2 in one line; nothing of the user's lost,
     no temporary or backup folder of Scout's left behind."""
     assert result.exit_code in (0, 2), f"exit {result.exit_code}: {result.output!r} {result.exception!r}"

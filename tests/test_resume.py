@@ -107,8 +107,8 @@ def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch
 
     from rasterio.errors import RasterioIOError
 
-    from scout.detection import checkpoints
     import scout.io
+    from scout.detection import checkpoints
 
     image = write_raster(tmp_path / "a.tif", painted_scene(600, 600, [("poppy", 40, 40, 300, 320), ("cannabis", 350, 300, 560, 580)]))
     model = unet_model(tmp_path / "unet")
@@ -117,7 +117,7 @@ def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch
 
     real_save, saved = checkpoints.save_checkpoint, []
 
-    def save_until_the_disk_fills(folder, result, key):  # noqa: ANN001, ANN202
+    def save_until_the_disk_fills(folder, result, key):
         if len(saved) == 2 and says == "errno":
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(folder / "block.npz"))
         if len(saved) == 2:  # GDAL's own words; the free space it leaves is what tells

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import shapely
 from click.testing import CliRunner
-from review_runs import UTM, X0, Y0, plots_frame, write_run
 
+from review_runs import UTM, X0, Y0, plots_frame, write_run
 from scout import schema
 from scout.cli import cli
 from scout.commands import review_cmds

@@ -13,14 +13,14 @@ import pytest
 import rasterio
 import rasterio.windows
 from click.testing import CliRunner
-from review_runs import HAS_QGIS, X0, Y0, needs_qgis, plots_frame, qgis_check, write_run, write_survey
 
+from review_runs import HAS_QGIS, X0, Y0, needs_qgis, plots_frame, qgis_check, write_run, write_survey
 from scout import schema
 from scout.cli import cli
 from scout.commands import review_cmds
 from scout.errors import InputError, RunFolderError
-from scout.review.decisions import review_run
 from scout.io import write_gpkg_layer
+from scout.review.decisions import review_run
 from scout.review.project import write_project
 from scout.schema import PROJECT_QGZ
 
@@ -100,7 +100,7 @@ def test_project_without_optional_files(run: Path) -> None:
         (lambda run: (run / schema.RUN_JSON).write_text(json.dumps({"complete": False})), "did not complete"),
     ],
 )
-def test_bad_run_folders(run: Path, breakage, message: str) -> None:  # noqa: ANN001
+def test_bad_run_folders(run: Path, breakage, message: str) -> None:
     breakage(run)
     with pytest.raises(RunFolderError, match=message):
         write_project(run)

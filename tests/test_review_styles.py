@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyogrio
 import pytest
-from review_runs import needs_qgis, plots_frame, qgis_check, write_run
 
+from review_runs import needs_qgis, plots_frame, qgis_check, write_run
 from scout import schema
 from scout.errors import OutputError, RunFolderError
 from scout.styles import GPKG_LAYERS, STYLES_DIR, add_styles, style_qml

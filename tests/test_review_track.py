@@ -10,20 +10,20 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pyogrio
-import rasterio
 import pytest
+import rasterio
 import shapely
 from click.testing import CliRunner
-from review_runs import needs_qgis, plots_frame, qgis_check, write_run
 
+from review_runs import needs_qgis, plots_frame, qgis_check, write_run
 from scout import schema
 from scout.cli import cli
 from scout.commands import review_cmds
 from scout.errors import RunFolderError
 from scout.io import write_gpkg_layer
 from scout.review.project import write_project
-from scout.schema import TRACK_FIELDS
 from scout.review.track import match_plots, track_runs
+from scout.schema import TRACK_FIELDS
 
 review_cmds.register(cli)
 

@@ -19,7 +19,7 @@ NAMES_EN = ["Xinzhai Township", "Laozhai Township", "Nanhe Town"]
 FILES = ["townships.geojson", "townships.gpkg", "townships.kml", "townships_gbk.shp"]
 
 
-def _samples():  # noqa: ANN202 - the module under aoi/, imported by path
+def _samples():  # aoi/make_samples.py, imported by path
     spec = importlib.util.spec_from_file_location("make_samples", SAMPLE_AOIS / "make_samples.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import geopandas as gpd
 import numpy as np
 import pytest
-from browser import Page, needs_browser
 from test_survey_export import DEPOT, make_run
 
+from browser import Page, needs_browser
 from scout.chinacoords import gcj02_to_wgs84
 from scout.survey import SurveySettings, TaskSettings, write_survey
 from scout.survey.routing import RouteSettings

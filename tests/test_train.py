@@ -84,7 +84,7 @@ def test_patches_label_plots_and_ignore_nodata(data):
     assert (lab == IGNORE).any()
 
 
-def _holds_plots(im) -> bool:  # noqa: ANN001
+def _holds_plots(im) -> bool:
     plots = im.labels.geometry.values[im.labels["value"].to_numpy() > 0]
     return bool(shapely.intersects(plots, im.area).any())
 

@@ -14,8 +14,8 @@ from shapely.geometry import LineString, Point, box
 from scout.aoi import read_aoi
 from scout.errors import AOIError, InputError
 from scout.io import read_vector
-from scout.survey.inputs import read_depots, read_roads
 from scout.labels import read_class_polygons
+from scout.survey.inputs import read_depots, read_roads
 
 UTM = CRS.from_epsg(32647)
 DEPOTS = ((97.4140, 20.7910), (97.4150, 20.7920))  # teams 1, 2

@@ -40,13 +40,19 @@ def synth_cmd(out: Path, seed: int, kind: str, size_px: int, gsd_m: float | None
 @click.option("--steps", type=click.IntRange(min=1), default=80, show_default=True, help="Batches per epoch.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=12, show_default=True)
 @click.option("--max-minutes", type=click.FloatRange(min=0, min_open=True), help="Stop after this much training time (the best model so far is kept).")
-@click.option("--background-within", "background_within_m", type=click.FloatRange(min=0, min_open=True), help="Only pixels within this many metres of a label polygon count as background (partly reviewed imagery); default: all unlabelled pixels.")
+@click.option(
+    "--background-within", "background_within_m", type=click.FloatRange(min=0, min_open=True),
+    help="Only pixels within this many metres of a label polygon count as background (partly reviewed imagery); default: all unlabelled pixels.",
+)
 @click.option("--resume", is_flag=True, help="Continue from OUT's checkpoint.")
 @overwrite_option
 @click.option("--device", help="cpu, cuda, cuda:1 (default: CUDA when present).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @quiet_option
-def train_cmd(images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, image_bands: tuple[int, ...] | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None, resume: bool, overwrite: bool, device: str | None, seed: int) -> None:
+def train_cmd(
+    images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, image_bands: tuple[int, ...] | None, epochs: int,
+    steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None, resume: bool, overwrite: bool, device: str | None, seed: int,
+) -> None:
     """Train a model on IMAGES (files, folders or .txt lists) with label polygons."""
     from scout.model.files import model_stem
     from scout.train import TrainSettings, train

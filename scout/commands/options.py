@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
@@ -25,7 +29,7 @@ lang_option = click.option(
 )
 
 
-def run_folder_argument(name: str = "run") -> click.Argument:
+def run_folder_argument(name: str = "run") -> Callable[[F], F]:
     return click.argument(name, type=click.Path(file_okay=False, path_type=Path))
 
 
@@ -34,7 +38,7 @@ class LonLat(click.ParamType):
 
     name = "LON,LAT"
 
-    def convert(self, value, param, ctx):  # type: ignore[override]
+    def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
         try:
@@ -51,7 +55,7 @@ class Threshold(click.ParamType):
 
     name = "[CLASS=]P"
 
-    def convert(self, value, param, ctx):  # type: ignore[override]
+    def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
         cls, _, p = str(value).rpartition("=")
@@ -69,7 +73,7 @@ class BandList(click.ParamType):
 
     name = "N,N,..."
 
-    def convert(self, value, param, ctx):  # type: ignore[override]
+    def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
         try:
@@ -83,7 +87,7 @@ class CommaList(click.ParamType):
 
     name = "A,B,..."
 
-    def convert(self, value, param, ctx):  # type: ignore[override]
+    def convert(self, value, param, ctx):
         if isinstance(value, tuple):
             return value
         return tuple(v.strip() for v in str(value).split(",") if v.strip())

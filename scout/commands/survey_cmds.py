@@ -64,7 +64,7 @@ def tasks_cmd(run: Path, out_dir: Path | None, teams: int | None, depot, depots_
     """
     if (depot is None) == (depots_file is None):
         raise click.UsageError("give exactly one of --depot LON,LAT or --depots FILE")
-    depots = (depot,) if depot is not None else read_depots(depots_file)
+    depots = (depot,) if depots_file is None else read_depots(depots_file)
     settings = SurveySettings(
         tasks=TaskSettings(cluster_m=cluster_m, max_plots=max_task_plots, min_confidence=min_confidence, statuses=statuses, known_false_alarms=known_false_alarms),
         routes=RouteSettings(

@@ -8,11 +8,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from scout.detection.blocks import BlockResult, DetectPlan, compute_block, infer, read_input
 from scout.errors import ScoutError
 from scout.inference import cpu_count
 from scout.tiling import Block
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +37,7 @@ def run_in_process(plan: DetectPlan, blocks: Sequence[Block]) -> Iterator[BlockR
             yield infer(plan, block, inp)
 
 
-def run_on_dask(plan: DetectPlan, blocks: Sequence[Block], client) -> Iterator[BlockResult]:  # noqa: ANN001
+def run_on_dask(plan: DetectPlan, blocks: Sequence[Block], client: Client) -> Iterator[BlockResult]:
     """Submit every block to a dask.distributed client; yield results as they complete."""
     from distributed import as_completed
 

@@ -97,7 +97,7 @@ def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None
         "fingerprint": plan_fingerprint(plan),
         "resumed_blocks": outcome.resumed_blocks,
         "started": outcome.started.isoformat(timespec="seconds"),
-        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "work_crs": grid.crs.to_string(),
         "inputs": {
             "images": [

@@ -60,7 +60,7 @@ def detect(
     ``resume``: finish an interrupted run into the same ``out_dir``, reusing its finished
     blocks; a run that is already complete is reported, not redone (refused if made another way).
     """
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
     images = expand_images(images, photos=True)

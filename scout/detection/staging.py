@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from scout import runfolder
-from scout.detection.checkpoints import CHECKPOINTS, plan_core
 from scout.detection.blocks import DetectPlan
+from scout.detection.checkpoints import CHECKPOINTS, plan_core
 from scout.errors import OutputError, ScoutError
 from scout.io import disk_full
 

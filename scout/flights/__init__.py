@@ -58,7 +58,7 @@ class FlightsSummary:
     plots: int
     flight_min: float
     photos: int
-    lang: str
+    lang: Lang
 
 
 def write_flights(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None, settings: FlightSettings, overwrite: bool = False,
@@ -126,7 +126,8 @@ def _mission_files(mission_id: str, mission: Mission, row: dict, profile: DroneP
 
 
 def _area_kml(name: str, description: str, ring: np.ndarray) -> bytes:
-    from scout.survey.export import kml_root, kml_sub as sub
+    from scout.survey.export import kml_root
+    from scout.survey.export import kml_sub as sub
 
     kml = kml_root()
     doc = sub(kml, "Document")

@@ -135,7 +135,7 @@ def lawnmower(area: shapely.Geometry, profile: DroneProfile, settings: FlightSet
     x0, y0, x1, y1 = upright.bounds
     count = max(1, math.ceil((y1 - y0) / line_spacing))
     start = (y0 + y1) / 2 - (count - 1) * line_spacing / 2
-    lines = []
+    lines: list[LineString] = []
     for k in range(count):
         y = start + k * line_spacing
         cut = upright.buffer(line_spacing / 2).intersection(LineString([(x0 - line_spacing, y), (x1 + line_spacing, y)]))

@@ -27,7 +27,7 @@ from scout import schema
 from scout.errors import ImageryError
 from scout.frames.georef import Frame, FrameSettings, Terrain, dem_terrain, flight_crs, place_frame, with_cells
 from scout.frames.metadata import FrameMeta, read_meta
-from scout.frames.overlap import overlapping_pairs, pair_scores, choose_turns
+from scout.frames.overlap import choose_turns, overlapping_pairs, pair_scores
 from scout.frames.warp import read_thumbnail
 from scout.io import typed_frame
 from scout.progress import track
@@ -137,7 +137,7 @@ def _flight_bounds(metas: Sequence[FrameMeta], crs: CRS, margin_m: float = 2000.
     from pyproj import Transformer
 
     pts = [(m.lon, m.lat) for m in metas if m.lon is not None and m.lat is not None]
-    xs, ys = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform(*zip(*pts))
+    xs, ys = Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform([p[0] for p in pts], [p[1] for p in pts])
     return (min(xs) - margin_m, min(ys) - margin_m, max(xs) + margin_m, max(ys) + margin_m)
 
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import shapely
+from numpy.typing import ArrayLike
 
 DOWN_MOUNTS = {0: 0, 90: 1, 180: 2, 270: 3}
 """Quarter turns of a fixed camera about its view axis, clockwise seen from above (0: the
@@ -103,7 +104,7 @@ def project(h: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np
     return (h[0, 0] * x + h[0, 1] * y + h[0, 2], h[1, 0] * x + h[1, 1] * y + h[1, 2], h[2, 0] * x + h[2, 1] * y + h[2, 2])
 
 
-def apply(h: np.ndarray, xy: np.ndarray) -> np.ndarray:
+def apply(h: np.ndarray, xy: ArrayLike) -> np.ndarray:
     """Points (n, 2) through homography ``h`` (3x3) -> (n, 2)."""
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     u, v, w = project(h, xy[:, 0], xy[:, 1])

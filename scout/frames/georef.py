@@ -217,7 +217,7 @@ def place_frame(meta: FrameMeta, crs: CRS, settings: FrameSettings | None = None
     empty = shapely.to_wkb(shapely.Polygon())
 
     def skipped(reason: str, **kwargs: object) -> Frame:
-        return Frame(meta, f"skipped: {reason}", crs_wkt, kwargs.pop("footprint_wkb", empty), **kwargs)  # type: ignore[arg-type]
+        return Frame(meta, f"skipped: {reason}", crs_wkt, kwargs.pop("footprint_wkb", empty), **kwargs)  # type: ignore[arg-type]  # kwargs are Frame's own fields, typed object here
 
     if meta.lat is None or meta.lon is None:
         return skipped("no GPS position")
@@ -266,7 +266,7 @@ def place_frame(meta: FrameMeta, crs: CRS, settings: FrameSettings | None = None
     return Frame(
         meta, USED, crs_wkt, shapely.to_wkb(g.ground_polygon(h, g.apply(to_stored, upright_border))),
         pixel_to_ground=tuple(float(v) for v in (h / h[2, 2]).ravel()),
-        gsd_m=g.pixel_scale_m(h, *centre), errors=error_budget(meta, agl_source), **common,  # type: ignore[arg-type]
+        gsd_m=g.pixel_scale_m(h, *centre), errors=error_budget(meta, agl_source), **common,  # type: ignore[arg-type]  # common holds Frame's own fields, typed object
     )
 
 

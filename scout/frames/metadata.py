@@ -195,7 +195,7 @@ def frame_meta(
         focal_plane_px_per_mm=fpx / unit_mm if fpx else None,
         exif_width=int(exif_width) if exif_width else None,
         rtk_flag=int(rtk_flag) if rtk_flag is not None else None,
-        rtk_std_m=math.hypot(*rtk_std) / math.sqrt(2) if all(s is not None for s in rtk_std) else None,  # type: ignore[arg-type]
+        rtk_std_m=math.hypot(*rtk_std) / math.sqrt(2) if all(s is not None for s in rtk_std) else None,  # type: ignore[arg-type]  # all() above: no None reaches hypot
         acquired=_acquired(exif, ifd0),
     )
 

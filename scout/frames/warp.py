@@ -13,6 +13,7 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -28,6 +29,9 @@ from scout.errors import ImageryError, first_line
 from scout.frames import geometry as g
 from scout.frames.georef import Frame
 from scout.imagery import GDAL_ERRORS, Grid
+
+if TYPE_CHECKING:
+    from scout.frames.overlap import Thumbnail  # it imports this module
 
 
 def grid_pixel_centres(transform: Affine, window: Window) -> np.ndarray:
@@ -143,7 +147,7 @@ def read_frame(frame: Frame, indexes: tuple[int, ...], grid: Grid, window: Windo
     return data, valid
 
 
-def read_thumbnail(frame: Frame, gsd_m: float):  # noqa: ANN201 (scout.frames.overlap.Thumbnail)
+def read_thumbnail(frame: Frame, gsd_m: float) -> Thumbnail:
     """The whole photo in grey, shrunk by the power of two that comes nearest ``gsd_m`` from below
     (a JPEG decodes straight at 1/2, 1/4, 1/8 scale); for comparing overlapping photos."""
     from scout.frames.overlap import Thumbnail

@@ -21,7 +21,6 @@ import geopandas as gpd
 import pandas as pd
 
 from scout import schema
-from scout.schema import LABELS_LAYER
 from scout.io import atomic_path, check_new_file, typed_frame, write_gpkg_layer, write_json
 from scout.lang import Lang, label, resolve_lang, text
 from scout.review.stats import Stratum, ratio_estimate, wilson_interval
@@ -170,7 +169,7 @@ def review_run(run: str | os.PathLike, design: str = "srs", labels: str | os.Pat
     check_plots(plots, folder.plots_gpkg)
     summary = {
         "run": str(folder.path.resolve()),
-        "written": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "lang": resolve_lang(lang, folder.meta),
         **summarise(plots, design),
         "missed": summarise_missed(missed.to_crs(plots.crs)),

@@ -176,7 +176,10 @@ def heatmap_renderer(band: int, colour: str, scale: float) -> ET.Element:
 
     ``scale`` is the stored value of probability 1 (255 for uint8 rasters, 1 for float).
     """
-    renderer = ET.Element("rasterrenderer", type="singlebandpseudocolor", band=str(band), opacity=f"{HEATMAP_OPACITY:g}", alphaBand="-1", classificationMin="0", classificationMax=f"{scale:g}", nodataColor="")
+    renderer = ET.Element(
+        "rasterrenderer", type="singlebandpseudocolor", band=str(band), opacity=f"{HEATMAP_OPACITY:g}", alphaBand="-1", classificationMin="0",
+        classificationMax=f"{scale:g}", nodataColor="",
+    )
     shader = _sub(_sub(renderer, "rastershader"), "colorrampshader", colorRampType="INTERPOLATED", classificationMode="1", clip="0", minimumValue="0", maximumValue=f"{scale:g}")
     for p, alpha in ((0.0, 0), (0.3, 0), (0.5, 110), (0.8, 190), (1.0, 230)):
         _sub(shader, "item", value=f"{p * scale:g}", color=colour, alpha=str(alpha), label=f"{p:.1f}")

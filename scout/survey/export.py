@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import gpxpy.gpx
 import pandas as pd
+from shapely.geometry import Point
 
 from scout.errors import OutputError
 from scout.frames.georef import Frame
@@ -57,7 +58,7 @@ class SurveySummary:
     teams_used: int
     distance_m: float
     notes: tuple[str, ...]
-    lang: str = "en"
+    lang: Lang = "en"
 
 
 def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None, settings: SurveySettings, overwrite: bool = False) -> SurveySummary:
@@ -120,7 +121,7 @@ def write_geojson(frame: gpd.GeoDataFrame, path: Path) -> None:
     frame.to_crs(WGS84).to_file(path, driver="GeoJSON", engine="pyogrio", RFC7946="YES")
 
 
-def _team_parts(plan: RoutePlan, team: int) -> tuple[pd.DataFrame, gpd.GeoDataFrame, object]:
+def _team_parts(plan: RoutePlan, team: int) -> tuple[pd.DataFrame, gpd.GeoDataFrame, Point]:
     """A team's planned tasks and routes in WGS84 (by day and sequence) and its depot point."""
     tasks = plan.tasks[(plan.tasks["team"] == team) & (plan.tasks["status"] == PLANNED)].sort_values(["day", "sequence"])
     routes = plan.routes[plan.routes["team"] == team].to_crs(WGS84).sort_values("day")

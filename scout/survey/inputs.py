@@ -62,7 +62,7 @@ def read_run(run_dir: str | os.PathLike) -> SurveyRun:
     gpkg = folder.plots_gpkg
     plots = read_plots(folder)
     check_plots(plots, gpkg)
-    bad = plots[~plots["track_status"].isin(("", *TRACK_STATUSES))] if "track_status" in plots.columns else []
+    bad = plots[~plots["track_status"].isin(("", *TRACK_STATUSES))] if "track_status" in plots.columns else plots.iloc[:0]
     if len(bad):
         raise RunFolderError(
             f"{gpkg}: plot {bad['plot_id'].iloc[0]} has track_status {bad['track_status'].iloc[0]!r}; expected one of {', '.join(TRACK_STATUSES)}"

@@ -309,7 +309,7 @@ class _Legs:
 
     def lines(self, paths: list[list[int]]) -> list[LineString]:
         """One line per path of point indices; along the network's shortest paths when there is one."""
-        if self.network is None:
+        if self.network is None or self.nodes is None:
             return [LineString(self.xy[path]) for path in paths]
         legs = [(int(self.nodes[a]), int(self.nodes[b])) for path in paths for a, b in zip(path, path[1:])]
         pieces = iter(self.network.paths(legs))

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import shapely
 import rasterio
+import shapely
 from rasterio.enums import ColorInterp, Resampling
 from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile

@@ -112,7 +112,7 @@ def _largest(geom: BaseGeometry) -> Polygon | None:
     if geom.is_empty:
         return None
     if geom.geom_type == "Polygon":
-        return geom  # type: ignore[return-value]
+        return geom
     polys = [g for g in getattr(geom, "geoms", []) if g.geom_type == "Polygon"]
     return max(polys, key=lambda g: g.area) if polys else None
 
@@ -236,7 +236,10 @@ def make_layout(rng: np.random.Generator, width_m: float, height_m: float, kind:
 
     tracks = [_track(rng, width_m, height_m) for _ in range(int(rng.integers(0, 3)))]
     n_farms = int(rng.poisson(area / 6000)) + (1 if rng.random() < 0.6 else 0)
-    courtyards, buildings, gardens, beds = [], [], [], []
+    courtyards: list[BaseGeometry] = []
+    buildings: list[BaseGeometry] = []
+    gardens: list[BaseGeometry] = []
+    beds: list[BaseGeometry] = []
     for _ in range(n_farms):
         cx, cy = rng.uniform(0.1, 0.9) * width_m, rng.uniform(0.1, 0.9) * height_m
         yard, bld, garden, bed = _farmstead(rng, cx, cy)

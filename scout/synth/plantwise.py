@@ -580,7 +580,9 @@ def _scatter(rng: np.random.Generator, geom: BaseGeometry, spacing_m: float, jit
     return _kept(geom, xx.ravel(), yy.ravel())
 
 
-def _sown(rng: np.random.Generator, geom: BaseGeometry, along: float, p_rows: float, row: tuple[float, float], step: tuple[float, float], spacing: tuple[float, float]) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
+def _sown(
+    rng: np.random.Generator, geom: BaseGeometry, along: float, p_rows: float, row: tuple[float, float], step: tuple[float, float], spacing: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float] | None]:
     """Drilled in rows (chance ``p_rows``; rows ``row`` m apart, plants ``step`` m apart) or
     broadcast (``spacing`` m apart): positions and (row direction, row spacing) or None."""
     if rng.random() < p_rows:
@@ -978,7 +980,8 @@ def _cannabis(rng: np.random.Generator, area_m2: float, sun: _Sun, stage: str | 
         length = R[:, None] * rng.uniform(0.08, 0.14) * np.where(ub < 0.2, 1.6, 1.0) * rng.uniform(0.7, 1.2, (p, nb))
         n = bx.size
         bc = _jitter(rng, bud, 0.08, 0.04, n) * (1 + 0.15 * (np.cos(tb) * sx + np.sin(tb) * sy)).reshape(-1, 1)
-        marks.append(_Marks(bx.ravel(), by.ravel(), length.ravel(), (length * rng.uniform(0.45, 0.7, (p, nb))).ravel(), (tb + rng.normal(0, 0.5, (p, nb))).ravel(), bc.astype(np.float32), np.full(n, 1.5)))
+        marks.append(_Marks(bx.ravel(), by.ravel(), length.ravel(), (length * rng.uniform(0.45, 0.7, (p, nb))).ravel(), (tb + rng.normal(0, 0.5, (p, nb))).ravel(),
+                            bc.astype(np.float32), np.full(n, 1.5)))
     _Marks.join(*marks).put(plan, rounds=5, tilt=0.25, dome=0.2)
     return plan
 
@@ -1011,7 +1014,9 @@ def _leaf_colour(rng: np.random.Generator, base: np.ndarray) -> np.ndarray:
     return c.astype(np.float32)
 
 
-def _broadleaf(rng: np.random.Generator, sun: _Sun, cx: float, cy: float, R: float, colour: np.ndarray, leaf_m: float, z0: float = 0.0, flat: float = 0.0, leafiness: float = 1.5) -> tuple[_Marks, _Marks, _Marks]:
+def _broadleaf(
+    rng: np.random.Generator, sun: _Sun, cx: float, cy: float, R: float, colour: np.ndarray, leaf_m: float, z0: float = 0.0, flat: float = 0.0, leafiness: float = 1.5,
+) -> tuple[_Marks, _Marks, _Marks]:
     """A broadleaf crown of radius ``R`` (metres): a dark interior, foliage clumps on a dome
     lit by the sun, and sunlit leaves on each clump.  Returns (interior, clumps, leaves)."""
     rc = R * rng.uniform(0.13, 0.24)
@@ -1357,7 +1362,8 @@ def _garden_bed(rng: np.random.Generator, sun: _Sun, geom: BaseGeometry, crop: s
     fx, fy = np.repeat(x, 3) + rng.normal(0, r / 2, k), np.repeat(y, 3) + rng.normal(0, r / 2, k)
     fruit = _col(0.04, 0.04, 0.3, 0.5) if rng.random() < 0.6 else _col(0.06, 0.03, 0.06, 0.35)
     keep = rng.random(k) < 0.5
-    fm = _Marks(fx[keep], fy[keep], np.full(keep.sum(), 0.03), np.full(keep.sum(), 0.012), rng.uniform(0, _TWO_PI, keep.sum()), _jitter(rng, fruit, 0.08, 0.03, int(keep.sum())), np.full(keep.sum(), 2.0))
+    fm = _Marks(fx[keep], fy[keep], np.full(keep.sum(), 0.03), np.full(keep.sum(), 0.012), rng.uniform(0, _TWO_PI, keep.sum()),
+                _jitter(rng, fruit, 0.08, 0.03, int(keep.sum())), np.full(keep.sum(), 2.0))
     return _Marks.join(bush, fm)
 
 
@@ -1459,7 +1465,10 @@ def _ornamental(rng: np.random.Generator, sun: _Sun, geom: BaseGeometry, species
     return foliage, flowers
 
 
-def _strap_leaves(rng: np.random.Generator, x: np.ndarray, y: np.ndarray, theta: np.ndarray, length: np.ndarray, width: np.ndarray, col: np.ndarray, z: np.ndarray, segments: int = 3, arch: float = 0.6) -> _Marks:
+def _strap_leaves(
+    rng: np.random.Generator, x: np.ndarray, y: np.ndarray, theta: np.ndarray, length: np.ndarray, width: np.ndarray, col: np.ndarray, z: np.ndarray,
+    segments: int = 3, arch: float = 0.6,
+) -> _Marks:
     """Long arching leaves (maize, grasses): ``segments`` ellipses along each leaf from (x, y)
     in direction ``theta``, narrowing to the tip; the rising part near the stem looks short
     from above, the bend catches the light."""

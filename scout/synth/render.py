@@ -9,6 +9,7 @@ drone imagery to 3 m satellite imagery.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import shapely
@@ -400,7 +401,7 @@ def paint_building(cv: Canvas, b: Building, sun: tuple[float, float]) -> None:
     cv.put(win, m, (col[:, None, None] * tex).astype(np.float32))
 
 
-def shadow_cover(cv: Canvas, layout: Layout, plants: list[tuple[np.ndarray, ...]]) -> np.ndarray:
+def shadow_cover(cv: Canvas, layout: Layout, plants: Sequence[tuple[np.ndarray, ...]]) -> np.ndarray:
     """Cast-shadow cover (0-1) of buildings, trees and cannabis plants on the ground."""
     az, el = layout.sun_azimuth, layout.sun_elevation
     away = (-math.sin(az), math.cos(az))  # shadows point away from the sun (y down)
