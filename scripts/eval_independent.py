@@ -37,7 +37,6 @@ from rasterio import features
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from independent_scenes import COVER, GENERATOR_VERSION, Scene, cached_scene, parse_seeds  # noqa: E402
-
 from scout.evaluate import evaluate_run, match_plots, pool  # noqa: E402
 from scout.model.files import find_model_files  # noqa: E402
 from scout.model.registry import default_models_dir  # noqa: E402

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from dask_cluster import Cluster, assert_same_run
 
 from conftest import linear_model, painted_scene, write_raster
+from dask_cluster import Cluster, assert_same_run
 from scout.cli import _register, cli
 from scout.detection import executor
 

@@ -18,7 +18,8 @@ from conftest import UTM, X0, Y0, linear_model, painted_scene, write_raster
 from frames_data import DJI, edited_copy
 from review_runs import needs_qgis, qgis_check
 from scout import schema
-from scout.cli import _register, cli as scout_cli
+from scout.cli import _register
+from scout.cli import cli as scout_cli
 from scout.detection import DetectSettings, detect, plan_run
 from scout.errors import ImageryError
 from scout.synth.flight import SynthCamera, render_flight

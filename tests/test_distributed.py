@@ -16,9 +16,9 @@ import geopandas as gpd
 import pytest
 import torch
 from click.testing import CliRunner
-from dask_cluster import Cluster, assert_same_run
 
 from conftest import linear_model, painted_scene, write_raster
+from dask_cluster import Cluster, assert_same_run
 from scout.cli import _register, cli
 from scout.detection import executor
 from scout.inference import backend, cpu_count, worker_threads

@@ -14,12 +14,12 @@ import pytest
 import shapely
 from click.testing import CliRunner
 from shapely.geometry import box
-from test_survey_export import assert_valid, make_run
 
 from scout.cli import ScoutGroup
 from scout.commands import flights_cmds
 from scout.errors import InputError
 from scout.flights import FLIGHT_AREAS, FlightSettings, drone_profile, lawnmower, plan_missions
+from test_survey_export import assert_valid, make_run
 
 NS = {"k": "http://www.opengis.net/kml/2.2", "wpml": "http://www.dji.com/wpmz/1.0.2"}
 

@@ -7,13 +7,12 @@ import pytest
 import shapely
 from PIL import Image
 
+from frames_data import DJI, edited_copy
 from scout.frames.chips import frame_from_record, frame_record, frames_from_records, photo_chip
 from scout.frames.flight import place_flight
 from scout.frames.geometry import apply
 from scout.frames.georef import flight_crs, place_frame
 from scout.frames.metadata import read_meta
-
-from frames_data import DJI, edited_copy
 
 BOX = (60, 40, 80, 60)  # upright pixels of a 500 x 281 photo, upper left
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from frames_data import DJI, SENSEFLY, edited_copy
 
+from frames_data import DJI, SENSEFLY, edited_copy
 from scout.errors import ImageryError
 from scout.frames.flight import place_flight
 from scout.frames.georef import FrameSettings

@@ -8,9 +8,9 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
-from frames_data import DJI, SENSEFLY
 from pyproj import CRS, Transformer
 
+from frames_data import DJI, SENSEFLY
 from scout.errors import ImageryError
 from scout.frames.georef import ErrorBudget, FrameSettings, dem_terrain, error_budget, flight_crs, lens, place_frame, true_north_bearing
 from scout.frames.metadata import FrameMeta, read_meta

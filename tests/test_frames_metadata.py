@@ -1,8 +1,8 @@
 """Reading drone photos' EXIF and XMP (pure parsing, then the real test photos)."""
 
 import pytest
-from frames_data import DJI, SENSEFLY, edited_copy
 
+from frames_data import DJI, SENSEFLY, edited_copy
 from scout.errors import ImageryError
 from scout.frames.metadata import frame_meta, parse_xmp, read_meta
 

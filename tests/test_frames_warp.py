@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import shapely
 from affine import Affine
-from frames_data import DJI, edited_copy
 from PIL import Image
 from rasterio.windows import Window
 
+from frames_data import DJI, edited_copy
 from scout.frames.geometry import apply
 from scout.frames.georef import flight_crs, place_frame
 from scout.frames.metadata import read_meta

@@ -17,7 +17,6 @@ import rasterio
 from click.testing import CliRunner
 from rasterio.transform import from_origin
 from shapely.geometry import LineString, box
-from test_survey_tasks import CRS, X0, Y0, plots_frame
 
 from scout.cli import ScoutGroup
 from scout.commands import survey_cmds
@@ -25,6 +24,7 @@ from scout.io import write_gpkg_layer, write_json
 from scout.schema import ROUTE_FIELDS, TASK_FIELDS
 from scout.survey import SurveySettings, TaskSettings, make_tasks, write_survey
 from scout.survey.routing import RouteSettings
+from test_survey_tasks import CRS, X0, Y0, plots_frame
 
 GSD = 5.0
 SIZE = 600  # pixels: the image covers 3 km × 3 km

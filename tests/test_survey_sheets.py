@@ -13,13 +13,13 @@ from urllib.parse import parse_qs, urlsplit
 import geopandas as gpd
 import numpy as np
 import pytest
-from test_survey_export import DEPOT, make_run
 
 from browser import Page, needs_browser
 from scout.chinacoords import gcj02_to_wgs84
 from scout.survey import SurveySettings, TaskSettings, write_survey
 from scout.survey.routing import RouteSettings
 from scout.survey.sheets import LABEL_R, MARKER_R, spread_markers
+from test_survey_export import DEPOT, make_run
 
 A4_CONTENT_PX = round((210 - 20) / 25.4 * 96)  # A4 less the sheet's 10 mm margins, CSS px
 

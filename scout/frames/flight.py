@@ -23,7 +23,6 @@ import shapely
 from pyproj import CRS
 
 from scout import schema
-
 from scout.errors import ImageryError
 from scout.frames.georef import Frame, FrameSettings, Terrain, dem_terrain, flight_crs, place_frame, with_cells
 from scout.frames.metadata import FrameMeta, read_meta
