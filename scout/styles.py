@@ -67,8 +67,8 @@ def style_qml(layer: str, fields: Collection[str] = (), lang: Lang = "en") -> st
         tab = next(t for t in root.iter("attributeEditorContainer") if t.get("name") == "Plot")
         after = next(i for i, f in enumerate(tab) if f.get("name") == "source")
         tab.insert(after + 1, ET.Element("attributeEditorField", name="position_error_m", index="-1", showLabel="1"))
-        ET.SubElement(root.find("editable"), "field", name="position_error_m", editable="0")
-        ET.SubElement(root.find("aliases"), "alias", field="position_error_m", index="-1", name=text("f_position_error_m", "en"))
+        ET.SubElement(_plots_element(root, "editable"), "field", name="position_error_m", editable="0")
+        ET.SubElement(_plots_element(root, "aliases"), "alias", field="position_error_m", index="-1", name=text("f_position_error_m", "en"))
     if tracked:
         _read_only_tab(root, "History", TRACK_FIELDS, " || CASE WHEN \"track_status\" = 'regrowth' THEN ' regrowth' "
                        "WHEN \"track_status\" = 'known_false_alarm' THEN ' known false alarm' ELSE '' END")
@@ -77,10 +77,16 @@ def style_qml(layer: str, fields: Collection[str] = (), lang: Lang = "en") -> st
     return qml[: qml.index("<qgis")] + ET.tostring(root, encoding="unicode")
 
 
+def _plots_element(root: ET.Element, path: str) -> ET.Element:
+    """The element at ``path`` in the plots style, which Scout ships with it."""
+    element = root.find(path)
+    assert element is not None, f"{STYLES_DIR / 'plots.qml'}: not Scout's plots style (no {path})"
+    return element
+
+
 def _read_only_tab(root: ET.Element, name: str, fields: Collection[str], label_suffix: str) -> None:
     """A form tab (second, after Review) of read-only ``fields``, and ``label_suffix`` added to the labels' expression."""
-    editable, form, style = (root.find(path) for path in ("editable", "attributeEditorForm", "labeling/settings/text-style"))
-    assert editable is not None and form is not None and style is not None, f"{STYLES_DIR / 'plots.qml'}: not Scout's plots style"
+    editable, form, style = (_plots_element(root, path) for path in ("editable", "attributeEditorForm", "labeling/settings/text-style"))
     tab = ET.Element("attributeEditorContainer", name=name, columnCount="1", groupBox="0", showLabel="1", visibilityExpressionEnabled="0", visibilityExpression="")
     for field in fields:
         ET.SubElement(tab, "attributeEditorField", name=field, index="-1", showLabel="1")

@@ -21,7 +21,6 @@ from scout import schema
 from scout.cli import _register
 from scout.cli import cli as scout_cli
 from scout.detection import DetectSettings, detect, plan_run
-from scout.errors import ImageryError
 from scout.synth.flight import SynthCamera, render_flight
 
 PLOTS = [("poppy", 60, 80, 130, 160), ("cannabis", 250, 240, 330, 300), ("poppy", 300, 40, 360, 100)]  # rows, cols of a 400 px scene at 5 cm

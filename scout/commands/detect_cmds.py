@@ -28,7 +28,8 @@ from scout.commands.options import BandList, Threshold, lang_option, overwrite_o
 @click.option("--scheduler", help="dask.distributed scheduler address (tcp://HOST:PORT); workers read the imagery themselves.")
 @click.option("--agl", "agl_m", type=click.FloatRange(min=0, min_open=True), help="Raw photos: height flown above the ground, metres, for every photo (default: each photo's XMP).")
 @click.option("--dem", type=click.Path(dir_okay=False, path_type=Path), help="Raw photos: a DEM of ground heights (metres above sea level); photos are placed on it from their GPS altitude.")
-@click.option("--max-off-nadir", "max_off_nadir_deg", type=click.FloatRange(0, 60), default=15.0, show_default=True, help="Raw photos: photos looking further from straight down (degrees) are skipped.")
+@click.option("--max-off-nadir", "max_off_nadir_deg", type=click.FloatRange(0, 60), default=15.0, show_default=True,
+              help="Raw photos: photos looking further from straight down (degrees) are skipped.")
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in --out, reusing its finished blocks.")
 @lang_option
 @overwrite_option

@@ -25,6 +25,7 @@ from scout.vectorize import Fragments, PlotPixels, merge_fragments, to_crs_coord
 
 if TYPE_CHECKING:
     from scout.detection.blocks import DetectPlan
+    from scout.frames.georef import Frame
 
 
 def plot_id(cls: str, lon: float, lat: float) -> str:
@@ -107,7 +108,7 @@ def build_plots(
     for geom in gdf.geometry.values:
         centre = np.array(geom.centroid.coords)
         hits = [k for k, fp in enumerate(fps) if fp.intersects(geom)] or [0]
-        hits.sort(key=lambda k: (0, float(frames[k].view_tan(centre)[0]), k) if frames[k] is not None else (1, 0.0, k))
+        hits.sort(key=lambda k: _view_order(frames[k], centre, k))
         src.append(";".join(names[k] for k in hits))
         acq.append(acquired[hits[0]])
         winner = frames[hits[0]]
@@ -125,6 +126,12 @@ def build_plots(
         gdf["position_error_m"] = error
     gdf = gdf.sort_values(["confidence", "plot_id"], ascending=[False, True]).reset_index(drop=True)
     return typed_frame(gdf, fields, crs)
+
+
+def _view_order(frame: Frame | None, centre: np.ndarray, k: int) -> tuple[int, float, int]:
+    """Sort key of image ``k`` for a plot at ``centre``: photos first, the one that sees it most
+    nearly straight down leading; then the other images in their order."""
+    return (0, float(frame.view_tan(centre)[0]), k) if frame is not None else (1, 0.0, k)
 
 
 def plot_fields(plan: DetectPlan) -> dict[str, str]:

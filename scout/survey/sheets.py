@@ -115,9 +115,12 @@ class ChipSource(contextlib.AbstractContextManager):
                 ((0 <= c) & (c <= size_px)).all() for c in photo.to_chip(*shapely.get_coordinates(plots.geometry.values).T)
             )
             if photo is not None and inside:
-                image = "data:image/jpeg;base64," + base64.b64encode(_jpeg(np.moveaxis(photo.pixels, -1, 0))).decode("ascii")
-                return _chip_svg(image, size_px, plots, lambda x, y: tuple(float(v[0]) for v in photo.to_chip(np.array([x]), np.array([y]))),
-                                 text("across", lang, m=photo.across_m) + f" · {photo.image}", photo.north_deg)
+                def photo_px(x: float, y: float) -> tuple[float, float]:
+                    col, row = photo.to_chip(np.array([x]), np.array([y]))
+                    return float(col[0]), float(row[0])
+
+                jpeg = "data:image/jpeg;base64," + base64.b64encode(_jpeg(np.moveaxis(photo.pixels, -1, 0))).decode("ascii")
+                return _chip_svg(jpeg, size_px, plots, photo_px, text("across", lang, m=photo.across_m) + f" · {photo.image}", photo.north_deg)
         minx, miny, maxx, maxy = plots.total_bounds
         cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
         half = max(maxx - minx, maxy - miny) * 0.6 + 15.0  # metres: the plots plus some context

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from PIL import ExifTags, Image
 from pyproj import Transformer
 from rasterio.windows import from_bounds
@@ -66,7 +67,7 @@ def lawnmower(bounds: tuple[float, float, float, float], agl_m: float, camera: S
     return poses
 
 
-def render_photo(ground: np.ndarray, ground_transform, pose: Pose, camera: SynthCamera) -> np.ndarray:  # noqa: ANN001
+def render_photo(ground: np.ndarray, ground_transform: Affine, pose: Pose, camera: SynthCamera) -> np.ndarray:
     """(bands, height, width) photo of ``ground`` (bands, h, w) at ``pose``; 0 off the raster."""
     k = g.intrinsics(camera.focal_px, camera.width, camera.height)
     r = g.camera_rotation(pose.yaw_deg, pose.pitch_deg, 0.0, "gimbal")
