@@ -24,7 +24,6 @@ import json
 import logging
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,11 +35,11 @@ import shapely
 from rasterio import features
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from independent_scenes import COVER, GENERATOR_VERSION, Scene, cached_scene, parse_seeds  # noqa: E402
-from scout.evaluate import evaluate_run, match_plots, pool  # noqa: E402
-from scout.model.files import find_model_files  # noqa: E402
-from scout.model.registry import default_models_dir  # noqa: E402
-from scout.schema import CLASSES, PLOTS_GPKG  # noqa: E402
+from independent_scenes import COVER, GENERATOR_VERSION, Scene, cached_scene, parse_seeds
+from scout.evaluate import evaluate_run, match_plots, pool
+from scout.model.files import find_model_files
+from scout.model.registry import default_models_dir
+from scout.schema import CLASSES, PLOTS_GPKG
 
 log = logging.getLogger("eval_independent")
 
@@ -56,7 +55,7 @@ def resolve_model(model: str) -> Path:
         try:
             weights, _ = find_model_files(candidate)
             return weights.with_suffix("")
-        except Exception:  # noqa: BLE001 - try the next reading of the name
+        except Exception:  # any failure: try the next reading of the name
             continue
     find_model_files(path)  # raises the one-line ModelError naming what is missing
     return path
@@ -165,7 +164,8 @@ def evaluate_model(model: str, kind: str, seeds: Sequence[int], out: Path, size_
             "predicted": sum(p[c][BIN]["predicted"] for c in CLASSES), "correct": sum(p[c][BIN]["correct"] for c in CLASSES),
             "false_alarm_fraction": metrics["false_alarm_fraction"],
         })
-        log.info("%s seed %d: found %d/%d, correct %d/%d, false-alarm area %.3f%% (%.0f s)", kind, seed, per_scene[-1]["found"], per_scene[-1]["truth"], per_scene[-1]["correct"], per_scene[-1]["predicted"], 100 * (metrics["false_alarm_fraction"] or 0), time.perf_counter() - t0)
+        log.info("%s seed %d: found %d/%d, correct %d/%d, false-alarm area %.3f%% (%.0f s)", kind, seed, per_scene[-1]["found"], per_scene[-1]["truth"], per_scene[-1]["correct"],
+                 per_scene[-1]["predicted"], 100 * (metrics["false_alarm_fraction"] or 0), time.perf_counter() - t0)
     pooled = pool(per_run)
     pp = pooled["plots"]
     tot = {k: sum(pp[c][BIN][k] for c in CLASSES) for k in ("truth", "found", "predicted", "correct")}

@@ -52,7 +52,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -563,9 +563,11 @@ def paint_field(cv: Canvas, reg: Region, kind: str, rng: np.random.Generator, an
     elif kind in ("maize", "maize_young", "maize_dry"):
         ground = tilled_soil(cv, reg, rng, angle, weeds=0.1)
         young = kind == "maize_young"
-        p = Plants(float(rng.uniform(0.25, 0.35)), float(rng.uniform(0.6, 0.8)), 0.2 if young else float(rng.uniform(0.38, 0.5)), 0.6 if young else 2.2, 0.25, 0.3, float(rng.uniform(0.85, 1.0)), "leaves", int(rng.integers(8, 13)), 6.0)
+        p = Plants(float(rng.uniform(0.25, 0.35)), float(rng.uniform(0.6, 0.8)), 0.2 if young else float(rng.uniform(0.38, 0.5)), 0.6 if young else 2.2, 0.25, 0.3, float(rng.uniform(0.85, 1.0)),
+                   "leaves", int(rng.integers(8, 13)), 6.0)
         leaf = "maize_dry" if kind == "maize_dry" else "maize"
-        paint_stand(cv, reg, p, Look(leaf, "grass_dry" if kind == "maize_dry" else "maize_dry", 0.25 if kind == "maize_dry" else 0.03, 0.12, 0.5, 0.5, midrib=0.2, grain=0.1), angle, seed, code, ground=ground, tint=tint)
+        paint_stand(cv, reg, p, Look(leaf, "grass_dry" if kind == "maize_dry" else "maize_dry", 0.25 if kind == "maize_dry" else 0.03, 0.12, 0.5, 0.5, midrib=0.2, grain=0.1), angle, seed, code,
+                    ground=ground, tint=tint)
     elif kind == "maize_stubble":
         ground = tilled_soil(cv, reg, rng, angle, weeds=0.15) * 0.5 + ground_colour(cv, reg, "stubble", 0.1, 2.0, k) * 0.5
         paint_stand(cv, reg, Plants(0.3, 0.7, 0.08, 0.3, 0.4, 0.3, 0.8), Look("stubble", "maize_dry", 0.5), angle, seed, code, ground=ground)
@@ -587,13 +589,16 @@ def paint_field(cv: Canvas, reg: Region, kind: str, rng: np.random.Generator, an
     elif kind == "rapeseed":
         ground = tilled_soil(cv, reg, rng, angle, weeds=0.05)
         fl = Flowers(0.05, 0.025, float(rng.uniform(0.4, 0.8)), (("flower_yellow", 1.0),)) if dry else None
-        paint_stand(cv, reg, Plants(0.2, 0.25, 0.16, 0.9, 0.2, 0.8, 0.95, "ragged", 6), Look("rape_leaf", "flower_yellow" if dry else None, 0.7 if dry else 0.0, 0.1, 0.4, 0.3), angle, seed, code, ground=ground, flowers=fl, tint=tint)
+        paint_stand(cv, reg, Plants(0.2, 0.25, 0.16, 0.9, 0.2, 0.8, 0.95, "ragged", 6), Look("rape_leaf", "flower_yellow" if dry else None, 0.7 if dry else 0.0, 0.1, 0.4, 0.3), angle, seed, code,
+                    ground=ground, flowers=fl, tint=tint)
     elif kind == "tobacco":
         ground = tilled_soil(cv, reg, rng, angle, weeds=0.05)
-        paint_stand(cv, reg, Plants(0.55, float(rng.uniform(1.0, 1.2)), float(rng.uniform(0.3, 0.42)), 1.3, 0.2, 0.2, 0.95, "rosette", 5), Look("tobacco", "broadleaf_yellow", 0.2, 0.1, 0.8, 0.35, midrib=0.15), angle, seed, code, ground=ground, tint=tint)
+        paint_stand(cv, reg, Plants(0.55, float(rng.uniform(1.0, 1.2)), float(rng.uniform(0.3, 0.42)), 1.3, 0.2, 0.2, 0.95, "rosette", 5),
+                    Look("tobacco", "broadleaf_yellow", 0.2, 0.1, 0.8, 0.35, midrib=0.15), angle, seed, code, ground=ground, tint=tint)
     elif kind == "soybean":
         ground = tilled_soil(cv, reg, rng, angle, weeds=0.05)
-        paint_stand(cv, reg, Plants(0.18, float(rng.uniform(0.4, 0.55)), 0.2, 0.6, 0.2, 0.3, 0.95, "ragged", 7), Look("soybean", None, 0.0, 0.12, 0.6, 0.35, Plants(0.07, 0.07, 0.05, 0.05, 0.3, 0.9), 0.75), angle, seed, code, ground=ground, tint=tint)
+        paint_stand(cv, reg, Plants(0.18, float(rng.uniform(0.4, 0.55)), 0.2, 0.6, 0.2, 0.3, 0.95, "ragged", 7),
+                    Look("soybean", None, 0.0, 0.12, 0.6, 0.35, Plants(0.07, 0.07, 0.05, 0.05, 0.3, 0.9), 0.75), angle, seed, code, ground=ground, tint=tint)
     else:  # canopy kinds: the ground now, crowns in a later pass
         g = {"forest": "litter", "orchard": "grass_dry" if dry else "grass", "banana": "weeds", "bamboo": "litter"}[kind]
         cv.put(reg, ground_colour(cv, reg, g, 0.15, 2.0, k, tint, ("soil_brown", 0.3, 1.5)), code)
@@ -626,7 +631,8 @@ def paint_beds(cv: Canvas, reg: Region, rng: np.random.Generator, angle: float, 
             cv.put(sub, col, CV["vegetables"], 1 + 0.3 * cv.noise_at(0.4, 1, sub))
             paint_stand(cv, sub, Plants(0.35, period / 2, 0.1, 0.3, 0.3, 0.1, 0.9, "rosette", 5), Look("lettuce", "veg_dark", 0.5), angle, seed, CV["vegetables"])
         elif crop == "cabbage":
-            paint_stand(cv, sub, Plants(0.45, period / 2, float(rng.uniform(0.16, 0.24)), 0.35, 0.2, 0.25, 0.95, "rosette", 7), Look("cabbage", "lettuce", 0.1, 0.1, 0.9, 0.3, grain=0.05), angle, seed, CV["vegetables"], ground=ground, tint=tint)
+            paint_stand(cv, sub, Plants(0.45, period / 2, float(rng.uniform(0.16, 0.24)), 0.35, 0.2, 0.25, 0.95, "rosette", 7), Look("cabbage", "lettuce", 0.1, 0.1, 0.9, 0.3, grain=0.05), angle,
+                        seed, CV["vegetables"], ground=ground, tint=tint)
         elif crop == "lettuce":
             paint_stand(cv, sub, Plants(0.3, period / 3, 0.12, 0.25, 0.2, 0.3, 0.95, "rosette", 6), Look("lettuce", None, 0.0, 0.12, 0.7, 0.3), angle, seed, CV["vegetables"], ground=ground, tint=tint)
         elif crop == "garlic":
@@ -658,7 +664,8 @@ def canopy_plants(kind: str, rng: np.random.Generator) -> tuple[Plants, Look]:
     return Plants(6.0, 6.0, float(rng.uniform(2.6, 3.6)), float(rng.uniform(8, 13)), 0.25, 0.9, 0.8, "ragged", 6), TREE_LOOKS["bamboo"]
 
 
-def paint_tree(cv: Canvas, u: float, v: float, radius: float, height: float, look: Look, rng: np.random.Generator, shape: str = "ragged", lobes: int = 5, sharp: float = 2.0, override: bool = False) -> None:
+def paint_tree(cv: Canvas, u: float, v: float, radius: float, height: float, look: Look, rng: np.random.Generator, shape: str = "ragged", lobes: int = 5, sharp: float = 2.0,
+               override: bool = False) -> None:
     """One crown centred at (u, v) m, z-buffered over what is there (not over protected plots unless ``override``)."""
     reg = cv.region(Point(u, v).buffer(radius * 1.3, 16))
     if reg is None:
@@ -891,8 +898,10 @@ def paint_lookalike(cv: Canvas, reg: Region, kind: str, rng: np.random.Generator
         paint_beds(cv, reg, rng, angle, jitter_tint(rng), crops=None if kind == "mixed_veg" else (kind,))
     elif kind == "flower_bed":
         ground = tilled_soil(cv, reg, rng, angle, "soil_brown", 0.05)
-        pal = tuple((str(n), float(rng.uniform(0.2, 1))) for n in rng.choice(["petal_orange", "flower_yellow", "petal_pink", "petal_red", "petal_magenta", "petal_white", "petal_purple"], size=int(rng.integers(2, 6)), replace=False))
-        paint_stand(cv, reg, Plants(0.2, 0.2, 0.13, 0.4, 0.3, 1.0, 0.95, "ragged", 6), Look(str(rng.choice(["lettuce", "veg_dark", "grass"])), None, 0.0, 0.15, 0.6, 0.35), angle, seed, CV["flower_bed"], ground=ground, flowers=Flowers(0.11, float(rng.uniform(0.035, 0.06)), float(rng.uniform(0.5, 0.9)), pal))
+        pal = tuple((str(n), float(rng.uniform(0.2, 1))) for n in rng.choice(["petal_orange", "flower_yellow", "petal_pink", "petal_red", "petal_magenta", "petal_white", "petal_purple"],
+                                                                             size=int(rng.integers(2, 6)), replace=False))
+        paint_stand(cv, reg, Plants(0.2, 0.2, 0.13, 0.4, 0.3, 1.0, 0.95, "ragged", 6), Look(str(rng.choice(["lettuce", "veg_dark", "grass"])), None, 0.0, 0.15, 0.6, 0.35), angle, seed,
+                    CV["flower_bed"], ground=ground, flowers=Flowers(0.11, float(rng.uniform(0.035, 0.06)), float(rng.uniform(0.5, 0.9)), pal))
     elif kind == "shrubs":
         cv.put(reg, ground_colour(cv, reg, "weeds", 0.15, 1.0, 3, None, ("soil_dry", 0.3, 0.8)), CV["shrub_hedge"])
         r = float(rng.uniform(0.5, 1.1))
@@ -1061,7 +1070,8 @@ def _long_axis_angle(poly: Any) -> float:
 # ------------------------------------------------------------------------------------ layout
 
 DRY_CROPS = {"tilled": 16, "fallow": 14, "maize_dry": 8, "maize_stubble": 10, "rice_stubble": 12, "veg": 14, "rapeseed": 8, "tea": 5, "grass": 4, "orchard": 4, "banana": 2, "lawn": 1}
-WET_CROPS = {"maize": 28, "maize_young": 5, "rice_green": 12, "rice_flooded": 5, "rice_ripe": 4, "veg": 12, "tobacco": 8, "soybean": 4, "tea": 5, "fallow": 6, "tilled": 3, "orchard": 4, "banana": 3, "grass": 3}
+WET_CROPS = {"maize": 28, "maize_young": 5, "rice_green": 12, "rice_flooded": 5, "rice_ripe": 4, "veg": 12, "tobacco": 8, "soybean": 4, "tea": 5, "fallow": 6, "tilled": 3, "orchard": 4,
+             "banana": 3, "grass": 3}
 
 
 def _jittered_cells(u: np.ndarray, v: np.ndarray, along: float, across: float, angle: float, seed: int) -> np.ndarray:
@@ -1499,7 +1509,8 @@ def drone_camera(cv: Canvas, light: Light, rng: np.random.Generator) -> tuple[np
         buf = io.BytesIO()
         Image.fromarray(np.moveaxis(img, 0, -1)).save(buf, "JPEG", quality=quality)
         img = np.moveaxis(np.asarray(Image.open(buf).convert("RGB")), -1, 0).copy()
-    return img, {"white_balance": [round(float(v), 3) for v in wb], "exposure": round(exposure, 3), "saturation": round(sat, 3), "blur_px": round(sigma, 2), "motion_blur": motion, "noise": round(noise, 4), "jpeg_quality": quality}
+    return img, {"white_balance": [round(float(v), 3) for v in wb], "exposure": round(exposure, 3), "saturation": round(sat, 3), "blur_px": round(sigma, 2), "motion_blur": motion,
+                 "noise": round(noise, 4), "jpeg_quality": quality}
 
 
 def satellite_sensor(cv: Canvas, light: Light, rng: np.random.Generator, factor: int) -> tuple[np.ndarray, dict]:
@@ -1549,7 +1560,8 @@ def _crs_and_origin(rng: np.random.Generator) -> tuple[str, str, float, float]:
 def _write_image(path: Path, data: np.ndarray, transform: Affine, crs: str, descriptions: Sequence[str], alpha: np.ndarray | None) -> None:
     count = data.shape[0] + (alpha is not None)
     extra = {"photometric": "RGB", "alpha": "YES"} if alpha is not None else {}
-    with rasterio.open(path, "w", driver="GTiff", width=data.shape[2], height=data.shape[1], count=count, dtype=data.dtype, crs=crs, transform=transform, tiled=True, blockxsize=256, blockysize=256, compress="deflate", predictor=2, **extra) as dst:
+    with rasterio.open(path, "w", driver="GTiff", width=data.shape[2], height=data.shape[1], count=count, dtype=data.dtype, crs=crs, transform=transform, tiled=True, blockxsize=256,
+                       blockysize=256, compress="deflate", predictor=2, **extra) as dst:
         dst.write(data, list(range(1, data.shape[0] + 1)))
         if alpha is not None:
             dst.write(alpha, count)
@@ -1626,7 +1638,8 @@ def make_scene(out_dir: str | os.PathLike, seed: int, kind: str = "drone", size_
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    log.info("%s: %d poppy, %d cannabis, %d look-alikes, %.3f m, %dx%d px, %.1f s (%.1f s CPU)", folder, n_plots["poppy"], n_plots["cannabis"], len(lookalikes), gsd, W, H, time.perf_counter() - t0, time.process_time() - cpu0)
+    log.info("%s: %d poppy, %d cannabis, %d look-alikes, %.3f m, %dx%d px, %.1f s (%.1f s CPU)", folder, n_plots["poppy"], n_plots["cannabis"], len(lookalikes), gsd, W, H,
+             time.perf_counter() - t0, time.process_time() - cpu0)
     return Scene(folder, folder / "image.tif", folder / "truth.gpkg", folder / "landcover.tif", n_plots, meta)
 
 

@@ -18,7 +18,7 @@ from scout.cli import _register, cli
 
 _register()
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-from independent_scenes import make_scene, parse_seeds  # noqa: E402
+from independent_scenes import make_scene, parse_seeds  # noqa: E402  # scripts/ is no package: it goes on the path first
 
 
 def _read(scene) -> tuple[np.ndarray, gpd.GeoDataFrame]:
