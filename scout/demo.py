@@ -14,7 +14,7 @@ import geopandas as gpd
 
 from scout.detection import RunSummary, detect
 from scout.errors import InputError, OutputError
-from scout.io import check_replaceable
+from scout.folders import Inventory, check_replaceable
 from scout.labels import read_truth
 from scout.runfolder import check_replaceable_run, open_run, read_plots
 from scout.synth import default_origin, make_scene
@@ -25,6 +25,10 @@ SAMPLE_AOIS = Path(__file__).resolve().parents[1] / "aoi"
 """The checkout's sample AOIs (like its ``models/``)."""
 DEMO_AOI = "townships.geojson"
 """The sample townships the demo detects in; its copy in the scene folder marks a demo scene."""
+DEMO_SCENE = Inventory("demo scene", DEMO_AOI, "scout-demo-scene/1", files=(DEMO_AOI, "drone-*.tif", "drone-*-labels.tif", "drone-*-truth.gpkg"),
+                       legacy=(("type", "features"),))
+"""The demo's scene folder, known by its townships (a copy of the sample AOI's GeoJSON, which
+carries no marker) and Scout's file names: ``--overwrite`` replaces only such a folder."""
 DEMO_ORIGIN = default_origin(7)
 """Top-left corner of every demo flight (UTM 47N metres): inside the sample townships, whatever the seed."""
 
@@ -72,7 +76,7 @@ def run_demo(out_dir: str | Path, seed: int = 7, size_px: int = 2048, overwrite:
     if run_dir.exists() and not overwrite:
         raise OutputError(f"{run_dir}: demo run exists; use --overwrite to run it again")
     scene_dir = out_dir / "scene"
-    check_replaceable(scene_dir, DEMO_AOI, "demo scene")
+    check_replaceable(scene_dir, DEMO_SCENE)
     check_replaceable_run(run_dir)
     if overwrite:
         shutil.rmtree(scene_dir, ignore_errors=True)

@@ -163,34 +163,6 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
                 tmp_path.unlink()
 
 
-@contextlib.contextmanager
-def replaced_folder(folder: Path) -> Iterator[Path]:
-    """Write a whole output folder under a temporary name; once the block finishes it replaces
-    ``folder`` (whose old contents are removed), so the folder is complete or as it was."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    old = None
-    with atomic_path(folder) as tmp:
-        tmp.mkdir()
-        yield tmp
-        old = folder.with_name(f".{folder.name}.old") if folder.exists() else None
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def check_replaceable(folder: Path, marker: str, what: str) -> None:
-    """Refuse to let ``--overwrite`` replace anything but an empty folder or one of ours (holding
-    ``marker``): ``--out ~/Desktop --overwrite`` must not delete the desktop."""
-    if not folder.exists():
-        return
-    if not folder.is_dir():
-        raise OutputError(f"{folder}: is a file, not a {what}; choose another --out")
-    if any(folder.iterdir()) and not (folder / marker).is_file():
-        raise OutputError(f"{folder}: holds files but no {marker}, so it is not a {what}; --overwrite replaces only those: choose another --out")
-
-
 def check_new_file(path: str | os.PathLike, overwrite: bool) -> None:
     """An output file named by the user is replaced only when they said so."""
     if not overwrite and Path(path).exists():

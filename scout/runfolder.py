@@ -26,7 +26,8 @@ from pyproj import CRS
 
 from scout import schema
 from scout.errors import RunFolderError, first_line, raise_if_locked
-from scout.io import GPKG_OPTIONS, atomic_path, check_replaceable, typed_frame, write_gpkg_layer, write_json
+from scout.folders import Inventory, check_replaceable
+from scout.io import GPKG_OPTIONS, atomic_path, typed_frame, write_gpkg_layer, write_json
 from scout.lang import resolve_lang
 from scout.styles import add_styles
 
@@ -289,19 +290,34 @@ def check_plots(plots: pd.DataFrame, path: Path) -> None:
 # Writing: detection fills a (staging) run folder; scout track rewrites its plots.
 
 
+RUN_FOLDER = Inventory(
+    "Scout run folder", schema.RUN_JSON, "scout-run/1",
+    files=(schema.RUN_JSON, schema.PLOTS_GPKG, schema.PLOTS_GEOJSON, schema.PROBABILITY_TIF, schema.REVIEW_JSON, schema.PROJECT_QGZ),
+    folders=((schema.TASKS_DIR, "scout-tasks/1"), (schema.FLIGHTS_DIR, "scout-flights/1")),
+    legacy=(("scout_version", "fingerprint"), ("complete", "core", "out_dir")),  # a run, a staging folder, before the marker
+)
+"""What a run folder holds: ``run.json`` marked as Scout's, the files detection, ``scout review``
+and ``scout qgis`` write, and the folders ``scout tasks`` and ``scout flights`` write by default.
+Only such a folder is replaced by ``scout detect --overwrite`` (:mod:`scout.folders`)."""
+
+
 def check_replaceable_run(path: Path) -> None:
-    """``--overwrite`` may replace ``path`` only when it is empty or a run folder (see :func:`scout.io.check_replaceable`)."""
-    check_replaceable(path, schema.RUN_JSON, "Scout run folder")
+    """``--overwrite`` may replace ``path`` only when it is absent, empty, or a run folder holding
+    nothing but Scout's files (see :func:`scout.folders.check_replaceable`)."""
+    from scout import flights  # noqa: F401  (the kinds of folder a run folder holds register themselves)
+    from scout.survey import export  # noqa: F401
+
+    check_replaceable(path, RUN_FOLDER)
 
 
 def is_run(path: Path) -> bool:
-    """Whether ``path`` holds a run's record (finished or not)."""
-    return (path / schema.RUN_JSON).exists()
+    """Whether ``path`` holds a run's record of Scout's (finished or not)."""
+    return RUN_FOLDER.marked(path)
 
 
 def write_record(path: Path, record: dict[str, Any]) -> None:
-    """``run.json`` into the folder ``path``, atomically."""
-    write_json(path / schema.RUN_JSON, record)
+    """``run.json`` into the folder ``path``, atomically, with Scout's marker."""
+    write_json(path / schema.RUN_JSON, RUN_FOLDER.stamp(record))
 
 
 def write_layers(path: Path, plots: gpd.GeoDataFrame, tiles: gpd.GeoDataFrame, aois: gpd.GeoDataFrame, frames: gpd.GeoDataFrame | None = None) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +142,36 @@ def base(tmp_path_factory) -> dict[str, Path]:
     result = invoke("detect", image, "--out", run, "--model", model)
     assert result.exit_code == 0, result.output
     return {"dir": d, "image": image, "model": model, "run": run}
+
+
+def can_make_unreplaceable(probe_dir: Path) -> bool:
+    """Root ignores permissions: there a folder is made immutable (chattr +i), where the file system allows it."""
+    if os.geteuid() != 0:
+        return True
+    probe = probe_dir / "immutable-probe"
+    probe.mkdir(exist_ok=True)
+    try:
+        ok = subprocess.run(["chattr", "+i", str(probe)], capture_output=True).returncode == 0
+    except OSError:
+        return False
+    subprocess.run(["chattr", "-i", str(probe)], capture_output=True)
+    probe.rmdir()
+    return ok
+
+
+@contextlib.contextmanager
+def unreplaceable(folder: Path) -> Iterator[None]:
+    """``folder`` cannot be renamed or deleted while inside: immutable as root, its parent read-only otherwise."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(folder)], check=True, capture_output=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(folder)], check=True, capture_output=True)
+    else:
+        mode = folder.parent.stat().st_mode
+        folder.parent.chmod(0o555)
+        try:
+            yield
+        finally:
+            folder.parent.chmod(mode)

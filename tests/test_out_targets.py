@@ -18,9 +18,7 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import invoke, snapshot
+from conftest import can_make_unreplaceable, invoke, snapshot, unreplaceable
 
 FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -39,39 +37,6 @@ FOREIGN = ("user", "foreign_run_json", "run_with_user_file", "file", "link_to_us
 KINDS = FRESH + RUNS + FOREIGN
 DECOYS = (".{}.old", ".{}.partial", ".{}.lock")  # a user's things under Scout's hidden names
 MODES = ((), ("--overwrite",), ("--resume",))
-
-
-def can_make_unreplaceable(probe_dir: Path) -> bool:
-    """Root ignores permissions: there a folder is made immutable (chattr +i), where the file system allows it."""
-    if os.geteuid() != 0:
-        return True
-    probe = probe_dir / "immutable-probe"
-    probe.mkdir(exist_ok=True)
-    try:
-        ok = subprocess.run(["chattr", "+i", str(probe)], capture_output=True).returncode == 0
-    except OSError:
-        return False
-    subprocess.run(["chattr", "-i", str(probe)], capture_output=True)
-    probe.rmdir()
-    return ok
-
-
-@contextlib.contextmanager
-def unreplaceable(folder: Path) -> Iterator[None]:
-    """``folder`` cannot be renamed or deleted while inside: immutable as root, its parent read-only otherwise."""
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "+i", str(folder)], check=True, capture_output=True)
-        try:
-            yield
-        finally:
-            subprocess.run(["chattr", "-i", str(folder)], check=True, capture_output=True)
-    else:
-        mode = folder.parent.stat().st_mode
-        folder.parent.chmod(0o555)
-        try:
-            yield
-        finally:
-            folder.parent.chmod(mode)
 
 
 @dataclass
@@ -183,7 +148,6 @@ def expected(kind: str, flags: tuple[str, ...], decoys: frozenset[str]) -> str |
 @example(kind="link_to_run", flags=("--overwrite",), decoys=frozenset())
 @example(kind="dangling_link", flags=(), decoys=frozenset())
 @example(kind="unreplaceable_run", flags=("--overwrite",), decoys=frozenset())
-@pytest.mark.xfail(strict=True, reason="issue 17 cases 1, 2, 3 and 5: not fixed yet")
 def test_no_out_target_loses_a_users_byte(base, kind, flags, decoys):
     if kind == "unreplaceable_run" and not can_make_unreplaceable(base["dir"]):
         pytest.skip("cannot make a folder unreplaceable here (root on a file system without chattr +i)")
@@ -196,7 +160,6 @@ def test_no_out_target_loses_a_users_byte(base, kind, flags, decoys):
 # ---------------------------------------------------------------- the cases of issue 17
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 case 1: not fixed yet")
 @pytest.mark.parametrize(("kind", "names"), [("foreign_run_json", "run.json"), ("run_with_user_file", "notes.txt")])
 def test_overwrite_replaces_only_a_folder_of_scouts_files(base, kind, names):
     """A folder holding someone else's run.json ({"foo": 1}), or a Scout run with the user's notes added, is not Scout's to replace."""
@@ -206,7 +169,6 @@ def test_overwrite_replaces_only_a_folder_of_scouts_files(base, kind, names):
     assert names in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 case 2: not fixed yet")
 def test_a_users_folders_named_like_scouts_backup_and_staging_are_kept(base):
     box = make_sandbox(base, "scout_run", frozenset({".{}.old"}))
     check_contract(detect(base, box, "--overwrite"), box)  # .victim.old is the user's
@@ -216,13 +178,11 @@ def test_a_users_folders_named_like_scouts_backup_and_staging_are_kept(base):
     assert ".victim.partial" in result.output
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 case 2: not fixed yet")
 def test_a_users_file_named_like_the_lock_is_kept(base):
     box = make_sandbox(base, "missing", frozenset({".{}.lock"}))
     check_contract(detect(base, box), box)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 case 3: not fixed yet")
 def test_out_through_a_symlink_writes_where_it_points_and_keeps_the_link(base):
     box = make_sandbox(base, "link_to_empty")
     for flags in ((), ("--overwrite",), ("--overwrite",)):  # the second --overwrite failed with NotADirectoryError
@@ -232,7 +192,6 @@ def test_out_through_a_symlink_writes_where_it_points_and_keeps_the_link(base):
     assert check_contract(detect(base, box), box) == "ran"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 case 5: not fixed yet")
 def test_a_run_that_cannot_be_replaced_is_refused_before_computing(base):
     if not can_make_unreplaceable(base["dir"]):
         pytest.skip("cannot make a folder unreplaceable here (root on a file system without chattr +i)")
@@ -240,3 +199,15 @@ def test_a_run_that_cannot_be_replaced_is_refused_before_computing(base):
     result = detect(base, box, "--overwrite")
     assert check_contract(result, box) == "refused"  # and no finished .victim.partial left: refused before computing
     assert "are kept in" not in result.output
+
+
+def test_a_run_holding_all_that_scout_adds_to_it_is_replaced(base):
+    """Every command that writes into a run folder writes only what the run folder's inventory
+    (:data:`scout.runfolder.RUN_FOLDER`) lists, so ``--overwrite`` still replaces it."""
+    box = make_sandbox(base, "scout_run")
+    lon, lat = json.loads((box.out / "plots.geojson").read_text())["features"][0]["geometry"]["coordinates"][0][0]
+    for command in (("tasks", box.out, "--depot", f"{lon},{lat}"), ("qgis", box.out), ("review", box.out), ("flights", box.out)):
+        assert invoke(*command).exit_code == 0, command
+    assert {p.name for p in box.out.iterdir()} >= {"tasks", "flights", "project.qgz", "review.json"}
+    assert check_contract(detect(base, box, "--overwrite"), box) == "ran"
+    assert not (box.out / "tasks").exists()

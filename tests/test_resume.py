@@ -19,6 +19,7 @@ import rasterio
 from conftest import painted_scene, unet_model, write_raster
 from scout.detection import DetectSettings, detect
 from scout.errors import OutputError
+from scout.runfolder import write_record
 
 SCOUT = [sys.executable, "-m", "scout.cli"]
 
@@ -78,7 +79,7 @@ def test_resume_refuses_other_inputs(tmp_path):
     staging = tmp_path / ".run.partial"
     staging.mkdir()
     (staging / "blocks").mkdir()
-    (staging / "run.json").write_text(json.dumps({"complete": False, "core": "something else"}))
+    write_record(staging, {"complete": False, "core": "something else", "out_dir": str(tmp_path / "run")})  # an interrupted run's record
     result = subprocess.run(detect_cmd(other, model, tmp_path / "run", "--resume"), capture_output=True, text=True)
     assert result.returncode == 2 and "another AOI, model, tiling" in result.stderr and "Traceback" not in result.stderr
     assert image.exists()

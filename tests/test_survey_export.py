@@ -216,12 +216,16 @@ def test_existing_output_needs_overwrite_and_only_a_survey_folder_is_replaced(ru
         assert (out / "mine.txt").read_text() == "keep"
     out = tmp_path / "survey2"
     assert scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.2").exit_code == 0
-    (out / "notes.txt").write_text("old")
     result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.2")
     assert result.exit_code == 2 and "--overwrite" in result.output
+    (out / "team_09.gpx").write_text("an older plan's")  # Scout's file: replaced with the folder
     result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.2", "--overwrite")
     assert result.exit_code == 0, result.output
-    assert not (out / "notes.txt").exists() and (out / "tasks.geojson").exists()
+    assert not (out / "team_09.gpx").exists() and (out / "tasks.geojson").exists()
+    (out / "notes.txt").write_text("the bridge is out")  # the user's: never deleted (issue 17)
+    result = scout("tasks", run_dir, "--depot", DEPOT_ARG, "--out", out, "--time-limit", "0.2", "--overwrite")
+    assert result.exit_code == 2 and "holds notes.txt, which Scout did not write" in result.output
+    assert (out / "notes.txt").read_text() == "the bridge is out"
 
 
 def test_roads_and_depots_files(run_dir: Path, tmp_path: Path):

@@ -17,6 +17,7 @@ import time
 import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.shutil import copy as rio_copy
 from rasterio.windows import Window
 
-from scout import runfolder
+from scout import folders, runfolder
 from scout.blending import Assembler
 from scout.detection import checkpoints, staging
 from scout.detection.blocks import BlockResult
@@ -63,18 +64,19 @@ def detect(
     started = dt.datetime.now(dt.UTC)
     t_start = time.perf_counter()
     out_dir = Path(out_dir)
+    target = folders.out_path(out_dir)  # through a symlink: where it points, keeping the link
     images = expand_images(images, photos=True)
     if not images:
         raise ImageryError("no imagery given")
-    finished = resume and not overwrite and runfolder.is_run(out_dir)
+    finished = resume and not overwrite and runfolder.is_run(target)
     if not finished:
-        staging.check_out_dir(out_dir, overwrite)
+        staging.check_out_dir(target, overwrite)
 
     planned = plan_run(images, aoi, model, settings)
     if finished:
         return already_complete(out_dir, planned)
-    with staging.run_lock(out_dir):
-        return _write_run(planned, out_dir, aoi, resume, started, t_start)
+    with staging.run_lock(target):
+        return replace(_write_run(planned, target, aoi, resume, started, t_start), out_dir=out_dir)
 
 
 def _write_run(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None, resume: bool, started: dt.datetime, t_start: float) -> RunSummary:

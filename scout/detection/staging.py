@@ -12,10 +12,9 @@ import contextlib
 import logging
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-from scout import runfolder
+from scout import folders, runfolder
 from scout.detection.blocks import DetectPlan
 from scout.detection.checkpoints import CHECKPOINTS, plan_core
 from scout.errors import OutputError, ScoutError
@@ -25,9 +24,13 @@ log = logging.getLogger(__name__)
 
 
 def check_out_dir(out_dir: Path, overwrite: bool) -> None:
-    """``out_dir`` may be written: absent, empty, or a run folder to replace with ``overwrite``."""
+    """``out_dir`` may be written (where a symlink points: :func:`scout.folders.out_path`):
+    absent, empty, or a run folder of Scout's to replace with ``overwrite``, which can be moved
+    aside; and the names Scout stages and backs up under beside it are free or Scout's.  All
+    found before a run computes for hours."""
     runfolder.check_replaceable_run(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:  # an empty folder made beforehand is fine
+    full = out_dir.is_dir() and any(out_dir.iterdir())
+    if full and not overwrite:  # an empty folder made beforehand is fine
         raise OutputError(f"{out_dir}: run folder exists; use --overwrite to replace it (or --resume to finish an interrupted run)")
     parent = out_dir.parent
     try:
@@ -36,35 +39,17 @@ def check_out_dir(out_dir: Path, overwrite: bool) -> None:
         raise OutputError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{out_dir}: cannot write in {parent}")
+    folders.check_scratch(staging_path(out_dir), runfolder.RUN_FOLDER, "staging folder")
+    if full:
+        folders.check_scratch(folders.backup_path(out_dir), runfolder.RUN_FOLDER, "backup of the folder it replaces")
+        folders.check_renameable(out_dir)
 
 
-@contextlib.contextmanager
-def run_lock(out_dir: Path) -> Iterator[None]:
+def run_lock(out_dir: Path) -> contextlib.AbstractContextManager[None]:
     """One ``scout detect`` at a time per run folder: a second one on the same ``--out`` (a
     script started twice, a ``--resume`` while the first still runs) would write into the same
-    staging folder.  An advisory lock beside it, released by the system when a process dies."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        yield
-        return
-    path = out_dir.parent / f".{out_dir.name}.lock"
-    with open(path, "a+", encoding="utf-8") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            f.seek(0)
-            f.truncate()
-            f.write(str(os.getpid()))
-            f.flush()
-        except BlockingIOError:
-            f.seek(0)
-            raise OutputError(f"{out_dir}: another scout detect (process {f.read().strip() or '?'}) is writing this run; wait for it or stop it") from None
-        except OSError as exc:  # a file system without locks (some network shares)
-            log.debug("%s: not locked (%s)", path, exc.strerror)
-        try:
-            yield
-        finally:
-            path.unlink(missing_ok=True)
+    staging folder (:func:`scout.folders.folder_lock`)."""
+    return folders.folder_lock(out_dir)
 
 
 def staging_path(out_dir: Path) -> Path:
@@ -72,16 +57,17 @@ def staging_path(out_dir: Path) -> Path:
 
 
 def prepare_staging(out_dir: Path, plan: DetectPlan, resume: bool) -> Path:
-    """The staging folder for ``out_dir``: the interrupted run's when resuming the same plan, else a fresh one."""
+    """The staging folder for ``out_dir``: the interrupted run's when resuming the same plan, else
+    a fresh one, marked as Scout's (a user's folder of that name is refused, never deleted)."""
     staging = staging_path(out_dir)
     core = plan_core(plan)
     if resume and runfolder.is_run(staging):
         if runfolder.read_record(staging).get("core") != core:
             raise OutputError(f"{out_dir}: the interrupted run used another AOI, model, tiling or checkpoint format; start it again with --overwrite")
         return staging
-    shutil.rmtree(staging, ignore_errors=True)
-    (staging / CHECKPOINTS).mkdir(parents=True)
-    runfolder.write_record(staging, {"complete": False, "core": core, "out_dir": str(out_dir)})
+    folders.remove_scratch(staging, runfolder.RUN_FOLDER, "staging folder")
+    folders.make_scratch(staging, {"complete": False, "core": core, "out_dir": str(out_dir)}, runfolder.RUN_FOLDER)
+    (staging / CHECKPOINTS).mkdir()
     return staging
 
 
@@ -104,11 +90,4 @@ def failed(exc: BaseException, staging: Path) -> BaseException | None:
 def commit(staging: Path, out_dir: Path) -> None:
     """Rename the finished staging folder into place (its checkpoints dropped), replacing an old run."""
     shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)
-    if out_dir.exists():
-        old = out_dir.parent / f".{out_dir.name}.old"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out_dir, old)
-        os.replace(staging, out_dir)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, out_dir)
+    folders.replace_folder(staging, out_dir, runfolder.RUN_FOLDER)

@@ -23,7 +23,8 @@ import shapely
 from scout.errors import OutputError
 from scout.flights.plan import DRONES, DroneProfile, FlightSettings, Mission, drone_profile, lawnmower, plan_missions
 from scout.flights.wpml import kmz, template_kml, waylines_wpml
-from scout.io import check_replaceable, replaced_folder, typed_frame, write_json
+from scout.folders import Inventory, check_replaceable, out_path, replaced_folder
+from scout.io import typed_frame, write_json
 from scout.lang import Lang, resolve_lang, text
 from scout.runfolder import RunFolder
 
@@ -33,6 +34,8 @@ __all__ = ["DRONES", "DroneProfile", "FlightSettings", "FlightsSummary", "drone_
 
 FLIGHTS_JSON = "flights.json"
 FLIGHT_AREAS = "flight_areas.geojson"
+FLIGHTS_FOLDER = Inventory("folder of drone missions", FLIGHTS_JSON, "scout-flights/1", files=(FLIGHTS_JSON, FLIGHT_AREAS, "F*.kmz", "F*.kml"))
+"""What ``scout flights`` writes: ``--overwrite`` replaces only such a folder (:mod:`scout.folders`)."""
 AREA_FIELDS: dict[str, str] = {
     "mission_id": "str",
     "plot_ids": "str",  # comma-separated
@@ -71,7 +74,7 @@ def write_flights(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None,
     from scout.survey.inputs import WGS84, read_run
 
     out_dir = RunFolder(Path(run_dir)).flights_dir if out_dir is None else Path(out_dir)
-    check_replaceable(out_dir, FLIGHTS_JSON, "folder of drone missions")
+    check_replaceable(out_path(out_dir), FLIGHTS_FOLDER)
     if out_dir.exists() and not overwrite:
         raise OutputError(f"{out_dir}: exists; use --overwrite to replace it")
     run = read_run(run_dir)
@@ -91,13 +94,13 @@ def write_flights(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None,
     areas = gpd.GeoDataFrame(rows, geometry=[m.plan.area for m in missions], crs=run.crs) if rows else None
     areas = typed_frame(areas, AREA_FIELDS, run.crs)
     summary = FlightsSummary(out_dir, len(missions), len(plots), round(float(areas["flight_min"].sum()), 1), int(areas["photos"].sum()), language)
-    with replaced_folder(out_dir) as tmp:
+    with replaced_folder(out_dir, FLIGHTS_FOLDER) as tmp:
         areas.to_crs(WGS84).to_file(tmp / FLIGHT_AREAS, driver="GeoJSON", engine="pyogrio", RFC7946="YES")
         for mission_id, (kmz_bytes, kml_bytes) in files.items():
             (tmp / f"{mission_id}.kmz").write_bytes(kmz_bytes)
             (tmp / f"{mission_id}.kml").write_bytes(kml_bytes)
-        write_json(tmp / FLIGHTS_JSON, {**asdict(summary), "run": str(run_dir), "settings": asdict(settings), "drone": asdict(profile),
-                                        "flights": rows})
+        write_json(tmp / FLIGHTS_JSON, FLIGHTS_FOLDER.stamp({**asdict(summary), "run": str(run_dir), "settings": asdict(settings), "drone": asdict(profile),
+                                                             "flights": rows}))
     if not missions:
         log.warning("%s: no suspected plots; no drone missions", run_dir)
     return summary

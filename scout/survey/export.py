@@ -22,8 +22,9 @@ import pandas as pd
 from shapely.geometry import Point
 
 from scout.errors import OutputError
+from scout.folders import Inventory, check_replaceable, out_path, replaced_folder
 from scout.frames.georef import Frame
-from scout.io import check_replaceable, replaced_folder, write_json
+from scout.io import write_json
 from scout.lang import Lang, classes_label, resolve_lang, text
 from scout.runfolder import RunFolder
 from scout.schema import DEPOTS_GEOJSON, ROUTES_GEOJSON, TASKS_GEOJSON
@@ -36,6 +37,12 @@ log = logging.getLogger(__name__)
 
 UNREACHABLE_CSV = "unreachable.csv"
 SUMMARY_JSON = "summary.json"
+TASKS_FOLDER = Inventory(
+    "folder of survey tasks", SUMMARY_JSON, "scout-tasks/1",
+    files=(TASKS_GEOJSON, ROUTES_GEOJSON, DEPOTS_GEOJSON, UNREACHABLE_CSV, SUMMARY_JSON, "team_*.gpx", "team_*.kml", "team_*.html"),
+    legacy=(("tasks", "planned", "unreachable_tasks"),),  # written before the marker
+)
+"""What ``scout tasks`` writes: ``--overwrite`` replaces only such a folder (:mod:`scout.folders`)."""
 KML_NS = "http://www.opengis.net/kml/2.2"
 KML_COLOURS = {"poppy": "ffc800ff", "cannabis": "ff00aaff", "mixed": "ffff5a8c", "depot": "ff000000"}  # aabbggrr, as in QGIS
 GPX_SYMBOLS = {"poppy": "Flag, Red", "cannabis": "Flag, Green", "mixed": "Flag, Blue", "depot": "Residence"}  # Garmin names
@@ -70,7 +77,7 @@ def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None, 
     """
     run_dir = Path(run_dir)
     out_dir = RunFolder(run_dir).tasks_dir if out_dir is None else Path(out_dir)
-    check_replaceable(out_dir, SUMMARY_JSON, "folder of survey tasks")
+    check_replaceable(out_path(out_dir), TASKS_FOLDER)
     if out_dir.exists() and not overwrite:
         raise OutputError(f"{out_dir}: exists; use --overwrite to replace it")
     run = read_run(run_dir)
@@ -92,11 +99,11 @@ def write_survey(run_dir: str | os.PathLike, out_dir: str | os.PathLike | None, 
         notes=plan.notes,
         lang=resolve_lang(settings.lang, run.meta),
     )
-    with replaced_folder(out_dir) as tmp:
+    with replaced_folder(out_dir, TASKS_FOLDER) as tmp:
         _write_all(tmp, plan, plots, run.image_paths(), run_dir.resolve().name, summary.lang, run.frames())
         write_json(
             tmp / SUMMARY_JSON,
-            {**asdict(summary), "run": str(run_dir), "settings": asdict(settings), "unreachable_tasks": plan.unreachable.to_dict("records")},
+            TASKS_FOLDER.stamp({**asdict(summary), "run": str(run_dir), "settings": asdict(settings), "unreachable_tasks": plan.unreachable.to_dict("records")}),
         )
     return summary
 
