@@ -36,6 +36,11 @@ class DiskFullError(OutputError):
     """A write failed because its disk is full; what was finished before is kept."""
 
 
+class ClusterError(ScoutError, ConnectionError):
+    """A dask cluster stopped serving a run (its scheduler went away, or every worker did);
+    finished blocks are kept for ``--resume``."""
+
+
 class RunFolderError(InputError):
     """A run folder is missing files or holds edited-away / inconsistent data."""
 

@@ -80,7 +80,6 @@ def assert_one_line_with_the_resume_hint(stderr: str, out: Path) -> None:
     assert lines[0].startswith("scout: error: ") and "--resume" in lines[0] and f".{out.name}.partial" in lines[0], lines[0]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 case 4: not fixed yet")
 def test_scheduler_killed_mid_run_is_one_line_and_resume_finishes_it(flight, tmp_path):
     code, stderr, out = kill_mid_run(flight, tmp_path, "scheduler")
     assert code == 2, stderr
@@ -88,7 +87,6 @@ def test_scheduler_killed_mid_run_is_one_line_and_resume_finishes_it(flight, tmp
     resume_in_process(flight, out)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 case 4: not fixed yet")
 def test_every_worker_killed_mid_run_is_one_line_and_resume_finishes_it(flight, tmp_path, monkeypatch):
     monkeypatch.setattr(executor, "WORKER_WAIT_S", 2)  # how long a run waits for a worker to come back
     cluster = Cluster(tmp_path)
@@ -109,7 +107,6 @@ def test_every_worker_killed_mid_run_is_one_line_and_resume_finishes_it(flight, 
     resume_in_process(flight, out)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 case 4: not fixed yet")
 def test_a_lost_worker_is_survived_and_said_in_the_log(flight, tmp_path):
     code, stderr, out = kill_mid_run(flight, tmp_path, "worker0", quiet=False)
     assert code == 0, stderr

@@ -17,7 +17,7 @@ from pathlib import Path
 from scout import folders, runfolder
 from scout.detection.blocks import DetectPlan
 from scout.detection.checkpoints import CHECKPOINTS, plan_core
-from scout.errors import OutputError, ScoutError
+from scout.errors import ClusterError, OutputError, ScoutError
 from scout.io import disk_full
 
 log = logging.getLogger(__name__)
@@ -81,6 +81,8 @@ def failed(exc: BaseException, staging: Path) -> BaseException | None:
         if not kept:
             shutil.rmtree(staging, ignore_errors=True)
             return None
+        if isinstance(exc, ClusterError):
+            return ClusterError(f"{exc}; {kept} finished block(s) are kept in {staging}: run again with --resume to finish (on a cluster, or without --scheduler)")
         return type(exc)(f"{exc}; {kept} finished block(s) are kept in {staging}: once it is fixed, --resume redoes only the blocks it touches")
     what = "interrupted" if isinstance(exc, KeyboardInterrupt) else f"failed ({type(exc).__name__})"
     log.error("%s; finished blocks are kept in %s: run again with --resume to finish", what, staging)
