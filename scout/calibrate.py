@@ -23,9 +23,9 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import rasterio
-import shapely
 from rasterio.windows import Window
 
+from scout import areas
 from scout.detection.plots import plot_shapes
 from scout.detection.settings import DetectSettings
 from scout.errors import RunFolderError, first_line
@@ -58,7 +58,7 @@ def plots_from_run(run: str | Path, settings: DetectSettings) -> gpd.GeoDataFram
     thresholds_u8 = np.array([math.ceil(settings.threshold(c) * 255) for c in classes], np.uint8)
     fragments = Fragments()
     trace_window(fragments, probs, valid, Window(0, 0, probs.shape[2], probs.shape[1]), thresholds_u8, 0)
-    return plot_shapes(merge_fragments(fragments), affine, crs, shapely.union_all(aoi.geometry.values), classes, settings)
+    return plot_shapes(merge_fragments(fragments), affine, crs, areas.union(aoi.geometry.values), classes, settings)
 
 
 def _class_counts(truth: gpd.GeoDataFrame, plots: gpd.GeoDataFrame, cls: str) -> np.ndarray:

@@ -58,7 +58,6 @@ def test_footprint_of_a_big_sparse_tiled_geotiff(tmp_path, caplog, monkeypatch):
     assert lines == [f"footprint of canvas.tif: {k}/13" for k in range(1, 14)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 case 8: not fixed yet")
 def test_aoi_area_is_the_area_of_their_union_unrounded(tmp_path, rgb_model):
     """Issue 17, case 8: per-AOI areas were rounded to 0.1 m² and summed: 2,025 parcels of 0.04 m²
     made '0.00 ha', and an AOI drawn twice counted twice."""

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from shapely import STRtree
 
-from scout import schema
+from scout import areas, schema
 from scout.detection.settings import DetectSettings
 from scout.io import typed_frame
 from scout.vectorize import Fragments, PlotPixels, merge_fragments, to_crs_coords
@@ -40,12 +40,10 @@ def plot_shapes(
     """Merged plots -> polygons in the working CRS, clipped to the AOI and simplified, with
     class, confidence and area; those under the size or plot-confidence floors dropped.
     ``settings`` must be filled in (:meth:`DetectSettings.for_model`)."""
-    geoms = to_crs_coords(merged.geoms, affine)
-    # only plots crossing the AOI's edge are cut: intersecting every plot with a county's
-    # township boundaries took 9 s (2,243 plots, 27,000 vertices); the prepared test, 0.1 s
-    shapely.prepare(aoi)
-    crossing = ~shapely.contains_properly(aoi, geoms)
-    geoms[crossing] = shapely.intersection(geoms[crossing], aoi)
+    # only plots crossing the AOI's edge are cut, and only by the AOI's parts they touch:
+    # intersecting every plot with a county's township boundaries took 9 s (2,243 plots, 27,000
+    # vertices), the prepared test 0.1 s; 36 plots over 100,000 parcels took 1,600 s, now 0.4 s
+    geoms = areas.Clipper(aoi).clip(to_crs_coords(merged.geoms, affine))
     geoms = shapely.make_valid(shapely.simplify(geoms, affine.a * settings.simplify_px, preserve_topology=True))
     area = shapely.area(geoms)
     cls = np.asarray(classes, dtype=object)[merged.class_idx] if len(merged.geoms) else np.array([], dtype=object)
@@ -91,7 +89,7 @@ def build_plots(
 ) -> gpd.GeoDataFrame:
     """Merge fragments into plots with the full attribute contract (schema.PLOT_FIELDS)."""
     crs = plan.grid.crs
-    gdf = plot_shapes(merge_fragments(fragments), plan.grid.affine, crs, shapely.union_all(aois.geometry.values), classes, settings)
+    gdf = plot_shapes(merge_fragments(fragments), plan.grid.affine, crs, plan.aoi, classes, settings)
     if len(gdf) == 0:
         return typed_frame(None, plot_fields(plan), crs)
     centroids = gdf.geometry.centroid.to_crs("EPSG:4326")
