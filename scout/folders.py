@@ -18,7 +18,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -144,13 +143,21 @@ def remove_scratch(path: Path, inventory: Inventory, purpose: str) -> None:
 def make_scratch(path: Path, record: dict, inventory: Inventory) -> None:
     """Create the folder ``path`` holding its marked record, whole or not at all: built under a
     unique name and renamed, so an interrupted start never leaves an unmarked folder there."""
-    new = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent))
+    new = _new_folder(path)
     try:
         (new / inventory.record).write_text(json.dumps(inventory.stamp(record), indent=2) + "\n", encoding="utf-8")
         os.rename(new, path)
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise
+
+
+def _new_folder(beside: Path) -> Path:
+    """A new empty folder under a unique hidden name beside ``beside``, with the permissions the
+    user's umask gives (tempfile.mkdtemp's 0700 made a shared run folder private once renamed)."""
+    new = beside.with_name(f".{beside.name}.{uuid.uuid4().hex[:8]}.new")
+    new.mkdir()
+    return new
 
 
 def check_renameable(folder: Path) -> None:
@@ -196,7 +203,7 @@ def replaced_folder(folder: Path, inventory: Inventory) -> Iterator[Path]:
     target = out_path(folder)
     check_replaceable(target, inventory)
     target.parent.mkdir(parents=True, exist_ok=True)
-    new = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".new", dir=target.parent))
+    new = _new_folder(target)
     try:
         yield new
     except BaseException as exc:

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import can_make_unreplaceable, unreplaceable
 from scout.errors import OutputError
-from scout.folders import FORMAT_KEY, Inventory, check_replaceable, check_scratch, folder_lock, out_path, replace_folder
+from scout.folders import FORMAT_KEY, Inventory, check_replaceable, check_scratch, folder_lock, out_path, replace_folder, replaced_folder
 
 TASKS = Inventory("folder of test tasks", "summary.json", "test-tasks/1", ("summary.json", "tasks.geojson", "team_*.gpx"))
 RUN = Inventory("test run folder", "run.json", "test-run/1", ("run.json", "plots.gpkg", "probability.tif"), (("tasks", TASKS.format),),
@@ -76,6 +76,14 @@ def test_replacing_through_a_symlink_keeps_the_link(tmp_path):
     dangling = tmp_path / "links" / "later"
     dangling.symlink_to(tmp_path / "disk" / "later")
     assert out_path(dangling) == tmp_path / "disk" / "later"
+
+
+def test_a_replaced_folder_has_the_permissions_mkdir_gives(tmp_path):
+    """Built under a temporary name, not with tempfile's private 0700: a run shared on a server stays readable."""
+    (tmp_path / "plain").mkdir()
+    with replaced_folder(tmp_path / "tasks", TASKS) as new:
+        (new / "summary.json").write_text(marked(TASKS))
+    assert (tmp_path / "tasks").stat().st_mode == (tmp_path / "plain").stat().st_mode
 
 
 def test_a_failed_replace_says_where_the_finished_folder_is(tmp_path):
