@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,6 +119,15 @@ def check_replaceable(folder: Path, inventory: Inventory) -> None:
         raise OutputError(f"{folder}: its {inventory.record} is not Scout's, so it is not a {inventory.kind}; --overwrite replaces only those: choose another --out")
     if (found := inventory.stranger(folder)) is not None:
         raise OutputError(f"{folder}: holds {found.relative_to(folder)}, which Scout did not write; move it out of the {inventory.kind}, or choose another --out")
+
+
+def check_outside(folder: Path, inputs: Iterable[str | os.PathLike | None]) -> None:
+    """No input lies inside ``folder``, which ``--overwrite`` is to replace: imagery that
+    ``scout qgis --package`` copied into a run, detected on again, would be deleted with it."""
+    root = folder.resolve()
+    for given in inputs:
+        if given is not None and Path(given).resolve().is_relative_to(root):
+            raise OutputError(f"{given}: lies inside {folder}, which --overwrite replaces; copy it out first, or choose another --out")
 
 
 def backup_path(folder: Path) -> Path:

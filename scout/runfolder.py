@@ -80,6 +80,16 @@ class RunFolder:
         """Where ``scout flights`` writes unless told otherwise."""
         return self.path / schema.FLIGHTS_DIR
 
+    def packaged_imagery_dir(self) -> Path:
+        """``imagery/``, where ``scout qgis --package`` copies the imagery: made and marked as
+        Scout's, so ``scout detect --overwrite`` may replace the run (a folder of that name made by
+        someone else, holding files, is left unmarked: :data:`IMAGERY_FOLDER`)."""
+        folder = self.path / schema.IMAGERY_DIR
+        folder.mkdir(exist_ok=True)
+        if not IMAGERY_FOLDER.marked(folder) and not any(folder.iterdir()):
+            write_json(folder / schema.IMAGERY_JSON, IMAGERY_FOLDER.stamp({"written_by": "scout qgis --package"}))
+        return folder
+
     def layers(self) -> list[str]:
         """Layer names in ``plots.gpkg``."""
         return [str(name) for name, _ in pyogrio.list_layers(self.plots_gpkg)]
@@ -290,14 +300,16 @@ def check_plots(plots: pd.DataFrame, path: Path) -> None:
 # Writing: detection fills a (staging) run folder; scout track rewrites its plots.
 
 
+IMAGERY_FOLDER = Inventory("folder of packaged imagery", schema.IMAGERY_JSON, "scout-imagery/1", files=(schema.IMAGERY_JSON, "*.tif"))
+"""``RUN/imagery/``: the imagery ``scout qgis --package`` copies, clipped to the AOIs."""
 RUN_FOLDER = Inventory(
     "Scout run folder", schema.RUN_JSON, "scout-run/1",
     files=(schema.RUN_JSON, schema.PLOTS_GPKG, schema.PLOTS_GEOJSON, schema.PROBABILITY_TIF, schema.REVIEW_JSON, schema.PROJECT_QGZ),
-    folders=((schema.TASKS_DIR, "scout-tasks/1"), (schema.FLIGHTS_DIR, "scout-flights/1")),
+    folders=((schema.TASKS_DIR, "scout-tasks/1"), (schema.FLIGHTS_DIR, "scout-flights/1"), (schema.IMAGERY_DIR, IMAGERY_FOLDER.format)),
     legacy=(("scout_version", "fingerprint"), ("complete", "core", "out_dir")),  # a run, a staging folder, before the marker
 )
 """What a run folder holds: ``run.json`` marked as Scout's, the files detection, ``scout review``
-and ``scout qgis`` write, and the folders ``scout tasks`` and ``scout flights`` write by default.
+and ``scout qgis`` write, the folders ``scout tasks`` and ``scout flights`` write by default and ``scout qgis --package``'s imagery.
 Only such a folder is replaced by ``scout detect --overwrite`` (:mod:`scout.folders`)."""
 
 

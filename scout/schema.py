@@ -117,6 +117,7 @@ RUN_JSON = "run.json"
 REVIEW_JSON = "review.json"  # scout review
 PROJECT_QGZ = "project.qgz"  # scout qgis
 IMAGERY_DIR = "imagery"  # scout qgis --package copies the imagery in here, clipped to the AOIs
+IMAGERY_JSON = "imagery.json"  # in IMAGERY_DIR: marks it as Scout's
 TASKS_DIR = "tasks"  # scout tasks, unless --out
 FLIGHTS_DIR = "flights"  # scout flights, unless --out
 PLOTS_LAYER = "plots"

@@ -206,8 +206,15 @@ def test_a_run_holding_all_that_scout_adds_to_it_is_replaced(base):
     (:data:`scout.runfolder.RUN_FOLDER`) lists, so ``--overwrite`` still replaces it."""
     box = make_sandbox(base, "scout_run")
     lon, lat = json.loads((box.out / "plots.geojson").read_text())["features"][0]["geometry"]["coordinates"][0][0]
-    for command in (("tasks", box.out, "--depot", f"{lon},{lat}"), ("qgis", box.out), ("review", box.out), ("flights", box.out)):
+    for command in (("tasks", box.out, "--depot", f"{lon},{lat}"), ("qgis", box.out, "--package"), ("review", box.out), ("flights", box.out)):
         assert invoke(*command).exit_code == 0, command
-    assert {p.name for p in box.out.iterdir()} >= {"tasks", "flights", "project.qgz", "review.json"}
+    assert {p.name for p in box.out.iterdir()} >= {"tasks", "flights", "project.qgz", "review.json", "imagery"}
+    packaged = box.out / "imagery" / base["image"].name
+    assert packaged.is_file()
+    box.user_files[packaged] = packaged.read_bytes()  # detected on again: an input, not to be deleted with the run
+    box.run_before = snapshot(box.target)
+    result = invoke("detect", packaged, "--out", box.out, "--model", base["model"], "--overwrite")
+    assert check_contract(result, box) == "refused" and "lies inside" in result.output
+    del box.user_files[packaged]
     assert check_contract(detect(base, box, "--overwrite"), box) == "ran"
-    assert not (box.out / "tasks").exists()
+    assert not (box.out / "tasks").exists() and not (box.out / "imagery").exists()

@@ -71,6 +71,8 @@ def detect(
     finished = resume and not overwrite and runfolder.is_run(target)
     if not finished:
         staging.check_out_dir(target, overwrite)
+        if overwrite:
+            folders.check_outside(target, [*images, aoi, model])
 
     planned = plan_run(images, aoi, model, settings)
     if finished:

@@ -282,7 +282,7 @@ def package_imagery(folder: RunFolder, margin_m: float = 50.0, strip_rows: int =
     tablet.  Tiled, deflate-compressed, with overviews; copied in strips of ``strip_rows`` rows, so
     memory stays small for any flight.  Returns the copies by run.json image index."""
     aoi = folder.read_layer(schema.AOI_LAYER) if schema.AOI_LAYER in folder.layers() else None
-    out_dir = folder.path / schema.IMAGERY_DIR
+    out_dir = folder.packaged_imagery_dir()
     copies: dict[int, Path] = {}
     photos = _photo_names(folder)
     for index, entry in enumerate(folder.meta.get("inputs", {}).get("images", [])):
@@ -311,7 +311,6 @@ def package_imagery(folder: RunFolder, margin_m: float = 50.0, strip_rows: int =
             profile = {**src.profile, "driver": "GTiff", "width": int(window.width), "height": int(window.height), "transform": src.window_transform(window),
                        "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "deflate", "predictor": 2 if src.dtypes[0].startswith("uint") else 1,
                        "BIGTIFF": "IF_SAFER"}
-            out_dir.mkdir(exist_ok=True)
             with atomic_path(out) as tmp:
                 with rasterio.open(tmp, "w", **profile) as dst:
                     dst.colorinterp = src.colorinterp
