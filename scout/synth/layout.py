@@ -207,7 +207,7 @@ def _farmstead(rng: np.random.Generator, cx: float, cy: float) -> tuple[Polygon,
     return place(yard), [Building(place(b.roof), b.roof_kind, b.height_m) for b in buildings], place(garden), (place(bed) if bed is not None else None)
 
 
-def _plot_area(rng: np.random.Generator, min_area: float, max_area: float) -> float:
+def plot_area(rng: np.random.Generator, min_area: float, max_area: float) -> float:
     """Plot areas in square metres: a third small (< 10), a third 10-100, a third larger."""
     u = rng.random()
     lo, hi = (min_area, 10.0) if u < 0.34 else ((10.0, 100.0) if u < 0.67 else (100.0, max_area))
@@ -298,7 +298,7 @@ def _place_plots(
             break
         cls = "poppy" if rng.random() < 0.6 else "cannabis"
         choice = rng.random()
-        target = _plot_area(rng, min_area, max(min(3000.0, area / 6), min_area * 2))
+        target = plot_area(rng, min_area, max(min(3000.0, area / 6), min_area * 2))
         setting, geom = "in_field", None
         if cls == "cannabis" and choice < 0.35:
             maize = [f for f in fields if f.cover == "maize"]

@@ -19,10 +19,11 @@ from affine import Affine
 from rasterio import features
 from scipy import ndimage
 from shapely import affinity
-from shapely.geometry import Polygon
+from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from scout.synth.layout import Building, Field, Layout, Plot
+from scout.synth.layout import Building, Field, Layout, Plot, blob, plot_area
+from scout.synth.sprite import Sprite
 
 B = 4  # bands: blue, green, red, nir
 
@@ -517,3 +518,66 @@ def satellite_sensor(refl: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = ndimage.gaussian_filter(out, (0, rng.uniform(0.3, 0.8), rng.uniform(0.3, 0.8)))
     out = out + rng.normal(0, rng.uniform(0.002, 0.006), out.shape)
     return np.clip(np.round(out * 10000), 1, 65535).astype(np.uint16)
+
+
+# -- sprites: one object drawn alone, for planting into real canvases (scout.synth.plant) --------
+
+FIELD_SPRITES = {"rapeseed": "rapeseed", "cabbage": "cabbage", "lawn": "grass", "fallow": "fallow", "maize": "maize", "wheat": "wheat", "pasture": "pasture"}
+SPRITE_KINDS = ("poppy", "cannabis", "tree", "vegetable_garden", "flower_bed", *FIELD_SPRITES)
+SPRITE_HEIGHT_M = {"poppy": (0.6, 1.2), "cannabis": (1.2, 3.5), "tree": (3.0, 12.0), "maize": (1.5, 2.5), "rapeseed": (0.8, 1.5)}
+
+
+def sprite_area(rng: np.random.Generator, kind: str) -> float:
+    """Area in m² of a sprite of ``kind``: plots 2-1,500 m² (log-uniform in three bands, as in scenes)."""
+    if kind == "tree":
+        return float(rng.uniform(4, 120))
+    if kind == "flower_bed":
+        return float(rng.uniform(1, 12))
+    return plot_area(rng, 2.0, 1500.0)
+
+
+def render_sprite(rng: np.random.Generator, kind: str, gsd_m: float, area_m2: float | None = None) -> Sprite:
+    """One object of ``kind`` (see SPRITE_KINDS) alone at ``gsd_m``, painted as scenes paint it."""
+    if kind not in SPRITE_KINDS:
+        raise ValueError(f"unknown sprite kind {kind!r} (known: {', '.join(SPRITE_KINDS)})")
+    area = float(area_m2 if area_m2 is not None else sprite_area(rng, kind))
+    if kind == "tree":  # a clump of crowns
+        n = int(rng.integers(1, 5))
+        r = np.sqrt(area / n / math.pi) * rng.uniform(0.7, 1.2, n)
+        spread = math.sqrt(area) * 0.5
+        xs, ys = rng.normal(0, spread * 0.5, n), rng.normal(0, spread * 0.5, n)
+        geom = shapely.union_all([Point(x, y).buffer(rr * 0.85, 12) for x, y, rr in zip(xs, ys, r)])  # inside the lobes
+    else:
+        geom = blob(rng, 0, 0, area, rect=rng.random() < 0.4)
+    margin = 1.5  # metres around the object: crowns and plants overhang the plot outline
+    minx, miny, maxx, maxy = geom.bounds
+    geom = affinity.translate(geom, margin - minx, margin - miny)
+    w = max(int(math.ceil((maxx - minx + 2 * margin) / gsd_m)), 4)
+    h = max(int(math.ceil((maxy - miny + 2 * margin) / gsd_m)), 4)
+    cv = Canvas(rng, h, w, gsd_m)
+    cv.refl[:] = _soil(rng)[:, None, None]
+    az = rng.uniform(0, 2 * math.pi)
+    sun = (math.sin(az), -math.cos(az))
+    cover = None
+    if kind == "poppy":
+        paint_poppy(cv, Plot(geom, "poppy", str(rng.choice(["vegetative", "bloom", "capsule"])), "in_field", {"seed": int(rng.integers(1 << 31))}))
+    elif kind == "cannabis":
+        p = Plot(geom, "cannabis", str(rng.choice(["clumps", "rows", "dense"], p=[0.45, 0.3, 0.25])), "in_field", {"seed": int(rng.integers(1 << 31))})
+        paint_cannabis_ground(cv, p)
+        x, y, r, _ = cannabis_plants(np.random.default_rng(p.params["seed"] + 1), p)
+        cv.crowns(x, y, r, _jitter(rng, _spec("cannabis"), 0.05), int(rng.integers(7, 10)), sun, 0.3)
+        cover = shapely.union_all([Point(a, b).buffer(c, 8) for a, b, c in zip(x, y, r)])
+    elif kind == "tree":
+        cv.crowns(xs + margin - minx, ys + margin - miny, r, _jitter(rng, _spec("tree")), 5, sun, 0.2)
+    elif kind == "vegetable_garden":
+        paint_garden(cv, geom)
+    elif kind == "flower_bed":
+        paint_flower_bed(cv, geom)
+    else:
+        paint_field(cv, Field(geom, FIELD_SPRITES[kind], rng.uniform(0, math.pi), rng.uniform(0.3, 0.9) if kind != "cabbage" else rng.uniform(0.45, 0.7)))
+    footprint = features.rasterize([(geom, 1)], out_shape=(h, w), transform=cv.transform, dtype="uint8").astype(bool)
+    alpha = footprint.astype(np.float32)
+    if cover is not None:
+        alpha = np.maximum(alpha, features.rasterize([(cover, 1)], out_shape=(h, w), transform=cv.transform, dtype="uint8").astype(np.float32))
+    lo, hi = SPRITE_HEIGHT_M.get(kind, (0.05, 0.4))
+    return Sprite(np.clip(cv.refl, 0, 1), alpha, footprint, kind, float(rng.uniform(lo, hi)), gsd_m)
