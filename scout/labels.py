@@ -33,16 +33,17 @@ def read_class_polygons(path: str | Path, what: str, prefer_layer: str | None = 
     return gdf[gdf.geometry.notna()][["class", "geometry"]]
 
 
-def read_labels(path: str | Path) -> gpd.GeoDataFrame:
+def read_labels(path: str | Path, require_plots: bool = True) -> gpd.GeoDataFrame:
     """Label polygons (GeoPackage, GeoJSON, Shapefile) with ``class`` in background/poppy/cannabis,
-    as an integer ``value`` (the index in LABEL_CLASSES)."""
+    as an integer ``value`` (the index in LABEL_CLASSES).  ``require_plots`` False accepts
+    background polygons only (a first flight's false alarms), for training that plants its positives."""
     gdf = read_class_polygons(path, "labels", prefer_layer=LABELS_LAYER)
     bad = sorted(set(gdf["class"]) - set(LABEL_CLASSES))
     if bad:
         raise InputError(f"{path}: unknown label classes {bad} (known: {', '.join(LABEL_CLASSES)})")
     gdf["value"] = gdf["class"].map(LABEL_CLASSES.index).astype(int)
-    if not (gdf["value"] > 0).any():
-        raise InputError(f"{path}: no poppy or cannabis polygons to learn from")
+    if require_plots and not (gdf["value"] > 0).any():
+        raise InputError(f"{path}: no poppy or cannabis polygons to learn from (or plant synthetic plots: --plant-share > 0)")
     return gdf[["value", "geometry"]]
 
 

@@ -2,7 +2,14 @@
 
 Labels are polygons with a ``class`` field: ``poppy`` and ``cannabis`` are plots,
 ``background`` polygons are hard negatives (false alarms marked in review; ``scout review
-RUN --labels FILE`` writes them).  Pixels not covered by any label polygon count as
+RUN --labels FILE`` writes them).  Background-only imagery (``negatives``: a flight known to be
+clean, real imagery of any kind) is sampled at its own share, every valid pixel background.
+
+No labelled real poppy or cannabis imagery exists here, so synthetic plots and look-alikes
+(trees, lawns, banana, gardens: :mod:`scout.synth.plant`) are planted into a share of the
+patches, real ones included, and every patch is redrawn with a random camera and day
+(:mod:`scout.augment`).  A fine-tuning run with only false alarms or clean flights keeps its
+recall this way: the planted plots are its positives.  Pixels not covered by any label polygon count as
 background, but only inside the valid footprint of the labelled images: nodata and
 pixels outside every image are ignored by the loss.  When only part of an image was
 looked at, ``background_within_m`` narrows "background" to the surroundings of the
@@ -50,7 +57,9 @@ from rasterio.windows import Window
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from scout import domain
 from scout.aoi import polygonal
+from scout.augment import Augmentation, augment
 from scout.errors import InputError, ModelError, OutputError
 from scout.imagery import Grid, ImageInfo, band_indexes, footprint, open_image, read_block, working_crs
 from scout.inference import configure_threads, pick_device
@@ -61,6 +70,7 @@ from scout.model import ModelCard, build_network, load_model, receptive_field_px
 from scout.model.files import model_stem
 from scout.progress import bar
 from scout.schema import CLASSES
+from scout.synth.plant import SpriteBank, default_families, plant
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +94,9 @@ class TrainSettings:
     base_channels: int = 16
     depth: int = 2
     patch_px: int = 160
+    architecture: str = "unet"  # unet | encoder_unet
+    encoder: str | None = None  # encoder_unet: mobilenet_v3_small | mobilenet_v3_large | resnet18
+    encoder_weights: str | None = None  # a torchvision state dict in safetensors (e.g. ImageNet weights the user converted)
     tile_size: int = 512  # written to the card: detection tile size
     batch_size: int = 12
     epochs: int = 40
@@ -94,9 +107,14 @@ class TrainSettings:
     patience: int = 8  # epochs without validation gain before stopping
     plot_share: float = 0.3  # share of patches centred on a plot
     negative_share: float = 0.25  # share centred on hard-negative polygons
+    negative_image_share: float = 0.35  # share cut from background-only imagery (when given)
+    plant_share: float = 0.5  # share of patches with synthetic plots / look-alikes planted (0: none)
+    plant_families: tuple[str, ...] = ("fields", "plantwise")  # rendering families to plant (those installed)
+    sprites: int = 300  # sprites per bank; a fifth is re-rendered each epoch
+    augmentation: float = 1.0  # domain randomisation strength (0: flips and 90-degree turns only)
     fg_weight: float = 1.5  # cross-entropy weight of the plot classes (background 1)
     dice_weight: float = 0.5
-    scale_jitter: float = 0.2  # GSD read at gsd_m * U(1-j, 1+j)
+    scale_jitter: float = 0.5  # GSD read at gsd_m * U(1-j, 1+j)
     val_fraction: float = 0.2
     val_patches: int = 48
     cache_mb: float = 600  # images that fit are held in memory at the model GSD
@@ -136,14 +154,14 @@ class TrainResult:
 
 
 def prepare_images(
-    images: Sequence[str | Path], labels: gpd.GeoDataFrame, bands: tuple[str, ...], background_within_m: float | None = None,
-    image_bands: tuple[int, ...] | None = None,
+    images: Sequence[str | Path], labels: gpd.GeoDataFrame | None, bands: tuple[str, ...], background_within_m: float | None = None,
+    image_bands: tuple[int, ...] | None = None, require_plots: bool = True,
 ) -> list[LabelledImage]:
     """Open each image, map its bands, and attach the labels that fall on it.
 
     ``background_within_m``: when set, only pixels within this many metres of a label
     polygon count (as background where unlabelled); the rest is ignored.  Use it when
-    only part of an image was reviewed.
+    only part of an image was reviewed.  ``labels`` None: background-only imagery.
     """
     out = []
     for path in images:
@@ -151,13 +169,16 @@ def prepare_images(
         idx = band_indexes(info, bands, image_bands)
         crs = working_crs(info)
         area = footprint(info, crs)
-        lab = labels.to_crs(crs)
-        lab["geometry"] = polygonal(lab.geometry.values)  # reprojection can twist rings
-        lab = lab[lab.geometry.notna() & lab.intersects(area)]
-        if background_within_m is not None:
+        if labels is None:
+            lab = gpd.GeoDataFrame({"value": np.zeros(0, int)}, geometry=[], crs=crs)
+        else:
+            lab = labels.to_crs(crs)
+            lab["geometry"] = polygonal(lab.geometry.values)  # reprojection can twist rings
+            lab = lab[lab.geometry.notna() & lab.intersects(area)]
+        if background_within_m is not None and labels is not None:
             area = area.intersection(shapely.union_all(lab.geometry.buffer(background_within_m).values))
         out.append(LabelledImage(info, idx, crs.to_wkt(), area, lab))
-    if not any((im.labels["value"] > 0).any() for im in out):
+    if require_plots and not any((im.labels["value"] > 0).any() for im in out):
         raise InputError("no poppy or cannabis label polygon overlaps any of the images")
     return out
 
@@ -230,13 +251,17 @@ def _bounds(transform: Affine, width: int, height: int) -> tuple[float, float, f
 class PatchSampler:
     """Draws labelled patches (raw DNs, class indexes) from a set of images.
 
-    Images that fit in ``settings.cache_mb`` are read once, whole, at the model GSD (through the
-    same :func:`read_block` path detection uses) and patches are cut from memory; scale
-    jitter then resamples the cut.  Larger images are read patch by patch.
+    ``backgrounds`` (background-only imagery) give ``settings.negative_image_share`` of the
+    patches, or all of them where no labelled image is left.  Images that fit in
+    ``settings.cache_mb`` are read once, whole, at the model GSD (through the same
+    :func:`read_block` path detection uses) and patches are cut from memory; scale jitter then
+    resamples the cut.  Larger images are read patch by patch.
     """
 
-    def __init__(self, images: list[LabelledImage], settings: TrainSettings, gsd_m: float) -> None:
-        self.images = [im for im in images if im.area.area > 0]
+    def __init__(self, images: list[LabelledImage], settings: TrainSettings, gsd_m: float, backgrounds: Sequence[LabelledImage] = ()) -> None:
+        labelled = [im for im in images if im.area.area > 0]
+        self.n_labelled = len(labelled)
+        self.images = labelled + [im for im in backgrounds if im.area.area > 0]
         if not self.images:
             raise InputError("no usable image area left to sample (images too small for the validation split?)")
         self.s, self.gsd_m = settings, gsd_m
@@ -247,7 +272,8 @@ class PatchSampler:
         weight = np.sqrt([max(g.area, 1e-6) for _, g in self.negatives])
         self.negative_p = weight / weight.sum() if len(weight) else weight
         areas = np.array([im.area.area for im in self.images])
-        self.image_p = areas / areas.sum()
+        self.image_p = areas[: self.n_labelled] / max(areas[: self.n_labelled].sum(), 1e-9)
+        self.background_p = areas[self.n_labelled :] / max(areas[self.n_labelled :].sum(), 1e-9)
         self.cache: dict[int, tuple[np.ndarray, np.ndarray, Affine]] = {}
         budget = settings.cache_mb * 1e6
         for i, im in enumerate(self.images):
@@ -262,6 +288,10 @@ class PatchSampler:
 
     def centre(self, rng: np.random.Generator) -> tuple[int, float, float]:
         """(image index, x, y) of a patch centre, in the image's working CRS."""
+        n_bg = len(self.images) - self.n_labelled
+        if n_bg and (not self.n_labelled or rng.random() < self.s.negative_image_share):
+            i = self.n_labelled + int(rng.choice(n_bg, p=self.background_p))
+            return (i, *_random_point(rng, self.images[i].area))
         u = rng.random()
         if u < self.s.plot_share and self.plots:
             i, g = self.plots[int(rng.integers(len(self.plots)))]
@@ -272,7 +302,7 @@ class PatchSampler:
         if u < self.s.plot_share + self.s.negative_share and self.negatives:
             i, g = self.negatives[int(rng.choice(len(self.negatives), p=self.negative_p))]
             return (i, *_random_point(rng, g))
-        i = int(rng.choice(len(self.images), p=self.image_p))
+        i = int(rng.choice(self.n_labelled, p=self.image_p))
         return (i, *_random_point(rng, self.images[i].area))
 
     @staticmethod
@@ -333,24 +363,6 @@ class PatchSampler:
         if len(dtypes) > 1:
             raise InputError(f"training images mix pixel types {sorted(dtypes)}; train one model per sensor kind")
         return np.stack(xs), np.stack(ys), dtypes.pop()
-
-
-def augment(rng: np.random.Generator, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flips, 90-degree rotations and colour jitter on reflectance-scaled input (N, B, p, p) in 0-1."""
-    x, y = x.copy(), y.copy()
-    for n in range(len(x)):
-        k = int(rng.integers(4))
-        xi, yi = np.rot90(x[n], k, axes=(1, 2)), np.rot90(y[n], k)
-        if rng.random() < 0.5:
-            xi, yi = xi[:, :, ::-1], yi[:, ::-1]
-        b = x.shape[1]
-        gain = rng.uniform(0.75, 1.3) * np.exp(rng.normal(0, 0.06, b))  # brightness and colour balance
-        gamma = rng.uniform(0.8, 1.25)
-        offset = rng.uniform(-0.03, 0.05)  # haze
-        xi = np.clip(xi * gain[:, None, None], 0, 1) ** gamma + offset
-        xi = xi + rng.normal(0, rng.uniform(0, 0.015), xi.shape)
-        x[n], y[n] = xi, yi
-    return x, y
 
 
 def _losses(logits: torch.Tensor, target: torch.Tensor, class_weight: torch.Tensor, dice_weight: float) -> torch.Tensor:
@@ -423,8 +435,17 @@ def _load_checkpoint(out: Path, net: torch.nn.Module, opt: torch.optim.Optimizer
     return state
 
 
+def architecture(settings: TrainSettings) -> dict[str, Any]:
+    """The card's ``architecture`` entry for a new model."""
+    if settings.architecture == "encoder_unet":
+        return {"name": "encoder_unet", "encoder": settings.encoder or "mobilenet_v3_small"}
+    if settings.architecture != "unet":
+        raise InputError(f"unknown architecture {settings.architecture!r} (known: unet, encoder_unet)")
+    return {"name": "unet", "base_channels": settings.base_channels, "depth": settings.depth}
+
+
 def _base_card(settings: TrainSettings, init: ModelCard | None, bands: tuple[str, ...], gsd_m: float, norm: dict[str, Any]) -> ModelCard:
-    arch = dict(init.architecture) if init else {"name": "unet", "base_channels": settings.base_channels, "depth": settings.depth}
+    arch = dict(init.architecture) if init else architecture(settings)
     return ModelCard(
         name=settings.name,
         version=settings.version,
@@ -437,29 +458,39 @@ def _base_card(settings: TrainSettings, init: ModelCard | None, bands: tuple[str
         sensor=settings.sensor,
         receptive_field_px=receptive_field_px(arch),
         description=settings.description or (init.description if init else ""),
+        # a fine-tuned model keeps the calibrated defaults it started from until it is calibrated itself
+        detection={**init.detection, "inherited_from": f"{init.name} {init.version}"} if init and init.detection else {},
     )
 
 
 def train(
     images: Sequence[str | Path],
-    labels: str | Path,
+    labels: str | Path | None,
     out: str | Path,
     settings: TrainSettings | None = None,
     init: str | Path | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    negatives: Sequence[str | Path] = (),
 ) -> TrainResult:
     """Train (or fine-tune from ``init``) and write the best model to ``out`` (.safetensors + .json).
 
-    An existing model at ``out`` is replaced only with ``overwrite`` (or continued with ``resume``)."""
+    ``images`` are labelled by ``labels``; ``negatives`` are background-only imagery.  With
+    synthetic plots planted (``settings.plant_share`` > 0) labels may hold only background
+    polygons, or be left out.  An existing model at ``out`` is replaced only with ``overwrite``
+    (or continued with ``resume``)."""
     s = settings or TrainSettings()
     out = model_stem(out)
-    images = expand_images(images)
+    images = expand_images(images) if images else []
+    negatives = expand_images(negatives) if negatives else []
     existing = [p for p in (out.with_name(out.name + ".safetensors"), *_ckpt_paths(out)) if p.exists()]
     if existing and not (resume or overwrite):
         raise OutputError(f"{existing[0]}: exists; use --overwrite to replace that model, or --resume to continue its training")
-    if not images:
+    if not images and not negatives:
         raise InputError("no training images given")
+    if images and labels is None:
+        raise InputError("labelled images need --labels (background-only imagery goes to --negatives)")
+    planting = s.plant_share > 0
     if s.sensor not in SENSOR_DEFAULTS:
         raise InputError(f"unknown sensor {s.sensor!r} (known: {', '.join(SENSOR_DEFAULTS)})")
     init_model = load_model(init) if init else None
@@ -475,28 +506,49 @@ def train(
     configure_threads(s.threads)
     rng = np.random.default_rng(s.seed)
     torch.manual_seed(s.seed)
-    label_gdf = read_labels(labels)
-    all_images = prepare_images(images, label_gdf, tuple(bands), s.background_within_m, s.image_bands)
+    all_images = []
+    if images:
+        label_gdf = read_labels(labels, require_plots=not planting)  # type: ignore[arg-type]
+        all_images = prepare_images(images, label_gdf, tuple(bands), s.background_within_m, s.image_bands, require_plots=not planting)
+    backgrounds = prepare_images(negatives, None, tuple(bands), image_bands=s.image_bands, require_plots=False)
+    if not all_images and not planting:
+        raise InputError("background-only imagery has no poppy or cannabis to learn from: give labelled images, or plant synthetic plots (--plant-share > 0)")
     # patch centres lie in the training area, so half a patch keeps validation pixels out of
     # training patches (labels outside the area are ignored in any case)
-    train_images, val_images = split_by_location(all_images, s.val_fraction, margin_m=s.patch_px * gsd_m / 2)
-    sampler = PatchSampler(train_images, s, gsd_m)
-    val_sampler = PatchSampler(val_images, replace(s, negative_share=0.0), gsd_m)
+    margin = s.patch_px * gsd_m / 2
+    train_images, val_images = split_by_location(all_images, s.val_fraction, margin_m=margin) if all_images else ([], [])
+    train_bg, val_bg = split_by_location(backgrounds, s.val_fraction, margin_m=margin) if backgrounds else ([], [])
+    sampler = PatchSampler(train_images, s, gsd_m, train_bg)
+    val_sampler = PatchSampler(val_images, replace(s, negative_share=0.0), gsd_m, val_bg)
     log.info(
-        "training on %d image(s) (%d plots, %d hard negatives), validating on %d location(s)",
-        len(sampler.images), len(sampler.plots), len(sampler.negatives), len(val_sampler.images),
+        "training on %d labelled image(s) (%d plots, %d hard negatives) and %d background-only; validating on %d location(s)",
+        sampler.n_labelled, len(sampler.plots), len(sampler.negatives), len(sampler.images) - sampler.n_labelled, len(val_sampler.images),
     )
-
-    dtype = all_images[0].info.dtype
+    dtypes = {im.info.dtype for im in all_images + backgrounds}
+    if len(dtypes) > 1:
+        raise InputError(f"training images mix pixel types {sorted(dtypes)}; train one model per sensor kind")
+    dtype = dtypes.pop()
     scale = {"uint8": 255.0, "uint16": 10000.0}.get(dtype, 1.0)
     norm = dict(init_card.normalization) if init_card else {"scale": {"uint8": 255, "uint16": 10000}, **_normalization(sampler, rng, scale)}
     card = _base_card(s, init_card, tuple(bands), gsd_m, norm)
     net = init_model.net if init_model else build_network(card.architecture, len(bands), len(LABEL_CLASSES))
+    if s.encoder_weights and not init_model and not resume:
+        from scout.model.nets import load_encoder_weights
+
+        try:
+            missing = load_encoder_weights(net, s.encoder_weights, tuple(bands))
+        except (ValueError, OSError, SafetensorError) as exc:
+            raise ModelError(f"{s.encoder_weights}: {exc}") from None
+        log.info("encoder weights from %s (%d encoder tensors not in the file)", Path(s.encoder_weights).name, len(missing))
     net = net.to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=s.weight_decay)
-    loop = _Loop(s, net, opt, sampler, _Inputs(card, dtype), device)
-    vx, vy, _ = val_sampler.batch(np.random.default_rng(s.seed + 7919), s.val_patches, jitter=False)
-    vx_t = loop.inputs(vx)
+    bank = _sprite_bank(s, gsd_m, rng) if planting else None
+    loop = _Loop(s, net, opt, sampler, _Inputs(card, dtype), device, bank)
+    vrng = np.random.default_rng(s.seed + 7919)
+    vx, vy, _ = val_sampler.batch(vrng, s.val_patches, jitter=False)
+    vx = loop.plant(vrng, vx / card.scale_for(dtype), vy, min_targets=1)  # validation holds planted plots in real surroundings too
+    vx_t = loop.inputs(vx, scaled=True)
+    card = replace(card, domain=training_domain(loop, np.random.default_rng(s.seed + 104729)))
     # with no plot pixel to validate on, an epoch "scored" 0 when it painted a false plot
     # there and NaN when it did not: the worse model won.  Then the last epoch is kept.
     scored = bool(((vy > 0) & (vy != IGNORE)).any())
@@ -527,7 +579,9 @@ def train(
             state["best_score"], state["best_epoch"] = score, epoch
             training = {
                 "images": [Path(im.info.path).name for im in all_images],
-                "labels": Path(labels).name,
+                "labels": Path(labels).name if labels else None,
+                "negatives": [Path(im.info.path).name for im in backgrounds],
+                "planted_families": sorted(bank.families) if bank else [],
                 "init": str(init) if init else None,
                 "settings": {k: v for k, v in asdict(s).items() if k not in ("device", "threads")},
                 "best_epoch": epoch,
@@ -567,12 +621,50 @@ class _Inputs:
         return torch.from_numpy(((x - mean) / std).astype(np.float32))
 
 
-class _Loop:
-    """One optimisation epoch: sample, augment, step, with a cosine learning-rate schedule."""
+def training_domain(loop: _Loop, rng: np.random.Generator, windows: int = 400) -> dict[str, Any]:
+    """The card's ``domain``: colour and texture of the imagery the model learns from (patches as
+    sampled and planted, before the random camera of augmentation), for the run's trust signal."""
+    if loop.s.patch_px < domain.WINDOW_PX:
+        return {}  # patches smaller than a window (tiny test runs): no domain
+    descs: list[np.ndarray] = []
+    scale = loop.inputs.card.scale_for(loop.inputs.dtype)
+    for _ in range(4 * windows):
+        x, y, _ = loop.sampler.batch(rng, loop.s.batch_size, jitter=False)
+        x = loop.plant(rng, x / scale, y)
+        for xi, yi in zip(x, y):
+            descs += [domain.describe(w, loop.bands) for w in domain.windows(xi, yi != IGNORE)]
+        if len(descs) >= windows:
+            break
+    return domain.fit(np.stack(descs[:windows])) if len(descs) >= 40 else {}
 
-    def __init__(self, s: TrainSettings, net: torch.nn.Module, opt: torch.optim.Optimizer, sampler: PatchSampler, inputs: _Inputs, device: str) -> None:
-        self.s, self.net, self.opt, self.sampler, self.inputs, self.device = s, net, opt, sampler, inputs, device
+
+def _sprite_bank(s: TrainSettings, gsd_m: float, rng: np.random.Generator) -> SpriteBank:
+    families = {k: v for k, v in default_families().items() if k in s.plant_families}
+    if not families:
+        raise InputError(f"no rendering family to plant from among {list(s.plant_families)} (known: {', '.join(default_families())})")
+    log.info("rendering %d sprites (%s) at %.3g m", s.sprites, ", ".join(families), gsd_m)
+    return SpriteBank(families, gsd_m, s.sprites, rng)
+
+
+class _Loop:
+    """One optimisation epoch: sample, plant, augment, step, with a cosine learning-rate schedule."""
+
+    def __init__(self, s: TrainSettings, net: torch.nn.Module, opt: torch.optim.Optimizer, sampler: PatchSampler, inputs: _Inputs, device: str, bank: SpriteBank | None = None) -> None:
+        self.s, self.net, self.opt, self.sampler, self.inputs, self.device, self.bank = s, net, opt, sampler, inputs, device, bank
         self.class_weight = torch.tensor([1.0] + [s.fg_weight] * len(CLASSES), device=device)
+        self.bands = tuple(inputs.card.bands)
+        self.camera = inputs.dtype == "uint8"
+
+    def plant(self, rng: np.random.Generator, x: np.ndarray, y: np.ndarray, min_targets: int = 0) -> np.ndarray:
+        """Plant sprites into a share of patches ``x`` (0-1, changed in place) and labels ``y``: a
+        target or two (none in a fifth of them, ``min_targets`` at least) and look-alikes."""
+        if self.bank is None:
+            return x
+        for n in range(len(x)):
+            if rng.random() < self.s.plant_share:
+                targets = max(min_targets, int(rng.random() < 0.8) * (1 + int(rng.poisson(0.4))))
+                plant(x[n], y[n], self.bank.draw(rng, targets, int(rng.poisson(1.0))), self.bands, self.camera, rng)
+        return x
 
     def lr_at(self, step: int) -> float:
         total = max(self.s.epochs * self.s.steps_per_epoch, 1)
@@ -587,9 +679,12 @@ class _Loop:
         losses: list[float] = []
         pbar = bar(s.steps_per_epoch, desc=f"epoch {epoch}/{s.epochs}", unit="batch")
         finished = True
+        if self.bank is not None and epoch > 1:
+            self.bank.refresh(rng)
         for step in range(s.steps_per_epoch):
             x, y, _ = self.sampler.batch(rng, s.batch_size, jitter=True)
-            x, y = augment(rng, x / self.inputs.card.scale_for(self.inputs.dtype), y)
+            x = self.plant(rng, x / self.inputs.card.scale_for(self.inputs.dtype), y)
+            x, y = augment(rng, x, y, self.bands, self.camera, Augmentation(strength=s.augmentation))
             xt = self.inputs(x, scaled=True).to(self.device).contiguous(memory_format=torch.channels_last)
             yt = torch.from_numpy(y.astype(np.int64)).to(self.device)
             for g in self.opt.param_groups:

@@ -18,6 +18,7 @@ training at a different epoch on a different machine.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from dataclasses import replace
@@ -74,13 +75,22 @@ def make_training_set(sensor: str, n: int, work: Path) -> tuple[list[Path], Path
     for k, seed in enumerate(TRAIN_SEEDS[sensor][:n]):
         gsd = gsds[k % len(gsds)]
         size = int(round(76.8 / gsd)) if sensor == "drone" else int(round(384 / gsd))
-        scene = make_scene(work / "scenes", seed, kind=sensor, size_px=size, gsd_m=gsd, boundary=sensor == "drone" and k % 3 == 0)
-        images.append(scene.image_path)
+        image, truth = work / "scenes" / f"{sensor}-{seed:04d}.tif", work / "scenes" / f"{sensor}-{seed:04d}-truth.gpkg"
+        if not (image.exists() and truth.exists()):  # scenes are deterministic by seed: reuse them
+            scene = make_scene(work / "scenes", seed, kind=sensor, size_px=size, gsd_m=gsd, boundary=sensor == "drone" and k % 3 == 0)
+            image, truth = scene.image_path, scene.truth_path
+        images.append(image)
         for layer in ("truth", "lookalikes"):
-            frames.append(gpd.read_file(scene.truth_path, layer=layer)[["class", "geometry"]])
+            frames.append(gpd.read_file(truth, layer=layer)[["class", "geometry"]])
     labels = work / "labels.gpkg"
     write_gpkg_layer(gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs), labels, "labels")
     return images, labels
+
+
+def real_training_imagery(folder: Path, sensor: str) -> list[Path]:
+    """The files ``scripts/prepare_real.py`` marked for training, of this sensor (the held-out ones never)."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return [folder / f["file"] for f in manifest["files"].values() if f["role"] == "train" and f["sensor"] == sensor]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--version", default="1", help="version written to the card")
     ap.add_argument("--negative-share", type=float, default=0.25, help="share of patches centred on hard negatives")
+    ap.add_argument("--real", type=Path, help="folder made by scripts/prepare_real.py: its 'train' files of this sensor are background-only training imagery")
+    ap.add_argument("--negative-image-share", type=float, default=0.35, help="share of patches cut from the real background-only imagery")
+    ap.add_argument("--plant-share", type=float, default=0.5, help="share of patches with synthetic plots and look-alikes planted")
+    ap.add_argument("--augmentation", type=float, default=1.0, help="domain randomisation strength")
+    ap.add_argument("--arch", default="unet", choices=["unet", "encoder_unet"])
+    ap.add_argument("--encoder", default=None, help="encoder_unet: mobilenet_v3_small | mobilenet_v3_large | resnet18")
+    ap.add_argument("--patch", type=int, default=160, help="training patch side in pixels")
+    ap.add_argument("--batch-size", type=int, default=12)
+    ap.add_argument("--sprites", type=int, default=300, help="sprites per planting bank")
     ap.add_argument("--skip-train", action="store_true", help="only evaluate the existing model")
     ap.add_argument("--skip-calibration", action="store_true", help="keep the card's detection defaults")
     ap.add_argument("--skip-eval", action="store_true")
@@ -133,10 +152,19 @@ def main(argv: list[str] | None = None) -> int:
             max_minutes=args.max_minutes,
             lr=args.lr,
             negative_share=args.negative_share,
+            negative_image_share=args.negative_image_share,
+            plant_share=args.plant_share,
+            augmentation=args.augmentation,
+            architecture=args.arch,
+            encoder=args.encoder,
+            patch_px=args.patch,
+            batch_size=args.batch_size,
+            sprites=args.sprites,
             description=DESCRIPTION.format(sensor=sensor),
             **MODEL[sensor],
         )
-        result = train(images, labels, out, settings, init=args.init, resume=args.resume, overwrite=True)  # reproduces the shipped model in place
+        negatives = real_training_imagery(args.real, sensor) if args.real else []
+        result = train(images, labels, out, settings, init=args.init, resume=args.resume, overwrite=True, negatives=negatives)  # reproduces the shipped model in place
         log.info("trained %s: %d epochs, best %.3f at epoch %d (%s)", out, result.epochs_run, result.best_score, result.best_epoch, result.stopped)
     if not args.skip_calibration:
         detection = calibrate_scenes(out, sensor, CALIBRATION_SEEDS[sensor], work / "calibration")

@@ -22,7 +22,7 @@ from scout.model import load_model
 from scout.synth import make_scene
 from scout.train import IGNORE, PatchSampler, TrainSettings, prepare_images, split_by_location, train
 
-TINY = TrainSettings(name="tiny", base_channels=4, depth=1, patch_px=48, batch_size=2, epochs=2, steps_per_epoch=2, val_patches=4, tile_size=64, threads=1)
+TINY = TrainSettings(name="tiny", base_channels=4, depth=1, patch_px=48, batch_size=2, epochs=2, steps_per_epoch=2, val_patches=4, tile_size=64, threads=1, sprites=6)
 
 
 @pytest.fixture(scope="module")
@@ -243,3 +243,102 @@ def test_validation_without_plot_labels_keeps_the_last_epoch(data, tmp_path, cap
     assert "holds no poppy or cannabis labels" in caplog.text
     assert result.best_epoch == result.epochs_run == 3 and np.isnan(result.best_score)
     assert load_model(tmp_path / "m").card.training["best_epoch"] == 3
+
+
+REAL = __import__("pathlib").Path(__file__).parent / "data" / "real"
+
+
+def test_background_only_imagery_trains_with_planted_plots(tmp_path):
+    """No labels at all: real imagery as negatives, synthetic plots planted as the positives."""
+    negatives = [REAL / "manila-urban-10cm-256.tif", REAL / "brazil-pasture-10cm-256.tif"]
+    s = replace(TINY, plant_share=1.0, negative_image_share=1.0)
+    result = train([], None, tmp_path / "m", s, negatives=negatives)
+    card = result.card
+    assert card.training["negatives"] == [p.name for p in negatives] and card.training["labels"] is None
+    assert "fields" in card.training["planted_families"]
+    assert not np.isnan(result.best_score)  # validation held planted plots to score
+    with pytest.raises(InputError, match="no training images"):
+        train([], None, tmp_path / "none", s)
+    with pytest.raises(InputError, match="poppy or cannabis"):  # nothing to learn the plots from
+        train([], None, tmp_path / "nothing", replace(s, plant_share=0.0), negatives=negatives)
+
+
+def test_fine_tuning_on_false_alarms_alone_keeps_positives_from_planting(data, tmp_path):
+    """A county's first flight: only false-alarm polygons (class background) to learn from."""
+    _, images, labels = data
+    base = tmp_path / "base"
+    train(images, labels, base, TINY)
+    false_alarms = tmp_path / "fa.gpkg"
+    every = gpd.read_file(labels)
+    write_gpkg_layer(every[every["class"] == "background"].head(3), false_alarms, "labels")
+    tuned = train(images[:1], false_alarms, tmp_path / "tuned", replace(TINY, epochs=1), init=base)
+    assert tuned.card.training["labels"] == "fa.gpkg" and tuned.epochs_run == 1
+    with pytest.raises(InputError, match="no poppy or cannabis polygons"):
+        train(images[:1], false_alarms, tmp_path / "noplant", replace(TINY, epochs=1, plant_share=0.0), init=base)
+
+
+def test_encoder_unet_trains_and_loads_converted_encoder_weights(data, tmp_path):
+    """torchvision's state dict saved as safetensors (here a saved random state, as a user would
+    convert ImageNet weights) loads into the encoder; a wrong file is one clear error."""
+    import torchvision
+    from safetensors.torch import save_file
+
+    _, images, labels = data
+    ref = torchvision.models.mobilenet_v3_small(weights=None)
+    weights = tmp_path / "mnv3s.safetensors"
+    save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(weights))
+    s = replace(TINY, architecture="encoder_unet", encoder="mobilenet_v3_small", encoder_weights=str(weights), patch_px=64, epochs=1)
+    result = train(images, labels, tmp_path / "enc", s)
+    assert result.card.architecture == {"name": "encoder_unet", "encoder": "mobilenet_v3_small"}
+    assert result.card.receptive_field_px == 128
+    fresh = load_model(tmp_path / "enc")
+    assert fresh.net.backbone.features[0][0].weight.shape[1] == 3
+    wrong = tmp_path / "resnet.safetensors"
+    save_file({k: v.contiguous() for k, v in torchvision.models.resnet18(weights=None).state_dict().items()}, str(wrong))
+    with pytest.raises(ModelError, match="resnet.safetensors: no tensor in the file matches the encoder"):
+        train(images, labels, tmp_path / "bad", replace(s, encoder_weights=str(wrong)))
+
+
+def test_encoder_weights_map_rgb_filters_to_four_bands():
+    import torch
+    import torchvision
+    from safetensors.torch import save_file
+
+    from scout.model.nets import build_network, load_encoder_weights
+
+    ref = torchvision.models.mobilenet_v3_small(weights=None).state_dict()
+    net = build_network({"name": "encoder_unet", "encoder": "mobilenet_v3_small"}, 4, 3)
+    path = __import__("tempfile").mktemp(suffix=".safetensors")
+    save_file({k: v.contiguous() for k, v in ref.items()}, path)
+    load_encoder_weights(net, path, ("blue", "green", "red", "nir"))
+    w, rgb = net.backbone.features[0][0].weight, ref["features.0.0.weight"]
+    assert torch.equal(w[:, 0], rgb[:, 2]) and torch.equal(w[:, 2], rgb[:, 0])  # blue <- blue, red <- red
+    assert torch.allclose(w[:, 3], rgb.mean(1))  # NIR <- the mean of the RGB filters
+
+
+def test_training_records_the_domain_it_learned(tmp_path):
+    from scout import domain
+
+    s = replace(TINY, patch_px=128, plant_share=0.5, negative_image_share=1.0, epochs=1, batch_size=4)
+    result = train([], None, tmp_path / "m", s, negatives=[REAL / "manila-urban-10cm-256.tif", REAL / "brazil-pasture-10cm-256.tif"])
+    dom = result.card.domain
+    assert dom["version"] == domain.VERSION and dom["windows"] >= 40
+    assert 0 < dom["distance"]["p50"] < dom["distance"]["p99"]
+
+
+def test_cli_trains_on_negatives_and_plants_into_a_canvas(tmp_path):
+    """The commands a county runs: plant plots into its own clean flight; fine-tune on clean imagery."""
+    model_cmds.register(cli)
+    canvas = REAL / "brazil-pasture-10cm-256.tif"
+    r = CliRunner().invoke(cli, ["synth", str(tmp_path / "planted"), "--seed", "3", "--canvas", str(canvas), "--plots", "2", "--lookalikes", "1"])
+    assert r.exit_code == 0, r.output
+    assert "brazil-pasture-10cm-256-planted-0003.tif" in r.output
+    out = tmp_path / "m"
+    clean = [REAL / "brazil-pasture-10cm-256.tif", REAL / "manila-urban-10cm-256.tif"]
+    r = CliRunner().invoke(cli, ["train", "--negatives", str(clean[0]), "--negatives", str(clean[1]), "--out", str(out), "--epochs", "1", "--steps", "1", "--batch-size", "2", "--negatives-share", "1"])
+    assert r.exit_code == 0, r.output
+    assert load_model(out).card.training["negatives"] == [p.name for p in clean]
+    r = CliRunner().invoke(cli, ["train", "--negatives", str(REAL), "--out", str(tmp_path / "mixed"), "--epochs", "1"])
+    assert r.exit_code == 2 and "mix pixel types" in r.output  # a satellite scene among drone flights
+    r = CliRunner().invoke(cli, ["train", str(canvas), "--out", str(tmp_path / "x")])
+    assert r.exit_code == 2 and "need --labels" in r.output

@@ -13,24 +13,42 @@ from scout.commands.options import BandList, overwrite_option, quiet_option
 @click.command("synth")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, required=True, help="Scene seed: the same seed gives the same scene.")
+@click.option("--canvas", type=click.Path(dir_okay=False, path_type=Path), help="Plant synthetic plots and look-alikes into this real raster (a flight with no poppy or cannabis) instead of drawing a whole scene.")
+@click.option("--plots", "n_plots", type=click.IntRange(min=0), default=12, show_default=True, help="--canvas: poppy/cannabis plots to plant.")
+@click.option("--lookalikes", "n_lookalikes", type=click.IntRange(min=0), default=12, show_default=True, help="--canvas: look-alikes (trees, lawns, gardens, ...) to plant.")
 @click.option("--kind", type=click.Choice(["drone", "satellite"]), default="drone", show_default=True)
 @click.option("--size", "size_px", type=click.IntRange(min=64), default=1024, show_default=True, help="Width and height in pixels.")
 @click.option("--gsd", "gsd_m", type=click.FloatRange(min=0, min_open=True), help="Metres per pixel (default 0.05 drone, 0.5 satellite).")
 @click.option("--crs", default="EPSG:32647", show_default=True, help="Projected CRS of the scene.")
 @click.option("--boundary", is_flag=True, help="Drone only: add an alpha band, 0 outside an irregular flight boundary.")
 @quiet_option
-def synth_cmd(out: Path, seed: int, kind: str, size_px: int, gsd_m: float | None, crs: str, boundary: bool) -> None:
-    """Make a synthetic scene with known plots in OUT: image, truth GeoPackage, label raster."""
-    from scout.synth import make_scene
+def synth_cmd(out: Path, seed: int, canvas: Path | None, n_plots: int, n_lookalikes: int, kind: str, size_px: int, gsd_m: float | None, crs: str, boundary: bool) -> None:
+    """Make a synthetic scene with known plots in OUT: image, truth GeoPackage, label raster.
 
-    scene = make_scene(out, seed, kind=kind, size_px=size_px, gsd_m=gsd_m, crs=crs, boundary=boundary)
+    With --canvas, plots and look-alikes are planted into a real raster instead (its grid, CRS and
+    bands kept; light, colour, blur and noise matched to it), so their surroundings are real."""
+    if canvas is not None:
+        from scout.synth.canvas import plant_scene
+
+        scene = plant_scene(canvas, out, seed, targets=n_plots, lookalikes=n_lookalikes)
+    else:
+        from scout.synth import make_scene
+
+        scene = make_scene(out, seed, kind=kind, size_px=size_px, gsd_m=gsd_m, crs=crs, boundary=boundary)
     plots = ", ".join(f"{n} {c}" for c, n in scene.n_plots.items())
     click.echo(f"{scene.image_path}\n{scene.truth_path} ({plots})\n{scene.label_path}")
 
 
 @click.command("train")
-@click.argument("images", nargs=-1, required=True)
-@click.option("--labels", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Polygons with a 'class' field: poppy, cannabis, background (hard negatives).")
+@click.argument("images", nargs=-1)
+@click.option("--labels", type=click.Path(dir_okay=False, path_type=Path), help="Polygons with a 'class' field: poppy, cannabis, background (hard negatives; false alarms from `scout review --labels`).")
+@click.option("--negatives", multiple=True, help="Background-only imagery (files, folders or .txt lists): flights known to hold no poppy or cannabis; every valid pixel is background. Repeatable.")
+@click.option("--negatives-share", "negative_image_share", type=click.FloatRange(0, 1), default=0.35, show_default=True, help="Share of training patches cut from --negatives.")
+@click.option("--plant-share", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Share of patches with synthetic plots and look-alikes planted (the positives when you have none); 0 turns planting off.")
+@click.option("--augmentation", type=click.FloatRange(0, 2), default=1.0, show_default=True, help="Domain randomisation strength (colour, light, haze, shadow, blur, noise, JPEG, rotation); 0: flips only.")
+@click.option("--arch", "architecture", type=click.Choice(["unet", "encoder_unet"]), default="unet", show_default=True, help="New model: the small U-Net, or a standard encoder under a U-Net decoder.")
+@click.option("--encoder", type=click.Choice(["mobilenet_v3_small", "mobilenet_v3_large", "resnet18"]), help="--arch encoder_unet: which torchvision encoder (default mobilenet_v3_small).")
+@click.option("--encoder-weights", type=click.Path(dir_okay=False, exists=True), help="Pretrained encoder weights: a torchvision state dict saved as safetensors (see README: converting ImageNet weights).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model path stem, e.g. models/my-drone (writes .safetensors + .json).")
 @click.option("--init", type=click.Path(dir_okay=False, path_type=Path), help="Fine-tune this model (keeps its bands, GSD, normalization).")
 @click.option("--sensor", type=click.Choice(["drone", "satellite"]), default="drone", show_default=True, help="Default bands and GSD for a new model.")
@@ -50,10 +68,15 @@ def synth_cmd(out: Path, seed: int, kind: str, size_px: int, gsd_m: float | None
 @click.option("--seed", type=int, default=0, show_default=True)
 @quiet_option
 def train_cmd(
-    images: tuple[str, ...], labels: Path, out: Path, init: Path | None, sensor: str, gsd_m: float | None, image_bands: tuple[int, ...] | None, epochs: int,
-    steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None, resume: bool, overwrite: bool, device: str | None, seed: int,
+    images: tuple[str, ...], labels: Path | None, negatives: tuple[str, ...], negative_image_share: float, plant_share: float, augmentation: float,
+    architecture: str, encoder: str | None, encoder_weights: str | None, out: Path, init: Path | None, sensor: str, gsd_m: float | None,
+    image_bands: tuple[int, ...] | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None,
+    resume: bool, overwrite: bool, device: str | None, seed: int,
 ) -> None:
-    """Train a model on IMAGES (files, folders or .txt lists) with label polygons."""
+    """Train a model on IMAGES (files, folders or .txt lists) with label polygons and on background-only --negatives.
+
+    Synthetic plots are planted into a share of the patches, so false alarms alone (or a clean
+    flight alone) are enough to fine-tune a model (--init) without losing what it found."""
     from scout.model.files import model_stem
     from scout.train import TrainSettings, train
 
@@ -61,8 +84,10 @@ def train_cmd(
         name=model_stem(out).name,
         sensor=sensor, gsd_m=gsd_m, image_bands=image_bands, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
         max_minutes=max_minutes, background_within_m=background_within_m, device=device, seed=seed,
+        negative_image_share=negative_image_share, plant_share=plant_share, augmentation=augmentation,
+        architecture=architecture, encoder=encoder, encoder_weights=encoder_weights,
     )
-    result = train(images, labels, out, settings, init=init, resume=resume, overwrite=overwrite)
+    result = train(images, labels, out, settings, init=init, resume=resume, overwrite=overwrite, negatives=negatives)
     score = "no validation score (no plot labels where it validates)" if math.isnan(result.best_score) else f"best validation IoU {result.best_score:.3f}"
     click.echo(f"{result.model_path}: {score} at epoch {result.best_epoch} of {result.epochs_run} ({result.stopped.replace('_', ' ')})")
 

@@ -43,6 +43,8 @@ class ModelCard:
     # calibrated detection defaults (scout.calibrate): "thresholds" and "min_confidence"
     # per class, "min_area_m2"; detect uses them where the user sets nothing
     detection: dict[str, Any] = field(default_factory=dict)
+    # what the training imagery looked like (scout.domain.fit): a run compares its imagery to it
+    domain: dict[str, Any] = field(default_factory=dict)
 
     @property
     def foreground(self) -> tuple[str, ...]:
