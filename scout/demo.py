@@ -13,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from scout.detection import RunSummary, detect
+from scout.detection.trust import statement
 from scout.errors import InputError, OutputError
 from scout.folders import Inventory, check_replaceable
 from scout.labels import read_truth
@@ -50,6 +51,9 @@ class DemoResult:
         ]
         for cls, n in self.planted.items():
             lines.append(f"{cls:9s} found {self.found[cls]} of {n} planted; {self.run.plots_by_class.get(cls, 0)} plots flagged")
+        share = self.run.flagged_area_m2 / self.run.aoi_area_m2 if self.run.aoi_area_m2 else 0.0
+        lines.append(f"trust:  {share:.2%} of the AOI flagged; {statement(self.run.trust)}")
+        lines += [f"warning: {w}" for w in self.run.warnings]
         lines.append(f"time:   {self.run.seconds:.1f} s for {self.run.megapixels:.1f} MP at model GSD")
         return "\n".join(lines)
 

@@ -47,13 +47,20 @@ def describe(x: np.ndarray, bands: Sequence[str]) -> np.ndarray:
 
 
 def windows(x: np.ndarray, valid: np.ndarray | None = None, min_valid: float = 0.9) -> list[np.ndarray]:
-    """Non-overlapping ``WINDOW_PX`` windows of (bands, H, W) that are at least ``min_valid`` valid."""
+    """Non-overlapping ``WINDOW_PX`` windows of (bands, H, W) that are at least ``min_valid`` valid;
+    their invalid pixels (nodata, outside the AOI) take the window's valid mean, so they add no
+    edges or spread of their own."""
     out = []
     H, W = x.shape[1:]
     for r in range(0, H - WINDOW_PX + 1, WINDOW_PX):
         for c in range(0, W - WINDOW_PX + 1, WINDOW_PX):
-            if valid is None or valid[r : r + WINDOW_PX, c : c + WINDOW_PX].mean() >= min_valid:
-                out.append(x[:, r : r + WINDOW_PX, c : c + WINDOW_PX])
+            w = x[:, r : r + WINDOW_PX, c : c + WINDOW_PX]
+            if valid is None:
+                out.append(w)
+                continue
+            v = valid[r : r + WINDOW_PX, c : c + WINDOW_PX]
+            if v.mean() >= min_valid:
+                out.append(w if v.all() else np.where(v[None], w, w[:, v].mean(1)[:, None, None]))
     return out
 
 

@@ -22,15 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sqlite3
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
-from scout.detect import detect
+from scout.detection import RunSummary, detect
 from scout.evaluate import evaluate_scenes
 from scout.review.decisions import review_run
+from scout.runfolder import open_run, read_plots, rewrite_plots
 from scout.train import TrainSettings, train
 
 log = logging.getLogger("scout.cold_start")
@@ -38,16 +38,18 @@ EVAL_SEEDS = {"drone": range(9000, 9010), "satellite": range(9500, 9510)}
 
 
 def flagged(run: Path) -> dict:
-    r = json.loads((run / "run.json").read_text(encoding="utf-8"))
-    area, aoi = r["areas_m2"]["flagged"], r["areas_m2"]["aoi"]
-    return {"flagged_m2": area, "aoi_m2": aoi, "flagged_pct": round(100 * area / max(aoi, 1e-9), 4), "plots": sum(r["counts"]["plots_by_class"].values())}
+    s = RunSummary.from_run_folder(run)
+    return {"flagged_m2": s.flagged_area_m2, "aoi_m2": s.aoi_area_m2, "flagged_pct": round(100 * s.flagged_area_m2 / max(s.aoi_area_m2, 1e-9), 4), "plots": s.n_plots}
 
 
 def mark_all_false_alarms(run: Path) -> int:
     """Set review_status = false_alarm on every plot, as an analyst reviewing a clean flight would."""
-    with sqlite3.connect(run / "plots.gpkg") as db:
-        n = db.execute("UPDATE plots SET review_status = 'false_alarm', reviewed_by = 'cold-start script'").rowcount
-    return n
+    folder = open_run(run)
+    plots = read_plots(folder)
+    plots["review_status"] = "false_alarm"
+    plots["reviewed_by"] = "cold-start script"
+    rewrite_plots(folder, plots)
+    return len(plots)
 
 
 def recall(model: Path | str, sensor: str, work: Path) -> dict:

@@ -22,10 +22,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scout.detect import DetectSettings, detect
+from scout.detection import DetectSettings, detect
 from scout.errors import ScoutError
 from scout.model import ModelCard, find_model_files
 from scout.model.registry import default_models_dir
+from scout.runfolder import read_record
 
 GOAL_FLAGGED_PCT = 0.1
 GOAL_PLOTS_PER_HA = 0.5
@@ -50,7 +51,7 @@ def measure(image: Path, model: str | None, settings: DetectSettings, work: Path
 
 def _warnings(run: Path) -> list[str]:
     try:
-        return list(json.loads((run / "run.json").read_text(encoding="utf-8")).get("warnings", []))
+        return list(read_record(run).get("warnings", []))
     except (OSError, ValueError):
         return []
 

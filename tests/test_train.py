@@ -287,7 +287,7 @@ def test_encoder_unet_trains_and_loads_converted_encoder_weights(data, tmp_path)
     ref = torchvision.models.mobilenet_v3_small(weights=None)
     weights = tmp_path / "mnv3s.safetensors"
     save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(weights))
-    s = replace(TINY, architecture="encoder_unet", encoder="mobilenet_v3_small", encoder_weights=str(weights), patch_px=64, epochs=1)
+    s = replace(TINY, architecture="encoder_unet", encoder="mobilenet_v3_small", encoder_weights=str(weights), patch_px=64, epochs=1, tile_size=256)
     result = train(images, labels, tmp_path / "enc", s)
     assert result.card.architecture == {"name": "encoder_unet", "encoder": "mobilenet_v3_small"}
     assert result.card.receptive_field_px == 128

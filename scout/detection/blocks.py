@@ -19,10 +19,12 @@ from rasterio.windows import Window
 from rasterio.windows import transform as window_transform
 from shapely.geometry import box
 
+from scout import domain
 from scout.areas import Clipper
 from scout.blending import accumulate, pack, weight_window
 from scout.imagery import Grid, ImageInfo, read_block
 from scout.inference import cached_model, normalize, predict
+from scout.model.card import ModelCard
 from scout.tiling import Block, TileSpec
 
 
@@ -74,6 +76,7 @@ class BlockResult:
     tiles_run: int
     read_s: float
     infer_s: float
+    descriptors: np.ndarray  # (n, d) float32: colour and texture of the block's windows (scout.domain), for the trust signal
 
 
 def overlap_slices(bounds: tuple[float, float, float, float], transform: Affine, h: int, w: int) -> tuple[slice, slice]:
@@ -159,7 +162,18 @@ def infer(plan: DetectPlan, block: Block, inp: BlockInput) -> BlockResult:
         out.append(predict(model, np.stack(batch), plan.device))
     probs = np.concatenate(out) if out else np.zeros((0, n_fg, size, size), np.float32)
     packed = pack(*accumulate(win, tiles, probs, weight_window(size, plan.spec.overlap), inp.valid))
-    return BlockResult(block.block_id, *packed, len(tiles), inp.read_s, time.perf_counter() - t0)
+    return BlockResult(block.block_id, *packed, len(tiles), inp.read_s, time.perf_counter() - t0, describe_block(model.card, inp))
+
+
+def describe_block(card: ModelCard, inp: BlockInput) -> np.ndarray:
+    """Colour and texture of the block's valid windows (:mod:`scout.domain`) in 0-1 units, for
+    comparing the imagery with the model's training imagery; none when the card records none."""
+    if not card.domain:
+        return np.zeros((0, 0), np.float32)
+    mean = np.asarray(card.normalization["mean"], np.float32)[:, None, None]
+    std = np.asarray(card.normalization["std"], np.float32)[:, None, None]
+    out = [domain.describe(w * std + mean, card.bands) for w in domain.windows(inp.data, inp.valid)]
+    return np.stack(out) if out else np.zeros((0, 0), np.float32)
 
 
 def compute_block(plan: DetectPlan, block: Block) -> BlockResult:

@@ -26,7 +26,7 @@ from scout.tiling import Block
 
 CHECKPOINTS = "blocks"
 """Folder of block checkpoints inside the staging folder."""
-CHECKPOINT_FORMAT = "probs-uint16/wsum-float32"  # what a block-*.npz holds (scout.blending.pack)
+CHECKPOINT_FORMAT = "probs-uint16/wsum-float32/descriptors"  # what a block-*.npz holds (scout.blending.pack; scout.domain)
 CHECKPOINT_BYTES_PER_CLASS = 2  # per block pixel and foreground class: uint16 probabilities, stored
 OUTPUT_BYTES = 0.5  # per block pixel: deflated weight sums, staging raster, COG, plots (~0.45 on the bench)
 
@@ -87,7 +87,7 @@ def save_checkpoint(folder: Path, result: BlockResult, key: str) -> None:
     halves a checkpoint; the probabilities shrink to ~35% only, for 12 ms per MB (a fifth
     of the model's time on the block), so they are stored as they are."""
     with atomic_path(folder / f"block-{result.block_id:06d}-{key}.npz") as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as npz:
-        for member, array in ((zipfile.ZipInfo("probs.npy"), result.probs), ("wsum.npy", result.wsum)):  # a ZipInfo is stored
+        for member, array in ((zipfile.ZipInfo("probs.npy"), result.probs), ("wsum.npy", result.wsum), ("descriptors.npy", result.descriptors)):  # a ZipInfo is stored
             with npz.open(member, "w", force_zip64=True) as f:
                 np.lib.format.write_array(f, array, allow_pickle=False)
 

@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import os
 import platform
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ import scout
 from scout.detection.checkpoints import plan_fingerprint
 from scout.detection.plan import PlannedRun
 from scout.detection.settings import PLOT_PARAMETERS
+from scout.detection.trust import assess, statement
 from scout.errors import OutputError
 from scout.inference import backend
 from scout.io import sha256_file
@@ -40,6 +41,8 @@ class RunSummary:
     tiles: int
     megapixels: float
     seconds: float
+    trust: dict[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     @property
     def n_plots(self) -> int:
@@ -62,14 +65,18 @@ class RunSummary:
             tiles=run["counts"]["tiles"],
             megapixels=run["counts"]["megapixels"],
             seconds=run["timings"]["total_s"],
+            trust=run.get("trust", {}),
+            warnings=tuple(run.get("warnings", ())),
         )
 
     def line(self) -> str:
         per = ", ".join(f"{n} {c}" for c, n in self.plots_by_class.items())
-        return (
-            f"{self.n_plots} plots ({per}); flagged {self.flagged_area_m2:,.1f} m² of {self.aoi_area_m2 / 1e4:,.2f} ha AOI; "
-            f"{self.tiles} tiles, {self.megapixels:,.1f} MP in {self.seconds:,.1f} s -> {self.out_dir}"
+        share = f" ({self.flagged_area_m2 / self.aoi_area_m2:.2%})" if self.aoi_area_m2 > 0 else ""
+        line = (
+            f"{self.n_plots} plots ({per}); flagged {self.flagged_area_m2:,.1f} m²{share} of {self.aoi_area_m2 / 1e4:,.2f} ha AOI; "
+            f"{statement(self.trust)}; {self.tiles} tiles, {self.megapixels:,.1f} MP in {self.seconds:,.1f} s -> {self.out_dir}"
         )
+        return "\n".join([line, *(f"warning: {w}" for w in self.warnings)])
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ class RunOutcome:
     timings: dict[str, float]
     started: dt.datetime
     resumed_blocks: int
+    descriptors: np.ndarray  # the imagery's windows (scout.domain), for the trust signal
 
 
 def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None, outcome: RunOutcome) -> dict[str, Any]:
@@ -89,7 +97,9 @@ def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None
     plan, card, settings, grid = planned.plan, planned.card, planned.settings, planned.plan.grid
     classes, plots = card.foreground, outcome.plots
     by_class = {c: int((plots["class"] == c).sum()) for c in classes}
-    photos = {"frames": planned.flight.record(out_dir.resolve()), "warnings": list(planned.flight.warnings)} if planned.flight else {}
+    photos = {"frames": planned.flight.record(out_dir.resolve())} if planned.flight else {}
+    flagged = round(float(plots["area_m2"].sum()) if len(plots) else 0.0, 2)
+    judged = assess(card, flagged, outcome.aoi_area_m2, outcome.descriptors)
     return {
         "scout_version": scout.__version__,
         "complete": True,
@@ -129,7 +139,9 @@ def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None
             "blocks": len(planned.blocks), "tiles": planned.n_tiles, "plots": sum(by_class.values()), "plots_by_class": by_class,
             "megapixels": round(planned.n_tiles * plan.spec.size**2 / 1e6, 2),
         },
-        "areas_m2": {"flagged": round(float(plots["area_m2"].sum()) if len(plots) else 0.0, 2), "aoi": round(outcome.aoi_area_m2, 1)},
+        "areas_m2": {"flagged": flagged, "aoi": round(outcome.aoi_area_m2, 1)},
+        "trust": judged["trust"],
+        "warnings": [*(planned.flight.warnings if planned.flight else ()), *judged["warnings"]],
         "timings": {k: round(v, 3) for k, v in outcome.timings.items()},
         "versions": versions(plan.device),
         **photos,

@@ -104,7 +104,7 @@ def _write_run(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None
 
 def _run(planned: PlannedRun, keys: dict[int, str], folder: Path, aoi: str | os.PathLike | None, out_dir: Path, started: dt.datetime, t_start: float) -> RunSummary:
     hashes = _InputHashes([i.path for i in planned.plan.images])
-    fragments, timings, resumed = _blend_blocks(planned, keys, folder, out_dir)
+    fragments, timings, resumed, descriptors = _blend_blocks(planned, keys, folder, out_dir)
     t0 = time.perf_counter()
     _write_cog(folder / "probability.raw.tif", runfolder.RunFolder(folder).probability_tif, planned)
     timings["cog_s"] = time.perf_counter() - t0
@@ -122,16 +122,17 @@ def _run(planned: PlannedRun, keys: dict[int, str], folder: Path, aoi: str | os.
     image_sha256 = hashes.result()
     timings["total_s"] = time.perf_counter() - t_start
     # the area the AOIs cover, unrounded: 100,000 parcels of 0.04 m² each rounded to 0.0 made '0.00 ha', and overlapping AOIs counted twice
-    outcome = RunOutcome(plots, float(planned.plan.aoi.area), image_sha256, timings, started, resumed)
+    outcome = RunOutcome(plots, float(planned.plan.aoi.area), image_sha256, timings, started, resumed, descriptors)
     run = run_record(planned, out_dir, aoi, outcome)
     runfolder.write_record(folder, run)
     return RunSummary.from_run(run, out_dir)
 
 
-def _blend_blocks(planned: PlannedRun, keys: dict[int, str], folder: Path, out_dir: Path) -> tuple[Fragments, dict[str, float], int]:
+def _blend_blocks(planned: PlannedRun, keys: dict[int, str], folder: Path, out_dir: Path) -> tuple[Fragments, dict[str, float], int, np.ndarray]:
     """Every block blended into the staging probability raster and traced into plot fragments:
     checkpointed blocks read back, the others computed where the settings say.  Returns the
-    fragments, the timings so far and the number of blocks resumed."""
+    fragments, the timings so far, the number of blocks resumed and the imagery's window
+    descriptors (:mod:`scout.domain`)."""
     plan, blocks, settings = planned.plan, planned.blocks, planned.settings
     classes = planned.card.foreground
     thresholds_u8 = np.array([math.ceil(settings.threshold(c) * 255) for c in classes], np.uint8)
@@ -157,7 +158,8 @@ def _blend_blocks(planned: PlannedRun, keys: dict[int, str], folder: Path, out_d
 
         assembler = Assembler({b.block_id: b.window for b in blocks}, emit)
         t_blocks = time.perf_counter()
-        done = _resume_blocks(folder / checkpoints.CHECKPOINTS, keys, assembler, out_dir)
+        descriptors: list[np.ndarray] = []
+        done = _resume_blocks(folder / checkpoints.CHECKPOINTS, keys, assembler, out_dir, descriptors)
         dst.flush()
         todo = [b for b in blocks if b.block_id not in done]
         # resumed tiles start the bar, outside its rate: the ETA is for the tiles still to run
@@ -165,6 +167,7 @@ def _blend_blocks(planned: PlannedRun, keys: dict[int, str], folder: Path, out_d
             def finish(result: BlockResult) -> None:
                 checkpoints.save_checkpoint(folder / checkpoints.CHECKPOINTS, result, keys[result.block_id])
                 assembler.add(result.block_id, result.probs, result.wsum)
+                descriptors.append(result.descriptors)
                 dst.flush()
                 timings["read_s"] += result.read_s
                 timings["infer_s"] += result.infer_s
@@ -172,10 +175,11 @@ def _blend_blocks(planned: PlannedRun, keys: dict[int, str], folder: Path, out_d
 
             _finish_in_turn(run_blocks(plan, todo, settings.workers, settings.scheduler), finish)
         timings["blocks_s"] = time.perf_counter() - t_blocks
-    return fragments, timings, len(done)
+    found = [d for d in descriptors if d.size]
+    return fragments, timings, len(done), np.concatenate(found) if found else np.zeros((0, 0), np.float32)
 
 
-def _resume_blocks(folder: Path, keys: dict[int, str], assembler: Assembler, out_dir: Path) -> dict[int, Path]:
+def _resume_blocks(folder: Path, keys: dict[int, str], assembler: Assembler, out_dir: Path, descriptors: list[np.ndarray]) -> dict[int, Path]:
     """Blend the blocks checkpointed from the imagery the run reads now; drop stale checkpoints."""
     done = checkpoints.load_checkpoints(folder, keys)
     stale = [p for p in folder.glob("block-*.npz") if p not in done.values()]
@@ -186,6 +190,7 @@ def _resume_blocks(folder: Path, keys: dict[int, str], assembler: Assembler, out
     for block_id in track(sorted(done), total=len(done), desc="finished blocks", unit="block"):
         with np.load(done[block_id]) as saved:
             assembler.add(block_id, saved["probs"], saved["wsum"])
+            descriptors.append(saved["descriptors"])
     return done
 
 
