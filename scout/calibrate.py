@@ -134,12 +134,17 @@ def calibration_settings(thresholds: Sequence[float] = THRESHOLDS) -> DetectSett
     return DetectSettings(thresholds={"*": min(thresholds)}, min_confidence={"*": 0.0}, min_area_m2=0.0)
 
 
-def calibrate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, **goals: Any) -> dict[str, Any]:
-    """Detect on synthetic scenes made with ``seeds`` (neither training nor held-out ones)
-    and calibrate on them; the result is a model card's ``detection`` field."""
+def calibrate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, canvases: Sequence[str | Path] = (), **goals: Any) -> dict[str, Any]:
+    """Detect on synthetic scenes made with ``seeds`` (neither training nor held-out ones), and on
+    real ``canvases`` with synthetic plots planted into them (:func:`scout.synth.canvas.plant_scene`,
+    seed by seed), and calibrate on them all; the result is a model card's ``detection`` field.
+
+    Planted canvases put real surroundings, and plots drawn by every rendering family, into the
+    calibration: thresholds picked on one generator's scenes alone fit that generator."""
     from scout.detection import detect
     from scout.evaluate import scene_size
     from scout.synth import make_scene
+    from scout.synth.canvas import plant_scene
 
     work = Path(work)
     pairs = []
@@ -148,6 +153,13 @@ def calibrate_scenes(model: str | Path, sensor: str, seeds: Sequence[int], work:
         run = work / "runs" / f"{sensor}-{seed:04d}"
         detect([scene.image_path], run, model=model, settings=calibration_settings(), overwrite=True)
         pairs.append((run, scene.truth_path))
+    for k, canvas in enumerate(canvases):
+        seed = int(seeds[k % len(seeds)]) if seeds else k
+        planted = plant_scene(canvas, work / "planted", seed, sensor=sensor)
+        run = work / "runs" / planted.image_path.stem
+        detect([planted.image_path], run, model=model, settings=calibration_settings(), overwrite=True)
+        pairs.append((run, planted.truth_path))
     result = calibrate(pairs, **goals)
-    result["calibration"]["scenes"] = {"sensor": sensor, "seeds": [int(s) for s in seeds], "size_px": scene_size(sensor)}
+    result["calibration"]["scenes"] = {"sensor": sensor, "seeds": [int(s) for s in seeds], "size_px": scene_size(sensor),
+                                       "planted_canvases": [Path(c).name for c in canvases]}
     return result

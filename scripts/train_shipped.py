@@ -167,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         result = train(images, labels, out, settings, init=args.init, resume=args.resume, overwrite=True, negatives=negatives)  # reproduces the shipped model in place
         log.info("trained %s: %d epochs, best %.3f at epoch %d (%s)", out, result.epochs_run, result.best_score, result.best_epoch, result.stopped)
     if not args.skip_calibration:
-        detection = calibrate_scenes(out, sensor, CALIBRATION_SEEDS[sensor], work / "calibration")
+        canvases = real_training_imagery(args.real, sensor) if args.real else []
+        detection = calibrate_scenes(out, sensor, CALIBRATION_SEEDS[sensor], work / "calibration", canvases=canvases)
         _, card_path = find_model_files(out)
         write_json(card_path, replace(ModelCard.read(card_path), detection=detection).to_dict())
         log.info("detection defaults written to %s: thresholds %s, plot confidence floors %s", card_path, detection["thresholds"], detection["min_confidence"])
