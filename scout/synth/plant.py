@@ -35,7 +35,7 @@ GAMMA = 2.2
 IGNORE = 255
 
 
-def sensor_gain(pixels: np.ndarray, bands: Sequence[str], camera: bool, cast: float = 0.35) -> np.ndarray:
+def sensor_gain(pixels: np.ndarray, bands: Sequence[str], camera: bool, cast: float = 0.15) -> np.ndarray:
     """Per-band gain from reflectance to the canvas's linear values, so a sprite gets the canvas's
     exposure and part of its colour cast.
 
@@ -97,6 +97,7 @@ class Planting:
     blur_px: tuple[float, float] = (0.0, 1.0)
     noise: tuple[float, float] = (0.3, 0.8)  # times the canvas noise level (an upper bound: texture counts too)
     shadow_p: float = 0.75
+    shadow_min_height_m: float = 1.5  # lower crops (poppy, lawns, vegetables) shade within their plot, not beside it
     shadow_darkness: tuple[float, float] = (0.35, 0.65)
     sun_elevation_deg: tuple[float, float] = (25.0, 70.0)
     prefer_ground: float = 0.7  # chance the best of three positions (most ground-like) is taken
@@ -132,7 +133,7 @@ def plant(
         refl, alpha, foot = _resize(s, scale)
         k = int(rng.integers(4))
         refl, alpha, foot = np.rot90(refl, k, (1, 2)), np.rot90(alpha, k), np.rot90(foot, k)
-        shadow = s.height_m > 0.3 and rng.random() < how.shadow_p
+        shadow = s.height_m >= how.shadow_min_height_m and rng.random() < how.shadow_p
         off = s.height_m * k_shadow * scale / max(s.gsd_m, 1e-3) if shadow else 0.0  # pixels
         pad = int(math.ceil(off)) + 2  # room for the cast shadow and the feathered edge
         refl = np.pad(refl, ((0, 0), (pad, pad), (pad, pad)))
@@ -239,5 +240,18 @@ def default_families() -> dict[str, tuple[RenderFn, Sequence[str]]]:
         from scout.synth import plantwise
     except ImportError:
         return families
-    families["plantwise"] = (plantwise.render, plantwise.KINDS)
+    families["plantwise"] = (_plantwise_detectable, plantwise.KINDS)
     return families
+
+
+# growth stages a drone at 2-10 cm can tell (a seedling plot is tilled soil, a senescent one straw):
+# labelling those as targets would teach that bare soil and stubble are poppy
+DETECTABLE_STAGES = {"poppy": {"vegetative": 0.25, "bud": 0.15, "flowering": 0.4, "capsule": 0.2}, "cannabis": {"young": 0.1, "vegetative": 0.5, "flowering": 0.4}}
+
+
+def _plantwise_detectable(rng: np.random.Generator, kind: str, gsd_m: float) -> Sprite:
+    from scout.synth import plantwise
+
+    stages = DETECTABLE_STAGES.get(kind)
+    stage = str(rng.choice(list(stages), p=list(stages.values()))) if stages else None
+    return plantwise.render(rng, kind, gsd_m, stage=stage)
