@@ -639,7 +639,8 @@ def training_domain(loop: _Loop, rng: np.random.Generator, windows: int = 400) -
 
 
 def _sprite_bank(s: TrainSettings, gsd_m: float, rng: np.random.Generator) -> SpriteBank:
-    families = {k: v for k, v in default_families().items() if k in s.plant_families}
+    cap = 2 * (s.patch_px * gsd_m) ** 2  # an object twice a patch's area is as good as a bigger one
+    families = {k: v for k, v in default_families(max_area_m2=cap).items() if k in s.plant_families}
     if not families:
         raise InputError(f"no rendering family to plant from among {list(s.plant_families)} (known: {', '.join(default_families())})")
     log.info("rendering %d sprites (%s) at %.3g m", s.sprites, ", ".join(families), gsd_m)

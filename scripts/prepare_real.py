@@ -46,7 +46,7 @@ Image.MAX_IMAGE_PIXELS = None
 # name -> (role, sensor, source, licence, how)
 DRONE_TRAIN = ("manila-urban-10cm", "brazil-pasture-10cm", "yell-forest-10cm-a", "soap-woodland-10cm-a", *[f"lakeshore-dji-{i:04d}" for i in range(18, 24)])
 DRONE_HELDOUT = ("netherlands-aerial-25cm", "osbs-forest-10cm", "sjer-savanna-10cm", "soap-woodland-10cm-b", "yell-forest-10cm-b", "australia-scrub-2cm", *[f"lakeshore-dji-{i:04d}" for i in range(24, 30)])
-SATELLITE_TRAIN = ("worldview-rotterdam-1m-3",)
+SATELLITE_TRAIN = ("worldview-rotterdam-1m-1", "worldview-rotterdam-1m-3")
 SATELLITE_HELDOUT = ("naip-rgbn-1m", "naip-rgb-1.2m", "worldview-rotterdam-1m-2")
 # fine-tune on the first, measure on the second (similar landscape, never trained on by the base model
 # that the pair is measured from: see scripts/cold_start.py)

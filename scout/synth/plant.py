@@ -230,28 +230,28 @@ class SpriteBank:
         return [out[int(i)] for i in rng.permutation(len(out))]
 
 
-def default_families() -> dict[str, tuple[RenderFn, Sequence[str]]]:
-    """Every rendering family Scout has: noise-field painting (``fields``) and, when present,
-    plant-by-plant drawing (``plantwise``)."""
-    from scout.synth import render
+def default_families(max_area_m2: float | None = None) -> dict[str, tuple[RenderFn, Sequence[str]]]:
+    """Every rendering family Scout has: noise-field painting (``fields``) and plant-by-plant
+    drawing (``plantwise``), at growth stages a drone can tell.  ``max_area_m2`` caps an object's
+    area (a training patch of 19 m shows at most ~370 m² of a field; larger ones only cost time)."""
+    from scout.synth import plantwise, render
 
-    families: dict[str, tuple[RenderFn, Sequence[str]]] = {"fields": (render.render_sprite, render.SPRITE_KINDS)}
-    try:
-        from scout.synth import plantwise
-    except ImportError:
-        return families
-    families["plantwise"] = (_plantwise_detectable, plantwise.KINDS)
-    return families
+    def fields(rng: np.random.Generator, kind: str, gsd_m: float) -> Sprite:
+        area = render.sprite_area(rng, kind)
+        return render.render_sprite(rng, kind, gsd_m, min(area, max_area_m2) if max_area_m2 else area)
+
+    def plantwise_detectable(rng: np.random.Generator, kind: str, gsd_m: float) -> Sprite:
+        stages = DETECTABLE_STAGES.get(kind)
+        stage = str(rng.choice(list(stages), p=list(stages.values()))) if stages else None
+        lo, hi = plantwise.AREA_M2[kind]
+        hi = min(hi, max(max_area_m2 or hi, lo * 1.5))
+        area = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        return plantwise.render(rng, kind, gsd_m, area, stage=stage)
+
+    return {"fields": (fields, render.SPRITE_KINDS), "plantwise": (plantwise_detectable, plantwise.KINDS)}
 
 
 # growth stages a drone at 2-10 cm can tell (a seedling plot is tilled soil, a senescent one straw):
 # labelling those as targets would teach that bare soil and stubble are poppy
 DETECTABLE_STAGES = {"poppy": {"vegetative": 0.25, "bud": 0.15, "flowering": 0.4, "capsule": 0.2}, "cannabis": {"young": 0.1, "vegetative": 0.5, "flowering": 0.4}}
 
-
-def _plantwise_detectable(rng: np.random.Generator, kind: str, gsd_m: float) -> Sprite:
-    from scout.synth import plantwise
-
-    stages = DETECTABLE_STAGES.get(kind)
-    stage = str(rng.choice(list(stages), p=list(stages.values()))) if stages else None
-    return plantwise.render(rng, kind, gsd_m, stage=stage)

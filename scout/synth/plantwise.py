@@ -1707,6 +1707,8 @@ _KIND_FNS: dict[str, tuple[Callable, tuple[float, float]]] = {
     "wheat": (_wheat, (50.0, 1500.0)),
 }
 KINDS: tuple[str, ...] = tuple(_KIND_FNS)
+AREA_M2: dict[str, tuple[float, float]] = {k: r for k, (_, r) in _KIND_FNS.items()}
+"""Each kind's usual area range in square metres (render draws log-uniformly within it)."""
 LOOKALIKES: tuple[str, ...] = tuple(k for k in KINDS if k not in TARGETS)
 
 
