@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     base = args.base or f"models/scout-{args.sensor}-v1"
     manifest = json.loads((args.data / "manifest.json").read_text(encoding="utf-8"))
-    settings = TrainSettings(epochs=30, steps_per_epoch=40, max_minutes=args.minutes, lr=5e-4, patience=30, threads=args.threads, version="cold-start")
+    settings = TrainSettings(epochs=30, steps_per_epoch=40, max_minutes=args.minutes, lr=5e-4, patience=30, rehearsal_scenes=12, threads=args.threads, version="cold-start")
     results = []
     for a, b in manifest["coldstart_pairs"][args.sensor]:
         files = manifest["files"]

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from scout.detection import DetectSettings, detect
 from scout.errors import ScoutError
+from scout.io import write_json
 from scout.model import ModelCard, find_model_files
 from scout.model.registry import default_models_dir
 from scout.runfolder import read_record
@@ -62,6 +63,14 @@ def _card(model: str | None, name: str) -> ModelCard:
     return ModelCard.read(card)
 
 
+def store_real_metrics(model: str | None, name: str, real: dict) -> None:
+    """Keep ``real`` in the card's metrics under 'real' (its other metrics and its weights untouched)."""
+    _, path = find_model_files(model if model and (Path(model).exists() or Path(model + ".json").exists()) else default_models_dir() / name)
+    card = json.loads(path.read_text(encoding="utf-8"))
+    card.setdefault("metrics", {})["real"] = real
+    write_json(path, card)
+
+
 def pick_images(data: Path, role: str, sensor: str) -> list[Path]:
     manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
     return [data / f["file"] for f in manifest["files"].values() if f["sensor"] == sensor and (role == "all" or f["role"] == role)]
@@ -76,8 +85,8 @@ def synthetic_table(card: ModelCard) -> list[str]:
         if m:
             lines.append(f"  {cls:9s} recall {m.get('recall', float('nan')):.2f}  precision {m.get('precision', float('nan')):.2f}  (plots >= 10 m², {m.get('truth')} planted)")
     independent = (card.metrics or {}).get("independent", {})
-    for cls, m in independent.get("plots", {}).items():
-        lines.append(f"  {cls:9s} recall {m['recall']:.2f}  precision {m['precision']:.2f}  (independent generator, plots >= 10 m²)")
+    for cls, recall in independent.get("recall_ge10", {}).items():
+        lines.append(f"  {cls:9s} recall {recall:.2f}  precision {independent['precision_ge10'][cls]:.2f}  (scripts/independent_scenes.py, plots >= 10 m²)")
     return lines
 
 
@@ -90,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", help="model path or shipped name (default: the one scout detect picks)")
     ap.add_argument("--json", type=Path, help="write the per-image results here")
     ap.add_argument("--threshold", type=float, help="pixel threshold for every class (default: the card's)")
+    ap.add_argument("--write-card", action="store_true", help="store the results in the model card's metrics ('real'), beside the synthetic ones")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     images = list(args.images) or pick_images(args.data, args.role, args.sensor)
@@ -115,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{len(ok)} real images, {total_ha:.1f} ha: flagged {flagged:.3f} % (goal <= {GOAL_FLAGGED_PCT}), "
               f"{plots / max(total_ha, 1e-9):.2f} false plots/ha (goal <= {GOAL_PLOTS_PER_HA}); worst {worst['image']} {worst['flagged_pct']:.3f} %")
         card = _card(args.model, ok[0]["model"])
+        if args.write_card and args.threshold is None:
+            real = {"role": args.role, "images": ok, "refused": [r for r in rows if "error" in r], "area_ha": round(total_ha, 2),
+                    "flagged_pct": round(flagged, 4), "plots_per_ha": round(plots / max(total_ha, 1e-9), 3)}
+            store_real_metrics(args.model, ok[0]["model"], real)
         print(f"held-out synthetic scenes ({card.name} {card.version}, from its card):")
         print("\n".join(synthetic_table(card)) or "  (the card holds no held-out metrics)")
     if args.json:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -245,7 +246,7 @@ def test_validation_without_plot_labels_keeps_the_last_epoch(data, tmp_path, cap
     assert load_model(tmp_path / "m").card.training["best_epoch"] == 3
 
 
-REAL = __import__("pathlib").Path(__file__).parent / "data" / "real"
+REAL = Path(__file__).parent / "data" / "real"
 
 
 def test_background_only_imagery_trains_with_planted_plots(tmp_path):
@@ -263,18 +264,41 @@ def test_background_only_imagery_trains_with_planted_plots(tmp_path):
         train([], None, tmp_path / "nothing", replace(s, plant_share=0.0), negatives=negatives)
 
 
-def test_fine_tuning_on_false_alarms_alone_keeps_positives_from_planting(data, tmp_path):
-    """A county's first flight: only false-alarm polygons (class background) to learn from."""
+def _base_and_false_alarms(data, tmp_path) -> tuple[list[Path], Path, Path]:
+    """A trained base model and a label file holding only three false alarms (class background)."""
     _, images, labels = data
     base = tmp_path / "base"
     train(images, labels, base, TINY)
     false_alarms = tmp_path / "fa.gpkg"
     every = gpd.read_file(labels)
     write_gpkg_layer(every[every["class"] == "background"].head(3), false_alarms, "labels")
+    return images, base, false_alarms
+
+
+def test_fine_tuning_on_false_alarms_alone_keeps_positives_from_planting(data, tmp_path):
+    """A county's first flight: only false-alarm polygons (class background) to learn from."""
+    images, base, false_alarms = _base_and_false_alarms(data, tmp_path)
     tuned = train(images[:1], false_alarms, tmp_path / "tuned", replace(TINY, epochs=1), init=base)
     assert tuned.card.training["labels"] == "fa.gpkg" and tuned.epochs_run == 1
     with pytest.raises(InputError, match="no poppy or cannabis polygons"):
         train(images[:1], false_alarms, tmp_path / "noplant", replace(TINY, epochs=1, plant_share=0.0), init=base)
+
+
+def test_fine_tuning_rehearses_synthetic_scenes_made_once(data, tmp_path, monkeypatch):
+    """A fine-tune on false alarms alone keeps scenes of the model's own generator in the mix (else it forgets its targets)."""
+    import scout.train
+
+    images, base, false_alarms = _base_and_false_alarms(data, tmp_path)
+    monkeypatch.setattr(scout.train, "REHEARSAL_SCENE_PX", 160)
+    tuned = train(images[:1], false_alarms, tmp_path / "tuned", replace(TINY, epochs=1, plant_share=0.0, rehearsal_scenes=2), init=base)
+    cache = tmp_path / ".scout-rehearsal" / "drone-0.1m"
+    scenes = sorted(cache.glob("drone-7000?.tif"))
+    assert len(scenes) == 2 and tuned.card.training["rehearsal_scenes"] == 2
+    assert tuned.card.training["images"] == [images[0].name]  # the user's imagery; the rehearsal is counted, not listed
+    assert (read_labels(cache / "labels-2.gpkg")["value"] > 0).any()  # plots to keep: planting was off
+    stamp = [p.stat().st_mtime_ns for p in scenes]
+    train(images[:1], false_alarms, tmp_path / "again", replace(TINY, epochs=1, plant_share=0.0, rehearsal_scenes=2), init=base)
+    assert [p.stat().st_mtime_ns for p in scenes] == stamp  # made once, reused
 
 
 def test_encoder_unet_trains_and_loads_converted_encoder_weights(data, tmp_path):

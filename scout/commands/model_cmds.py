@@ -45,6 +45,8 @@ def synth_cmd(out: Path, seed: int, canvas: Path | None, n_plots: int, n_lookali
 @click.option("--negatives", multiple=True, help="Background-only imagery (files, folders or .txt lists): flights known to hold no poppy or cannabis; every valid pixel is background. Repeatable.")
 @click.option("--negatives-share", "negative_image_share", type=click.FloatRange(0, 1), default=0.35, show_default=True, help="Share of training patches cut from --negatives.")
 @click.option("--plant-share", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Share of patches with synthetic plots and look-alikes planted (the positives when you have none); 0 turns planting off.")
+@click.option("--rehearse", "rehearsal_scenes", type=click.IntRange(min=0), help="With --init: synthetic scenes of the model's own kind kept in the mix, so a fine-tune on a few reviewed flights does not forget the targets it learned (default 12; 0: none). Made once, kept beside OUT in .scout-rehearsal/.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate (default 3e-3 for a new model, 5e-4 with --init).")
 @click.option("--augmentation", type=click.FloatRange(0, 2), default=1.0, show_default=True, help="Domain randomisation strength (colour, light, haze, shadow, blur, noise, JPEG, rotation); 0: flips only.")
 @click.option("--arch", "architecture", type=click.Choice(["unet", "encoder_unet"]), default="unet", show_default=True, help="New model: the small U-Net, or a standard encoder under a U-Net decoder.")
 @click.option("--encoder", type=click.Choice(["mobilenet_v3_small", "mobilenet_v3_large", "resnet18"]), help="--arch encoder_unet: which torchvision encoder (default mobilenet_v3_small).")
@@ -68,10 +70,10 @@ def synth_cmd(out: Path, seed: int, canvas: Path | None, n_plots: int, n_lookali
 @click.option("--seed", type=int, default=0, show_default=True)
 @quiet_option
 def train_cmd(
-    images: tuple[str, ...], labels: Path | None, negatives: tuple[str, ...], negative_image_share: float, plant_share: float, augmentation: float,
-    architecture: str, encoder: str | None, encoder_weights: str | None, out: Path, init: Path | None, sensor: str, gsd_m: float | None,
-    image_bands: tuple[int, ...] | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None, background_within_m: float | None,
-    resume: bool, overwrite: bool, device: str | None, seed: int,
+    images: tuple[str, ...], labels: Path | None, negatives: tuple[str, ...], negative_image_share: float, plant_share: float, rehearsal_scenes: int | None,
+    lr: float | None, augmentation: float, architecture: str, encoder: str | None, encoder_weights: str | None, out: Path, init: Path | None, sensor: str,
+    gsd_m: float | None, image_bands: tuple[int, ...] | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None,
+    background_within_m: float | None, resume: bool, overwrite: bool, device: str | None, seed: int,
 ) -> None:
     """Train a model on IMAGES (files, folders or .txt lists) with label polygons and on background-only --negatives.
 
@@ -85,6 +87,7 @@ def train_cmd(
         sensor=sensor, gsd_m=gsd_m, image_bands=image_bands, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
         max_minutes=max_minutes, background_within_m=background_within_m, device=device, seed=seed,
         negative_image_share=negative_image_share, plant_share=plant_share, augmentation=augmentation,
+        rehearsal_scenes=(12 if init else 0) if rehearsal_scenes is None else rehearsal_scenes, lr=lr or (5e-4 if init else 3e-3),
         architecture=architecture, encoder=encoder, encoder_weights=encoder_weights,
     )
     result = train(images, labels, out, settings, init=init, resume=resume, overwrite=overwrite, negatives=negatives)

@@ -76,10 +76,10 @@ def plant_scene(canvas: str | Path, out_dir: str | Path, seed: int, targets: int
     profile.update(driver="GTiff", compress="deflate")
     with atomic_path(image_path) as tmp:
         with rasterio.open(tmp, "w", **profile) as dst:
+            dst.colorinterp = colorinterp  # before the pixels: GDAL cannot change a 4th band's ExtraSamples once written
             dst.write(data)
             dst.update_tags(**tags, SCOUT_PLANTED=f"seed {seed}: synthetic plots planted into {canvas.name}")
             dst.descriptions = descriptions
-            dst.colorinterp = colorinterp
     labels[~valid] = LABEL_NODATA
     lab_profile = {"driver": "GTiff", "height": info.height, "width": info.width, "count": 1, "dtype": "uint8", "crs": profile["crs"], "transform": profile["transform"], "compress": "deflate", "nodata": LABEL_NODATA}
     with atomic_path(label_path) as tmp:
