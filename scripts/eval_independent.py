@@ -219,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seeds", help="scene seeds, e.g. 0-19 (default: drone 0-19, satellite 0-9)")
     ap.add_argument("--size", type=int, help="scenes of this side in pixels (a quick check; the scores above are on drawn sizes)")
     ap.add_argument("--out", type=Path, default=Path("runs/independent"), help="scenes (cached), runs and metrics (default runs/independent)")
+    ap.add_argument("--write-card", action="store_true", help="keep recall and precision in the model card (metrics.independent)")
     ap.add_argument("-v", "--verbose", action="store_true", help="scout's own progress and logs too")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
@@ -237,6 +238,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print(format_summary(summary))
     print(f"written: {summary['written']}")
+    if args.write_card:
+        from scout.model.files import store_card_metrics
+        from scout.model.registry import default_models_dir
+
+        keep = ("generator_version", "seeds", "recall_ge10", "precision_ge10", "interval_90_over_scenes", "false_alarm_fraction")
+        path = model if Path(model).exists() or Path(model + ".json").exists() else default_models_dir() / model
+        print(f"card: {store_card_metrics(path, 'independent', {k: summary[k] for k in keep})}")
     return 0
 
 

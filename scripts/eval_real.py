@@ -24,8 +24,8 @@ from pathlib import Path
 
 from scout.detection import DetectSettings, detect
 from scout.errors import ScoutError
-from scout.io import write_json
 from scout.model import ModelCard, find_model_files
+from scout.model.files import store_card_metrics
 from scout.model.registry import default_models_dir
 from scout.runfolder import read_record
 
@@ -57,18 +57,13 @@ def _warnings(run: Path) -> list[str]:
         return []
 
 
+def _model_path(model: str | None, name: str) -> str | Path:
+    """``model`` where it is a path, else the shipped model called ``name``."""
+    return model if model and (Path(model).exists() or Path(model + ".json").exists()) else default_models_dir() / name
+
+
 def _card(model: str | None, name: str) -> ModelCard:
-    """The card of ``model`` (a path), else of the shipped model called ``name``."""
-    _, card = find_model_files(model if model and Path(model).exists() or model and Path(model + ".json").exists() else default_models_dir() / name)
-    return ModelCard.read(card)
-
-
-def store_real_metrics(model: str | None, name: str, real: dict) -> None:
-    """Keep ``real`` in the card's metrics under 'real' (its other metrics and its weights untouched)."""
-    _, path = find_model_files(model if model and (Path(model).exists() or Path(model + ".json").exists()) else default_models_dir() / name)
-    card = json.loads(path.read_text(encoding="utf-8"))
-    card.setdefault("metrics", {})["real"] = real
-    write_json(path, card)
+    return ModelCard.read(find_model_files(_model_path(model, name))[1])
 
 
 def pick_images(data: Path, role: str, sensor: str) -> list[Path]:
@@ -128,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.write_card and args.threshold is None:
             real = {"role": args.role, "images": ok, "refused": [r for r in rows if "error" in r], "area_ha": round(total_ha, 2),
                     "flagged_pct": round(flagged, 4), "plots_per_ha": round(plots / max(total_ha, 1e-9), 3)}
-            store_real_metrics(args.model, ok[0]["model"], real)
+            store_card_metrics(_model_path(args.model, ok[0]["model"]), "real", real)
         print(f"held-out synthetic scenes ({card.name} {card.version}, from its card):")
         print("\n".join(synthetic_table(card)) or "  (the card holds no held-out metrics)")
     if args.json:

@@ -10,7 +10,7 @@ import struct
 from pathlib import Path
 
 from scout.errors import ModelError
-from scout.io import sha256_file
+from scout.io import sha256_file, write_json
 from scout.model.card import ModelCard
 
 PICKLE_SUFFIXES = {".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".bin"}
@@ -37,6 +37,18 @@ def find_model_files(path: str | Path) -> tuple[Path, Path]:
     if not card.exists():
         raise ModelError(f"{path}: model card not found (expected {card}); a model never travels without its card")
     return weights, card
+
+
+def store_card_metrics(path: str | Path, key: str, metrics: dict) -> Path:
+    """Keep ``metrics`` in the card's ``metrics[key]`` (its other metrics and the weights untouched), so the
+    measures made outside training (real imagery, other generators) travel with the model."""
+    import json
+
+    _, card_path = find_model_files(path)
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    card.setdefault("metrics", {})[key] = metrics
+    write_json(card_path, card)
+    return card_path
 
 
 def check_safetensors_header(path: Path) -> None:
