@@ -74,7 +74,7 @@ def rotate(x: np.ndarray, y: np.ndarray, degrees: float) -> tuple[np.ndarray, np
     """Rotate a patch about its centre; imagery is mirrored into the corners, labels there ignored."""
     a = math.radians(degrees)
     theta = torch.tensor([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0]], dtype=torch.float32)[None]
-    grid = F.affine_grid(theta, (1, 1, *y.shape), align_corners=False)
+    grid = F.affine_grid(theta, [1, 1, *y.shape], align_corners=False)
     xr = F.grid_sample(torch.from_numpy(np.ascontiguousarray(x))[None], grid, mode="bilinear", padding_mode="reflection", align_corners=False)[0]
     lab = torch.from_numpy(np.ascontiguousarray(y).astype(np.float32))[None, None]
     inside = F.grid_sample(torch.ones_like(lab), grid, mode="nearest", padding_mode="zeros", align_corners=False)[0, 0] > 0.5

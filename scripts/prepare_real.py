@@ -45,7 +45,8 @@ Image.MAX_IMAGE_PIXELS = None
 
 # name -> (role, sensor, source, licence, how)
 DRONE_TRAIN = ("manila-urban-10cm", "brazil-pasture-10cm", "yell-forest-10cm-a", "soap-woodland-10cm-a", *[f"lakeshore-dji-{i:04d}" for i in range(18, 24)])
-DRONE_HELDOUT = ("netherlands-aerial-25cm", "osbs-forest-10cm", "sjer-savanna-10cm", "soap-woodland-10cm-b", "yell-forest-10cm-b", "australia-scrub-2cm", *[f"lakeshore-dji-{i:04d}" for i in range(24, 30)])
+DRONE_HELDOUT = ("netherlands-aerial-25cm", "osbs-forest-10cm", "sjer-savanna-10cm", "soap-woodland-10cm-b", "yell-forest-10cm-b", "australia-scrub-2cm",
+                 *[f"lakeshore-dji-{i:04d}" for i in range(24, 30)])
 SATELLITE_TRAIN = ("worldview-rotterdam-1m-1", "worldview-rotterdam-1m-3")
 SATELLITE_HELDOUT = ("naip-rgbn-1m", "naip-rgb-1.2m", "worldview-rotterdam-1m-2")
 # fine-tune on the first, measure on the second (similar landscape, never trained on by the base model
@@ -115,13 +116,15 @@ def prepare(real_aerial: Path, real_frames: Path | None, wheel: Path | None, out
             a = src.read().astype(np.float32)
             refl = np.clip(a * 3.0, 1, 60000)  # 11-bit DNs; NIR of vegetation ~1300 DN -> 0.39
             bgrn = np.stack([refl[2], refl[1], refl[0], refl[3]]).astype(np.uint16)
-            write_bgrn(add(f"worldview-rotterdam-1m-{k}", "satellite", "SpaceNet / Maxar WorldView-2 (solaris sample data)", "CC-BY-SA 4.0, SpaceNet / Maxar", scale="DN x 3"), bgrn, src.crs, src.transform)
+            path = add(f"worldview-rotterdam-1m-{k}", "satellite", "SpaceNet / Maxar WorldView-2 (solaris sample data)", "CC-BY-SA 4.0, SpaceNet / Maxar", scale="DN x 3")
+            write_bgrn(path, bgrn, src.crs, src.transform)
 
     if real_frames is not None:
         frames = real_frames / "dji-phantom3-lakeshore"
         for i in range(18, 30):
             im = np.asarray(Image.open(frames / f"DJI_{i:04d}.JPG").convert("RGB")).transpose(2, 0, 1)
-            path = add(f"lakeshore-dji-{i:04d}", "drone", f"DJI Phantom 3 frame DJI_{i:04d}.JPG (pierotofy/drone_dataset_brighton_beach)", "BSD-2-Clause, (c) 2017 Piero Toffanin", georeference="approximate: north-up, 1.79 cm")
+            path = add(f"lakeshore-dji-{i:04d}", "drone", f"DJI Phantom 3 frame DJI_{i:04d}.JPG (pierotofy/drone_dataset_brighton_beach)",
+                       "BSD-2-Clause, (c) 2017 Piero Toffanin", georeference="approximate: north-up, 1.79 cm")
             write_rgb(path, im, "EPSG:32647", fake_transform(0.0179, i))
 
     if wheel is not None:

@@ -359,7 +359,8 @@ def test_cli_trains_on_negatives_and_plants_into_a_canvas(tmp_path):
     assert "brazil-pasture-10cm-256-planted-0003.tif" in r.output
     out = tmp_path / "m"
     clean = [REAL / "brazil-pasture-10cm-256.tif", REAL / "manila-urban-10cm-256.tif"]
-    r = CliRunner().invoke(cli, ["train", "--negatives", str(clean[0]), "--negatives", str(clean[1]), "--out", str(out), "--epochs", "1", "--steps", "1", "--batch-size", "2", "--negatives-share", "1"])
+    r = CliRunner().invoke(cli, ["train", "--negatives", str(clean[0]), "--negatives", str(clean[1]), "--out", str(out),
+                                 "--epochs", "1", "--steps", "1", "--batch-size", "2", "--negatives-share", "1"])
     assert r.exit_code == 0, r.output
     assert load_model(out).card.training["negatives"] == [p.name for p in clean]
     r = CliRunner().invoke(cli, ["train", "--negatives", str(REAL), "--out", str(tmp_path / "mixed"), "--epochs", "1"])

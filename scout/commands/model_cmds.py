@@ -13,7 +13,13 @@ from scout.commands.options import BandList, overwrite_option, quiet_option
 @click.command("synth")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, required=True, help="Scene seed: the same seed gives the same scene.")
-@click.option("--canvas", type=click.Path(dir_okay=False, path_type=Path), help="Plant synthetic plots and look-alikes into this real raster (a flight with no poppy or cannabis) instead of drawing a whole scene.")
+@click.option(
+    "--canvas", type=click.Path(dir_okay=False, path_type=Path),
+    help=(
+        "Plant synthetic plots and look-alikes into this real raster (a flight with no poppy or cannabis) instead of "
+        "drawing a whole scene."
+    ),
+)
 @click.option("--plots", "n_plots", type=click.IntRange(min=0), default=12, show_default=True, help="--canvas: poppy/cannabis plots to plant.")
 @click.option("--lookalikes", "n_lookalikes", type=click.IntRange(min=0), default=12, show_default=True, help="--canvas: look-alikes (trees, lawns, gardens, ...) to plant.")
 @click.option("--kind", type=click.Choice(["drone", "satellite"]), default="drone", show_default=True)
@@ -41,16 +47,46 @@ def synth_cmd(out: Path, seed: int, canvas: Path | None, n_plots: int, n_lookali
 
 @click.command("train")
 @click.argument("images", nargs=-1)
-@click.option("--labels", type=click.Path(dir_okay=False, path_type=Path), help="Polygons with a 'class' field: poppy, cannabis, background (hard negatives; false alarms from `scout review --labels`).")
+@click.option(
+    "--labels", type=click.Path(dir_okay=False, path_type=Path),
+    help=(
+        "Polygons with a 'class' field: poppy, cannabis, background (hard negatives; false alarms from `scout review "
+        "--labels`)."
+    ),
+)
 @click.option("--negatives", multiple=True, help="Background-only imagery (files, folders or .txt lists): flights known to hold no poppy or cannabis; every valid pixel is background. Repeatable.")
 @click.option("--negatives-share", "negative_image_share", type=click.FloatRange(0, 1), default=0.35, show_default=True, help="Share of training patches cut from --negatives.")
-@click.option("--plant-share", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Share of patches with synthetic plots and look-alikes planted (the positives when you have none); 0 turns planting off.")
-@click.option("--rehearse", "rehearsal_scenes", type=click.IntRange(min=0), help="With --init: synthetic scenes of the model's own kind kept in the mix, so a fine-tune on a few reviewed flights does not forget the targets it learned (default 12; 0: none). Made once, kept beside OUT in .scout-rehearsal/.")
+@click.option(
+    "--plant-share", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+    help=(
+        "Share of patches with synthetic plots and look-alikes planted (the positives when you have none); 0 turns "
+        "planting off."
+    ),
+)
+@click.option(
+    "--rehearse", "rehearsal_scenes", type=click.IntRange(min=0),
+    help=(
+        "With --init: synthetic scenes of the model's own kind kept in the mix, so a fine-tune on a few reviewed "
+        "flights does not forget the targets it learned (default 12; 0: none). Made once, kept beside OUT in "
+        ".scout-rehearsal/."
+    ),
+)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate (default 3e-3 for a new model, 5e-4 with --init).")
-@click.option("--augmentation", type=click.FloatRange(0, 2), default=1.0, show_default=True, help="Domain randomisation strength (colour, light, haze, shadow, blur, noise, JPEG, rotation); 0: flips only.")
+@click.option(
+    "--augmentation", type=click.FloatRange(0, 2), default=1.0, show_default=True,
+    help=(
+        "Domain randomisation strength (colour, light, haze, shadow, blur, noise, JPEG, rotation); 0: flips only."
+    ),
+)
 @click.option("--arch", "architecture", type=click.Choice(["unet", "encoder_unet"]), default="unet", show_default=True, help="New model: the small U-Net, or a standard encoder under a U-Net decoder.")
 @click.option("--encoder", type=click.Choice(["mobilenet_v3_small", "mobilenet_v3_large", "resnet18"]), help="--arch encoder_unet: which torchvision encoder (default mobilenet_v3_small).")
-@click.option("--encoder-weights", type=click.Path(dir_okay=False, exists=True), help="Pretrained encoder weights: a torchvision state dict saved as safetensors (see README: converting ImageNet weights).")
+@click.option(
+    "--encoder-weights", type=click.Path(dir_okay=False, exists=True),
+    help=(
+        "Pretrained encoder weights: a torchvision state dict saved as safetensors (see README: converting ImageNet "
+        "weights)."
+    ),
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model path stem, e.g. models/my-drone (writes .safetensors + .json).")
 @click.option("--init", type=click.Path(dir_okay=False, path_type=Path), help="Fine-tune this model (keeps its bands, GSD, normalization).")
 @click.option("--sensor", type=click.Choice(["drone", "satellite"]), default="drone", show_default=True, help="Default bands and GSD for a new model.")

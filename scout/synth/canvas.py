@@ -64,7 +64,7 @@ def plant_scene(canvas: str | Path, out_dir: str | Path, seed: int, targets: int
     labels = np.where(valid, 0, IGNORE).astype(np.uint8)
     bank = SpriteBank(default_families(), info.gsd_m, 0, rng)
     chosen = [bank.render(rng, True) for _ in range(targets)] + [bank.render(rng, False) for _ in range(lookalikes)]
-    rng.shuffle(chosen)  # type: ignore[arg-type]
+    rng.shuffle(chosen)
     planted = plant(x, labels, chosen, bands, camera, rng)
     for k, i in enumerate(idx):
         band = np.clip(np.round(x[k] * scale), 0, 255 if camera else 65535).astype(data.dtype)
@@ -81,7 +81,8 @@ def plant_scene(canvas: str | Path, out_dir: str | Path, seed: int, targets: int
             dst.update_tags(**tags, SCOUT_PLANTED=f"seed {seed}: synthetic plots planted into {canvas.name}")
             dst.descriptions = descriptions
     labels[~valid] = LABEL_NODATA
-    lab_profile = {"driver": "GTiff", "height": info.height, "width": info.width, "count": 1, "dtype": "uint8", "crs": profile["crs"], "transform": profile["transform"], "compress": "deflate", "nodata": LABEL_NODATA}
+    lab_profile = {"driver": "GTiff", "height": info.height, "width": info.width, "count": 1, "dtype": "uint8",
+                   "crs": profile["crs"], "transform": profile["transform"], "compress": "deflate", "nodata": LABEL_NODATA}
     with atomic_path(label_path) as tmp:
         with rasterio.open(tmp, "w", **lab_profile) as dst:
             dst.write(labels[None])
@@ -96,7 +97,7 @@ def plant_scene(canvas: str | Path, out_dir: str | Path, seed: int, targets: int
     return Scene(image_path, truth_path, label_path, counts, sensor, seed, info.gsd_m, str(profile["crs"]), (left, bottom, right, top))
 
 
-def _truth(labels: np.ndarray, transform, crs) -> gpd.GeoDataFrame:  # noqa: ANN001
+def _truth(labels: np.ndarray, transform, crs) -> gpd.GeoDataFrame:
     """One polygon per connected plot of each class in the label raster."""
     rows = []
     for k, cls in enumerate(CLASSES, start=1):
@@ -108,7 +109,7 @@ def _truth(labels: np.ndarray, transform, crs) -> gpd.GeoDataFrame:  # noqa: ANN
     return gdf
 
 
-def _lookalikes(planted, transform, crs) -> gpd.GeoDataFrame:  # noqa: ANN001
+def _lookalikes(planted, transform, crs) -> gpd.GeoDataFrame:
     """Footprints of the planted look-alikes (class ``background``, ``kind`` says what)."""
     geoms, kinds = [], []
     for s, (rs, cs), foot in planted:

@@ -184,7 +184,7 @@ def _position(rng: np.random.Generator, canvas: np.ndarray, ok: np.ndarray, band
     if rng.random() >= prefer:
         return tries[0]
     a, b = ("nir", "red") if "nir" in bands else ("green", "blue") if "blue" in bands else (None, None)
-    if a is None:
+    if a is None or b is None:
         return tries[0]
     ia, ib = list(bands).index(a), list(bands).index(b)
 
