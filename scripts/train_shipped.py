@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Reproduce a shipped model end to end: synthetic scenes -> train -> evaluate -> card metrics.
 
-    .venv/bin/python scripts/train_shipped.py drone --shipped      # models/scout-drone-v1, every round
-    .venv/bin/python scripts/train_shipped.py satellite --shipped  # models/scout-satellite-v1
+    .venv/bin/python scripts/train_shipped.py drone --shipped --real REAL_DIR      # models/scout-drone-v1, every round
+    .venv/bin/python scripts/train_shipped.py satellite --shipped --real REAL_DIR  # models/scout-satellite-v1
     .venv/bin/python scripts/train_shipped.py drone --skip-train   # calibrate and evaluate only
 
 Training scenes use seeds from TRAIN_SEEDS.  Calibration detects on 30 more scenes
@@ -56,10 +56,12 @@ SHIPPED_ROUNDS = {
         "--version 1 --scenes 160 --epochs 50 --steps 80 --patience 15 --lr 3e-3 --max-minutes 110",
         "--version 1.1 --init {out} --scenes 120 --epochs 30 --patience 10 --lr 1e-3 --max-minutes 50",
         "--version 1.2 --init {out} --scenes 160 --epochs 30 --patience 10 --lr 7e-4 --negative-share 0.35 --max-minutes 30",
+        "--version 1.3 --init {out} --real {real} --scenes 80 --epochs 20 --patience 25 --lr 1e-3 --plant-share 0.6 --patch 192",
     ],
     "satellite": [
         "--version 1 --scenes 120 --epochs 40 --steps 60 --patience 15 --lr 3e-3 --max-minutes 90",
         "--version 1.1 --init {out} --scenes 120 --epochs 30 --patience 10 --lr 1e-3 --max-minutes 35",
+        "--version 1.2 --init {out} --real {real} --scenes 80 --epochs 20 --steps 60 --patience 8 --lr 7e-4 --plant-share 0.5 --max-minutes 30",
     ],
 }
 DESCRIPTION = (
@@ -131,9 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path(f"models/scout-{sensor}-v1")
     if args.shipped:
         rounds = SHIPPED_ROUNDS[sensor]
+        if args.real is None and any("{real}" in r for r in rounds):
+            ap.error("--shipped needs --real REAL_DIR (made by scripts/prepare_real.py): the last round trains on real background-only imagery")
         for k, extra in enumerate(rounds):
             skips = ["--skip-calibration"] * (args.skip_calibration or k < len(rounds) - 1) + ["--skip-eval"] * (args.skip_eval or k < len(rounds) - 1)
-            main([sensor, "--work", str(args.work), "--out", str(out), *extra.format(out=out).split(), *skips])
+            main([sensor, "--work", str(args.work), "--out", str(out), *extra.format(out=out, real=args.real).split(), *skips])
         return 0
     work = args.work / sensor
     if not args.skip_train:
