@@ -51,8 +51,8 @@ class DemoResult:
         ]
         for cls, n in self.planted.items():
             lines.append(f"{cls:9s} found {self.found[cls]} of {n} planted; {self.run.plots_by_class.get(cls, 0)} plots flagged")
-        share = self.run.flagged_area_m2 / self.run.aoi_area_m2 if self.run.aoi_area_m2 else 0.0
-        lines.append(f"trust:  {share:.2%} of the AOI flagged; {statement(self.run.trust)}")
+        share = self.run.trust.get("flagged_share", 0.0)  # of the AOI where there is imagery
+        lines.append(f"trust:  {share:.2%} of the imaged AOI flagged; {statement(self.run.trust)}")
         lines += [f"warning: {w}" for w in self.run.warnings]
         lines.append(f"time:   {self.run.seconds:.1f} s for {self.run.megapixels:.1f} MP at model GSD")
         return "\n".join(lines)

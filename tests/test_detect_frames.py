@@ -65,7 +65,7 @@ def test_photos_give_each_plot_once_where_it_is(flight, tmp_path, caplog):
     assert frames["agl_m"].tolist() == pytest.approx([10.0] * len(frames)) and frames["gsd_m"].tolist() == pytest.approx([10 / 240] * len(frames), abs=1e-4)
     meta = json.loads((tmp_path / "run" / "run.json").read_text())
     assert meta["frames"]["used"] == len(frames) and meta["frames"]["turned"] == 0
-    assert [w for w in meta["warnings"] if "of the AOI flagged" not in w] == []  # no photo warnings (three plots in a small painted flight flag a few % of it)
+    assert [w for w in meta["warnings"] if "of the imaged AOI flagged" not in w] == []  # no photo warnings (three plots in a small painted flight flag a few % of it)
     assert len(meta["inputs"]["images"]) == len(frames) and meta["work_crs"] == UTM
 
 

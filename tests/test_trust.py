@@ -50,7 +50,7 @@ def test_assess_states_both_measures_and_warns_only_out_of_range():
     quiet = assess(card, 10.0, 10_000.0, near)
     assert quiet["warnings"] == [] and quiet["trust"]["flagged_share"] == 0.001 and quiet["trust"]["imagery"]["far_share"] == 0.0
     loud = assess(card, 1_700.0, 10_000.0, near)
-    assert len(loud["warnings"]) == 1 and loud["warnings"][0].startswith("17% of the AOI flagged")
+    assert len(loud["warnings"]) == 1 and loud["warnings"][0].startswith("17% of the imaged AOI flagged")
     far = np.stack([domain.describe(np.full((3, 128, 128), 0.9, np.float32), RGB)] * 3)  # bright grey: roofs, concrete
     odd = assess(card, 0.0, 10_000.0, far)
     assert odd["trust"]["imagery"]["far_share"] == 1.0 and "unlike anything m learned" in odd["warnings"][0]
@@ -72,7 +72,7 @@ def test_a_run_records_its_trust_and_the_summary_qgis_and_run_json_show_the_warn
     r = invoke("detect", red, "--out", tmp_path / "loud", "--model", model)
     assert r.exit_code == 0, r.output
     run = json.loads((tmp_path / "loud" / "run.json").read_text())
-    assert len(run["warnings"]) == 2 and any("of the AOI flagged" in w for w in run["warnings"])
+    assert len(run["warnings"]) == 2 and any("of the imaged AOI flagged" in w for w in run["warnings"])
     from scout.detection import RunSummary
 
     line = RunSummary.from_run_folder(tmp_path / "loud").line()
@@ -80,7 +80,24 @@ def test_a_run_records_its_trust_and_the_summary_qgis_and_run_json_show_the_warn
     assert invoke("qgis", tmp_path / "loud").exit_code == 0
     with zipfile.ZipFile(tmp_path / "loud" / "project.qgz") as z:
         project = z.read(next(n for n in z.namelist() if n.endswith(".qgs"))).decode()
-    assert "of the AOI flagged" in project
+    assert "of the imaged AOI flagged" in project
+
+    # the same flight inside a township AOI a hundred times its size: the share is of the part imaged
+    import geopandas as gpd
+    import rasterio
+    from shapely.geometry import box
+
+    with rasterio.open(red) as src:
+        left, bottom, right, top = src.bounds
+        township = gpd.GeoDataFrame({"name": ["town"]}, geometry=[box(left - 400, bottom - 400, right + 400, top + 400)], crs=src.crs)
+    township.to_file(tmp_path / "town.geojson")
+    r = invoke("detect", red, "--out", tmp_path / "town", "--model", model, "--aoi", tmp_path / "town.geojson")
+    assert r.exit_code == 0, r.output
+    run = json.loads((tmp_path / "town" / "run.json").read_text())
+    areas = run["areas_m2"]
+    assert areas["aoi"] > 50 * areas["imaged"] and areas["imaged"] == pytest.approx((right - left) * (top - bottom), rel=0.03)  # the footprint is traced on a coarse mask
+    assert run["trust"]["flagged_share"] == pytest.approx(areas["flagged"] / areas["imaged"], abs=1e-4)
+    assert any("of the imaged AOI flagged" in w for w in run["warnings"])
 
 
 def test_block_checkpoints_keep_the_descriptors(tmp_path):

@@ -52,6 +52,7 @@ class PlannedRun:
     card: ModelCard
     settings: DetectSettings  # with the model card's calibration filled in
     flight: Flight | None = None  # raw drone photos: every photo placed or skipped, and what to tell the user
+    imaged_area_m2: float = 0.0  # the AOIs where there is imagery: what a flagged share is a share of
 
     @property
     def n_tiles(self) -> int:
@@ -116,7 +117,7 @@ def plan_run(
         "%d image(s) -> grid %d x %d px at %.3f m (%s); %d tiles of %d px (overlap %d) in %d blocks; model %s on %s",
         len(infos), grid.width, grid.height, card.gsd_m, crs.to_string(), sum(len(b.tiles) for b in blocks), spec.size, spec.overlap, len(blocks), card.name, device,
     )
-    return PlannedRun(plan, blocks, aois, card, settings, flight)
+    return PlannedRun(plan, blocks, aois, card, settings, flight, imaged_area_m2=float(area.area))
 
 
 def plan_aois(

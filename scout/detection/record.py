@@ -90,6 +90,7 @@ class RunOutcome:
     started: dt.datetime
     resumed_blocks: int
     descriptors: np.ndarray  # the imagery's windows (scout.domain), for the trust signal
+    imaged_area_m2: float = 0.0  # the AOIs where there is imagery (a flight over part of a township)
 
 
 def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None, outcome: RunOutcome) -> dict[str, Any]:
@@ -99,7 +100,7 @@ def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None
     by_class = {c: int((plots["class"] == c).sum()) for c in classes}
     photos = {"frames": planned.flight.record(out_dir.resolve())} if planned.flight else {}
     flagged = round(float(plots["area_m2"].sum()) if len(plots) else 0.0, 2)
-    judged = assess(card, flagged, outcome.aoi_area_m2, outcome.descriptors)
+    judged = assess(card, flagged, outcome.imaged_area_m2 or outcome.aoi_area_m2, outcome.descriptors)  # a share of what was seen
     return {
         "scout_version": scout.__version__,
         "complete": True,
@@ -139,7 +140,7 @@ def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None
             "blocks": len(planned.blocks), "tiles": planned.n_tiles, "plots": sum(by_class.values()), "plots_by_class": by_class,
             "megapixels": round(planned.n_tiles * plan.spec.size**2 / 1e6, 2),
         },
-        "areas_m2": {"flagged": flagged, "aoi": round(outcome.aoi_area_m2, 1)},
+        "areas_m2": {"flagged": flagged, "aoi": round(outcome.aoi_area_m2, 1), "imaged": round(outcome.imaged_area_m2, 1)},
         "trust": judged["trust"],
         "warnings": [*(planned.flight.warnings if planned.flight else ()), *judged["warnings"]],
         "timings": {k: round(v, 3) for k, v in outcome.timings.items()},

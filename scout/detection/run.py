@@ -122,7 +122,7 @@ def _run(planned: PlannedRun, keys: dict[int, str], folder: Path, aoi: str | os.
     image_sha256 = hashes.result()
     timings["total_s"] = time.perf_counter() - t_start
     # the area the AOIs cover, unrounded: 100,000 parcels of 0.04 m² each rounded to 0.0 made '0.00 ha', and overlapping AOIs counted twice
-    outcome = RunOutcome(plots, float(planned.plan.aoi.area), image_sha256, timings, started, resumed, descriptors)
+    outcome = RunOutcome(plots, float(planned.plan.aoi.area), image_sha256, timings, started, resumed, descriptors, planned.imaged_area_m2)
     run = run_record(planned, out_dir, aoi, outcome)
     runfolder.write_record(folder, run)
     return RunSummary.from_run(run, out_dir)

@@ -25,10 +25,10 @@ FAR_SHARE_WARN = 0.5
 windows themselves, above which the imagery counts as unlike what the model learned."""
 
 
-def assess(card: ModelCard, flagged_m2: float, aoi_m2: float, descriptors: np.ndarray) -> dict[str, Any]:
+def assess(card: ModelCard, flagged_m2: float, imaged_m2: float, descriptors: np.ndarray) -> dict[str, Any]:
     """``run.json``'s ``trust`` entry and ``warnings``: the flagged share, the imagery's distance from
     the training imagery (when the card records it), and a sentence for each that is out of range."""
-    share = flagged_m2 / aoi_m2 if aoi_m2 > 0 else 0.0
+    share = flagged_m2 / imaged_m2 if imaged_m2 > 0 else 0.0  # of the AOI where there is imagery
     trust: dict[str, Any] = {"flagged_share": round(share, 5), "flagged_share_warn": FLAGGED_SHARE_WARN}
     warnings = []
     if card.domain:
@@ -43,7 +43,7 @@ def assess(card: ModelCard, flagged_m2: float, aoi_m2: float, descriptors: np.nd
         trust["imagery"] = {"windows": 0, "far_share": None, "measure": f"unknown: {card.name} {card.version} records no training imagery"}
     if share > FLAGGED_SHARE_WARN:
         warnings.append(
-            f"{share:.0%} of the AOI flagged: real plantings are small and scattered, so this imagery is probably unlike what "
+            f"{share:.0%} of the imaged AOI flagged: real plantings are small and scattered, so this imagery is probably unlike what "
             f"{card.name} learned; review a sample of plots and fine-tune before sending teams"
         )
     return {"trust": trust, "warnings": warnings}
