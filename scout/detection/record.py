@@ -71,9 +71,10 @@ class RunSummary:
 
     def line(self) -> str:
         per = ", ".join(f"{n} {c}" for c, n in self.plots_by_class.items())
-        share = f" ({self.flagged_area_m2 / self.aoi_area_m2:.2%})" if self.aoi_area_m2 > 0 else ""
+        flagged_share = self.trust.get("flagged_share")  # of the imaged AOI
+        share = f" ({flagged_share:.2%} of the part imaged)" if flagged_share is not None else ""
         line = (
-            f"{self.n_plots} plots ({per}); flagged {self.flagged_area_m2:,.1f} m²{share} of {self.aoi_area_m2 / 1e4:,.2f} ha AOI; "
+            f"{self.n_plots} plots ({per}); flagged {self.flagged_area_m2:,.1f} m² of {self.aoi_area_m2 / 1e4:,.2f} ha AOI{share}; "
             f"{statement(self.trust)}; {self.tiles} tiles, {self.megapixels:,.1f} MP in {self.seconds:,.1f} s -> {self.out_dir}"
         )
         return "\n".join([line, *(f"warning: {w}" for w in self.warnings)])
