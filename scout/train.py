@@ -69,6 +69,7 @@ from scout.io import atomic_path, write_json
 from scout.labels import LABEL_CLASSES, read_labels
 from scout.model import ModelCard, build_network, load_model, receptive_field_px, save_model
 from scout.model.files import model_stem
+from scout.model.nets import keep_input_bands
 from scout.progress import bar
 from scout.schema import CLASSES
 from scout.synth.plant import SpriteBank, default_families, plant
@@ -90,6 +91,7 @@ class TrainSettings:
     version: str = "1"
     sensor: str = "drone"
     bands: tuple[str, ...] | None = None  # default: the sensor's (or the --init model's)
+    drop_bands: tuple[str, ...] = ()  # bands left out (e.g. nir: an RGB model fine-tuned from an RGBN one)
     image_bands: tuple[int, ...] | None = None  # image band numbers for ``bands``, in order (--bands); default: by band name
     gsd_m: float | None = None  # default: the sensor's (or the --init model's)
     base_channels: int = 16
@@ -528,10 +530,16 @@ def train(
     init_card = init_model.card if init_model else None
     if init_card and tuple(init_card.classes) != LABEL_CLASSES:
         raise ModelError(f"{init}: model classes {list(init_card.classes)} differ from {list(LABEL_CLASSES)}")
-    bands = s.bands or (init_card.bands if init_card else SENSOR_DEFAULTS[s.sensor][0])
+    bands = tuple(s.bands or (init_card.bands if init_card else SENSOR_DEFAULTS[s.sensor][0]))
+    if s.drop_bands:
+        if unknown := [b for b in s.drop_bands if b not in bands]:
+            raise InputError(f"cannot drop band(s) {', '.join(unknown)}: the model's bands are {', '.join(bands)}")
+        bands = tuple(b for b in bands if b not in s.drop_bands)
+        if not bands:
+            raise InputError("no band left to train on")
     gsd_m = s.gsd_m or (init_card.gsd_m if init_card else SENSOR_DEFAULTS[s.sensor][1])
-    if init_card and (tuple(bands) != init_card.bands or abs(gsd_m - init_card.gsd_m) > 1e-9):
-        raise ModelError(f"{init}: fine-tuning keeps the model's bands {list(init_card.bands)} and GSD {init_card.gsd_m} m")
+    if init_card and (not set(bands) <= set(init_card.bands) or abs(gsd_m - init_card.gsd_m) > 1e-9):
+        raise ModelError(f"{init}: fine-tuning keeps the model's bands {list(init_card.bands)} (or fewer: --drop-band) and GSD {init_card.gsd_m} m")
 
     device = pick_device(s.device)
     configure_threads(s.threads)
@@ -573,6 +581,11 @@ def train(
     dtype = dtypes.pop()
     scale = {"uint8": 255.0, "uint16": 10000.0}.get(dtype, 1.0)
     norm = dict(init_card.normalization) if init_card else {"scale": {"uint8": 255, "uint16": 10000}, **_normalization(sampler, rng, scale)}
+    if init_model and init_card and bands != init_card.bands:  # fine-tune on fewer bands: keep those bands' filters
+        keep = [init_card.bands.index(b) for b in bands]
+        keep_input_bands(init_model.net, keep, len(init_card.bands))
+        norm.update({k: [list(norm[k])[i] for i in keep] for k in ("mean", "std")})
+        log.info("fine-tuning %s on bands %s (without %s)", init_card.name, ", ".join(bands), ", ".join(b for b in init_card.bands if b not in bands))
     card = _base_card(s, init_card, tuple(bands), gsd_m, norm)
     net = init_model.net if init_model else build_network(card.architecture, len(bands), len(LABEL_CLASSES))
     if s.encoder_weights and not init_model and not resume:

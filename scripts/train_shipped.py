@@ -3,6 +3,7 @@
 
     .venv/bin/python scripts/train_shipped.py drone --shipped --real REAL_DIR      # models/scout-drone-v1, every round
     .venv/bin/python scripts/train_shipped.py satellite --shipped --real REAL_DIR  # models/scout-satellite-v1
+    .venv/bin/python scripts/train_shipped.py satellite-rgb --shipped --real REAL_DIR  # models/scout-satellite-rgb-v1 (no NIR)
     .venv/bin/python scripts/train_shipped.py drone --skip-train   # calibrate and evaluate only
 
 Training scenes use seeds from TRAIN_SEEDS.  Calibration detects on 30 more scenes
@@ -48,7 +49,9 @@ SCENE_GSD = {"drone": (0.03, 0.05, 0.05, 0.07, 0.1), "satellite": (0.3, 0.4, 0.5
 MODEL = {
     "drone": dict(gsd_m=0.1, bands=("red", "green", "blue")),
     "satellite": dict(gsd_m=0.5, bands=("blue", "green", "red", "nir")),
+    "satellite-rgb": dict(gsd_m=0.5, bands=("red", "green", "blue")),  # for satellite imagery without NIR
 }
+SENSOR = {"satellite-rgb": "satellite"}  # a model kind's scenes, seeds and real imagery (default: its own name)
 # The training rounds behind the shipped models (``--shipped``): each round after the first
 # fine-tunes the previous one; only the last is calibrated and evaluated.
 SHIPPED_ROUNDS = {
@@ -56,17 +59,25 @@ SHIPPED_ROUNDS = {
         "--version 1 --scenes 160 --epochs 50 --steps 80 --patience 15 --lr 3e-3 --max-minutes 110",
         "--version 1.1 --init {out} --scenes 120 --epochs 30 --patience 10 --lr 1e-3 --max-minutes 50",
         "--version 1.2 --init {out} --scenes 160 --epochs 30 --patience 10 --lr 7e-4 --negative-share 0.35 --max-minutes 30",
-        "--version 1.3 --init {out} --real {real} --scenes 80 --epochs 20 --patience 25 --lr 1e-3 --plant-share 0.6 --patch 192",
+        "--version 1.3 --init {out} --real {real} --scenes 80 --epochs 20 --patience 8 --lr 3e-3 --plant-share 0.6",
     ],
     "satellite": [
         "--version 1 --scenes 120 --epochs 40 --steps 60 --patience 15 --lr 3e-3 --max-minutes 90",
         "--version 1.1 --init {out} --scenes 120 --epochs 30 --patience 10 --lr 1e-3 --max-minutes 35",
         "--version 1.2 --init {out} --real {real} --scenes 80 --epochs 20 --steps 60 --patience 8 --lr 7e-4 --plant-share 0.5 --max-minutes 30",
     ],
+    # the RGBN model's filters for red, green and blue, fine-tuned without NIR
+    "satellite-rgb": [
+        "--version 1 --init models/scout-satellite-v1 --real {real} --scenes 80 --epochs 20 --steps 60 --patience 8 --lr 7e-4 --plant-share 0.5 --max-minutes 40",
+    ],
 }
 DESCRIPTION = (
-    "Learned from synthetic {sensor} scenes only (scout.synth). It has never seen real poppy or cannabis: "
-    "fine-tune it on reviewed real flights (scout detect -> review in QGIS -> scout train --init) before operational use."
+    "Learned from synthetic {sensor} scenes{real}. It has never seen real poppy or cannabis: "
+    "fine-tune it on reviewed real imagery (scout detect -> review in QGIS -> scout train --init) before operational use."
+)
+REAL = (
+    " (scout.synth: two rendering families, planted into real imagery too) and from real {sensor} imagery with no poppy or "
+    "cannabis in it (background only; scripts/prepare_real.py lists which)"
 )
 
 
@@ -97,7 +108,7 @@ def real_training_imagery(folder: Path, sensor: str) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("sensor", choices=sorted(MODEL))
+    ap.add_argument("sensor", choices=sorted(MODEL), help="model kind: drone, satellite, or satellite-rgb (satellite imagery without NIR)")
     ap.add_argument("--work", type=Path, default=Path("work/train_shipped"), help="scratch folder for scenes and runs")
     ap.add_argument("--out", type=Path, help="model path stem (default models/scout-SENSOR-v1)")
     ap.add_argument("--scenes", type=int, default=160, help="training scenes")
@@ -129,15 +140,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
-    sensor = args.sensor
-    out = args.out or Path(f"models/scout-{sensor}-v1")
+    kind = args.sensor
+    sensor = SENSOR.get(kind, kind)
+    out = args.out or Path(f"models/scout-{kind}-v1")
     if args.shipped:
-        rounds = SHIPPED_ROUNDS[sensor]
+        rounds = SHIPPED_ROUNDS[kind]
         if args.real is None and any("{real}" in r for r in rounds):
             ap.error("--shipped needs --real REAL_DIR (made by scripts/prepare_real.py): the last round trains on real background-only imagery")
         for k, extra in enumerate(rounds):
             skips = ["--skip-calibration"] * (args.skip_calibration or k < len(rounds) - 1) + ["--skip-eval"] * (args.skip_eval or k < len(rounds) - 1)
-            main([sensor, "--work", str(args.work), "--out", str(out), *extra.format(out=out, real=args.real).split(), *skips])
+            main([kind, "--work", str(args.work), "--out", str(out), *extra.format(out=out, real=args.real).split(), *skips])
         return 0
     work = args.work / sensor
     if not args.skip_train:
@@ -164,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             patch_px=args.patch,
             batch_size=args.batch_size,
             sprites=args.sprites,
-            description=DESCRIPTION.format(sensor=sensor),
-            **MODEL[sensor],
+            description=DESCRIPTION.format(sensor=sensor, real=REAL.format(sensor=sensor) if args.real else " only (scout.synth)")
+            + (" Bands red, green, blue: for imagery without NIR." if "nir" not in MODEL[kind]["bands"] else ""),
+            **MODEL[kind],
         )
         negatives = real_training_imagery(args.real, sensor) if args.real else []
         result = train(images, labels, out, settings, init=args.init, resume=args.resume, overwrite=True, negatives=negatives)  # reproduces the shipped model in place

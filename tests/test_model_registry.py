@@ -44,6 +44,19 @@ def test_pick_model_nearest_gsd_with_needed_bands(models, bands, gsd, expected):
     assert pick_model(bands, gsd, models).name == expected
 
 
+@pytest.mark.parametrize(
+    ("bands", "gsd", "expected"),
+    [
+        (["red", "green", "blue"], 1.2, "sat-rgb"),  # satellite imagery without NIR
+        (["blue", "green", "red", "nir"], 1.0, "sat"),  # both satellite models can run: the one using more bands
+        (["red", "green", "blue"], 0.05, "drone"),
+    ],
+)
+def test_rgb_satellite_model_takes_imagery_without_nir(models, bands, gsd, expected):
+    _model(models, "sat-rgb", ("red", "green", "blue"), 0.5, "satellite")
+    assert pick_model(bands, gsd, models).name == expected
+
+
 def test_pick_model_refuses_when_nothing_fits(models, tmp_path):
     with pytest.raises(ModelError, match="no shipped model fits.*coarser"):
         pick_model(["red", "green", "blue"], 3.0, models)

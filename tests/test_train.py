@@ -340,6 +340,42 @@ def test_encoder_weights_map_rgb_filters_to_four_bands():
     assert torch.allclose(w[:, 3], rgb.mean(1))  # NIR <- the mean of the RGB filters
 
 
+@pytest.mark.parametrize("arch", [{"name": "unet", "base_channels": 4, "depth": 2}, {"name": "encoder_unet", "encoder": "mobilenet_v3_small"}])
+def test_dropping_a_band_is_feeding_it_its_mean(arch):
+    import torch
+
+    from scout.model.nets import build_network, keep_input_bands
+
+    torch.manual_seed(0)
+    net = build_network(arch, 4, 3).eval()
+    x = torch.randn(2, 4, 64, 64)
+    x[:, 3] = 0  # normalised inputs: 0 is the band's mean
+    with torch.no_grad():
+        full = net(x)
+        keep_input_bands(net, [0, 1, 2], 4)
+        narrow = net(x[:, :3])
+    assert torch.allclose(full, narrow, atol=1e-5)
+    with pytest.raises(RuntimeError):
+        net(x)  # the network now takes three bands
+
+
+def test_fine_tune_without_nir_makes_an_rgb_model(tmp_path):
+    scenes = [make_scene(tmp_path / "scenes", seed, kind="satellite", size_px=96, gsd_m=0.5) for seed in (5, 6)]
+    images = [s.image_path for s in scenes]
+    labels = tmp_path / "labels.gpkg"
+    write_gpkg_layer(gpd.GeoDataFrame(pd.concat([gpd.read_file(s.truth_path, layer="truth") for s in scenes], ignore_index=True)), labels, "labels")
+    sat = replace(TINY, sensor="satellite", epochs=1, plant_share=0.0)
+    base = train(images, labels, tmp_path / "base", sat).card
+    assert base.bands == ("blue", "green", "red", "nir")
+    rgb = train(images, labels, tmp_path / "rgb", replace(sat, drop_bands=("nir",)), init=tmp_path / "base")
+    assert rgb.card.bands == ("blue", "green", "red") and rgb.card.gsd_m == base.gsd_m
+    assert rgb.card.normalization["mean"] == base.normalization["mean"][:3] and rgb.card.normalization["std"] == base.normalization["std"][:3]
+    assert load_model(tmp_path / "rgb").net.down[0][0].weight.shape[1] == 3
+    model_cmds.register(cli)
+    r = CliRunner().invoke(cli, ["train", str(images[0]), "--labels", str(labels), "--out", str(tmp_path / "x"), "--init", str(tmp_path / "base"), "--drop-band", "swir", "-q"])
+    assert r.exit_code != 0 and "cannot drop band(s) swir" in r.output and "Traceback" not in r.output
+
+
 def test_training_records_the_domain_it_learned(tmp_path):
     from scout import domain
 

@@ -90,6 +90,7 @@ def synth_cmd(out: Path, seed: int, canvas: Path | None, n_plots: int, n_lookali
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Model path stem, e.g. models/my-drone (writes .safetensors + .json).")
 @click.option("--init", type=click.Path(dir_okay=False, path_type=Path), help="Fine-tune this model (keeps its bands, GSD, normalization).")
 @click.option("--sensor", type=click.Choice(["drone", "satellite"]), default="drone", show_default=True, help="Default bands and GSD for a new model.")
+@click.option("--drop-band", "drop_bands", multiple=True, help="Leave this band out (repeatable): with --init nir, an RGB model from an RGBN one, for imagery without NIR.")
 @click.option("--gsd", "gsd_m", type=click.FloatRange(min=0, min_open=True), help="Model GSD in metres per pixel (default 0.1 drone, 0.5 satellite).")
 @click.option("--bands", "image_bands", type=BandList(), help="Image band numbers for the model's bands, in the model's order (e.g. 3,2,1), where the images do not name their bands.")
 @click.option("--epochs", type=click.IntRange(min=1), default=40, show_default=True)
@@ -108,7 +109,7 @@ def synth_cmd(out: Path, seed: int, canvas: Path | None, n_plots: int, n_lookali
 def train_cmd(
     images: tuple[str, ...], labels: Path | None, negatives: tuple[str, ...], negative_image_share: float, plant_share: float, rehearsal_scenes: int | None,
     lr: float | None, augmentation: float, architecture: str, encoder: str | None, encoder_weights: str | None, out: Path, init: Path | None, sensor: str,
-    gsd_m: float | None, image_bands: tuple[int, ...] | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None,
+    drop_bands: tuple[str, ...], gsd_m: float | None, image_bands: tuple[int, ...] | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None,
     background_within_m: float | None, resume: bool, overwrite: bool, device: str | None, seed: int,
 ) -> None:
     """Train a model on IMAGES (files, folders or .txt lists) with label polygons and on background-only --negatives.
@@ -120,7 +121,7 @@ def train_cmd(
 
     settings = TrainSettings(
         name=model_stem(out).name,
-        sensor=sensor, gsd_m=gsd_m, image_bands=image_bands, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
+        sensor=sensor, drop_bands=tuple(b.lower() for b in drop_bands), gsd_m=gsd_m, image_bands=image_bands, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
         max_minutes=max_minutes, background_within_m=background_within_m, device=device, seed=seed,
         negative_image_share=negative_image_share, plant_share=plant_share, augmentation=augmentation,
         rehearsal_scenes=(12 if init else 0) if rehearsal_scenes is None else rehearsal_scenes, lr=lr or (5e-4 if init else 3e-3),

@@ -161,6 +161,28 @@ def load_encoder_weights(net: nn.Module, path: str, bands: tuple[str, ...]) -> l
     return sorted(set(own) - set(loaded))
 
 
+def keep_input_bands(net: nn.Module, keep: list[int], in_channels: int) -> None:
+    """Cut ``net``'s input to the bands at ``keep`` (indexes into its ``in_channels``), in place.
+
+    Every convolution that reads the network input keeps those bands' filters, so a fine-tune
+    starts from what the model learned (an RGB model from an RGBN one).  Inputs are normalised
+    to zero mean, so dropping a band's filters is feeding it its mean."""
+    first: list[nn.Conv2d] = []
+    probe = torch.zeros(1, in_channels, 32, 32)
+    hooks = [m.register_forward_pre_hook(lambda m, a: first.append(m) if a[0] is probe else None) for m in net.modules() if isinstance(m, nn.Conv2d)]
+    was_training = net.training
+    with torch.no_grad():
+        net.eval()(probe)
+    net.train(was_training)
+    for h in hooks:
+        h.remove()
+    if not first:
+        raise ValueError("no convolution reads the network input")
+    for conv in first:
+        conv.weight = nn.Parameter(conv.weight.detach()[:, keep].clone())
+        conv.in_channels = len(keep)
+
+
 def build_network(architecture: dict[str, Any], in_channels: int, num_classes: int) -> nn.Module:
     """Build the untrained network a card's ``architecture`` entry describes."""
     name = architecture.get("name")
