@@ -8,9 +8,10 @@ The loop is the one a county runs, through the same library calls as the command
    analyst does in QGIS, and ``scout review A --labels`` exports them;
 3. ``scout train A --labels ... --init BASE`` fine-tunes (synthetic plots planted into flight A are its
    positives), timed on this machine;
-4. ``scout detect`` flight B (never trained on) with the base and the fine-tuned model: false-alarm area
-   before and after (goal: down >= 10x), and recall on held-out synthetic scenes before and after
-   (goal: within 0.03).
+4. ``scout calibrate TUNED A`` picks its own detection defaults (a copy keeps the inherited ones);
+5. ``scout detect`` flight B (never trained on) with the base, the fine-tuned and the recalibrated model:
+   false-alarm area before and after (goal: down >= 10x), and recall on held-out synthetic scenes before
+   and after (goal: within 0.03).
 
     python scripts/cold_start.py --data REAL_DIR --sensor drone [--base models/scout-drone-v1] [--minutes 8]
 
@@ -22,11 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from scout.calibrate import calibrate_model
 from scout.detection import RunSummary, detect
 from scout.evaluate import evaluate_scenes
 from scout.review.decisions import review_run
@@ -73,14 +76,23 @@ def run_pair(base: str, a: Path, b: Path, sensor: str, work: Path, settings: Tra
         train([], None, tuned, replace(settings, name=tuned.name), init=base, overwrite=True, negatives=[a])
     out["fine_tune_minutes"] = round((time.perf_counter() - t0) / 60, 2)
     out["false_alarms_marked"] = n
-    for name, model in (("base", base), ("tuned", tuned)):
+    calibrated = work / f"calibrated-{a.stem}"
+    for ext in (".safetensors", ".json"):
+        shutil.copyfile(f"{tuned}{ext}", f"{calibrated}{ext}")
+    t0 = time.perf_counter()
+    calibrate_model(calibrated, [a], work=work / "calibration")
+    out["calibrate_minutes"] = round((time.perf_counter() - t0) / 60, 2)
+    for name, model in (("base", base), ("tuned", tuned), ("calibrated", calibrated)):
         run_b = work / "runs" / f"{b.stem}-{name}"
         detect([b], run_b, model=model, overwrite=True)
         out[f"{name}_on_B"] = flagged(run_b)
         out[f"{name}_synthetic_recall"] = recall(model, sensor, work / f"eval-{name}")
-    before, after = out["base_on_B"]["flagged_m2"], out["tuned_on_B"]["flagged_m2"]
-    out["false_alarm_area_ratio"] = round(before / after, 2) if after > 0 else (float("inf") if before > 0 else 1.0)
-    out["recall_change"] = {c: round(out["tuned_synthetic_recall"][c]["recall"] - out["base_synthetic_recall"][c]["recall"], 3) for c in out["base_synthetic_recall"]}
+    before = out["base_on_B"]["flagged_m2"]
+    for name in ("tuned", "calibrated"):
+        after = out[f"{name}_on_B"]["flagged_m2"]
+        key = "" if name == "calibrated" else "_inherited_defaults"
+        out[f"false_alarm_area_ratio{key}"] = round(before / after, 2) if after > 0 else (float("inf") if before > 0 else 1.0)
+        out[f"recall_change{key}"] = {c: round(out[f"{name}_synthetic_recall"][c]["recall"] - out["base_synthetic_recall"][c]["recall"], 3) for c in out["base_synthetic_recall"]}
     return out
 
 
@@ -103,8 +115,9 @@ def main(argv: list[str] | None = None) -> int:
         files = manifest["files"]
         r = run_pair(base, args.data / files[a]["file"], args.data / files[b]["file"], args.sensor, args.work / f"{a}--{b}", settings)
         results.append(r)
-        print(f"{a} -> {b}: flagged on B {r['base_on_B']['flagged_pct']:.3f} % -> {r['tuned_on_B']['flagged_pct']:.3f} % "
-              f"({r['false_alarm_area_ratio']}x less), recall change {r['recall_change']}, fine-tuning {r['fine_tune_minutes']} min", file=sys.stderr)
+        print(f"{a} -> {b}: flagged on B {r['base_on_B']['flagged_pct']:.3f} % -> {r['calibrated_on_B']['flagged_pct']:.3f} % "
+              f"({r['false_alarm_area_ratio']}x less), recall change {r['recall_change']} (inherited defaults: {r['false_alarm_area_ratio_inherited_defaults']}x, "
+              f"{r['recall_change_inherited_defaults']}), fine-tuning {r['fine_tune_minutes']} min + calibrating {r['calibrate_minutes']} min", file=sys.stderr)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
     return 0

@@ -28,7 +28,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from scout.calibrate import calibrate_scenes
+from scout.calibrate import CALIBRATION_SEEDS, calibrate_scenes
 from scout.evaluate import evaluate_scenes, measure_throughput
 from scout.io import write_gpkg_layer, write_json
 from scout.model import ModelCard
@@ -39,7 +39,6 @@ from scout.train import TrainSettings, train
 log = logging.getLogger("scout.train_shipped")
 
 TRAIN_SEEDS = {"drone": range(1000, 1000 + 400), "satellite": range(3000, 3000 + 400)}
-CALIBRATION_SEEDS = {"drone": range(8000, 8030), "satellite": range(8500, 8530)}
 EVAL_SEEDS = {"drone": range(9000, 9020), "satellite": range(9500, 9520)}
 # Training scenes span GSDs around the model's, so it sees imagery resampled on read.
 # Drone flights are usually 2-5 cm: most scenes are rendered that fine and averaged on

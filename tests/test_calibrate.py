@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import rasterio
 from affine import Affine
+from click.testing import CliRunner
 from rasterio import features
 from shapely.geometry import box
 
-from scout.calibrate import calibrate, plots_from_run
+from conftest import linear_model
+from scout.calibrate import THRESHOLDS, calibrate, calibrate_model, plots_from_run
+from scout.cli import cli
+from scout.commands import model_cmds
 from scout.detection import DetectSettings
-from scout.io import typed_frame, write_gpkg_layer
+from scout.io import typed_frame, write_gpkg_layer, write_json
+from scout.model import ModelCard, load_model
 from scout.schema import AOI_FIELDS
 
 CRS = "EPSG:32647"
@@ -72,3 +80,20 @@ def test_unreachable_recall_floors_fall_back_to_recall_weighted_score(tmp_path):
     cal = calibrate([(run, truth)])
     assert cal["calibration"]["poppy"]["recall_floors_met"] is False
     assert cal["calibration"]["poppy"]["recall_ge10"] == 1.0 and cal["calibration"]["poppy"]["precision_ge10"] == 1.0
+
+
+def test_cli_calibrate_replaces_inherited_defaults_in_the_card(tmp_path):
+    model = linear_model(tmp_path / "tuned")
+    card_path = tmp_path / "tuned.json"
+    inherited = {"thresholds": {"poppy": 0.5, "cannabis": 0.5}, "min_confidence": {"poppy": 0.99, "cannabis": 0.99}, "inherited_from": "base 1"}
+    write_json(card_path, replace(ModelCard.read(card_path), sensor="drone", detection=inherited).to_dict())
+    canvas = Path(__file__).parent / "data" / "real" / "manila-urban-10cm-256.tif"
+    det = calibrate_model(model, [canvas], scenes=1, size_px=256)
+    card = load_model(model).card  # weights untouched: the sha256 still holds
+    assert card.detection == det and "inherited_from" not in det
+    assert det["calibration"]["runs"] == 2 and det["calibration"]["scenes"]["planted_canvases"] == [canvas.name]
+    assert set(det["thresholds"]) == {"poppy", "cannabis"} and all(t in THRESHOLDS for t in det["thresholds"].values())
+    assert all(m < 0.99 for m in det["min_confidence"].values())  # the inherited floors hid every plot
+    model_cmds.register(cli)
+    r = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "missing"), "-q"])
+    assert r.exit_code != 0 and "missing" in r.output and "Traceback" not in r.output

@@ -1,4 +1,4 @@
-"""``scout synth``, ``scout train``, ``scout evaluate``, ``scout export-onnx`` and ``scout models``."""
+"""``scout synth``, ``scout train``, ``scout calibrate``, ``scout evaluate``, ``scout export-onnx`` and ``scout models``."""
 
 from __future__ import annotations
 
@@ -157,6 +157,26 @@ def export_onnx_cmd(model: Path, out: Path, overwrite: bool) -> None:
     click.echo(export_onnx(model, out, overwrite=overwrite))
 
 
+@click.command("calibrate")
+@click.argument("model", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("images", nargs=-1)
+@click.option("--scenes", type=click.IntRange(1, 30), default=8, show_default=True, help="Synthetic scenes of the model's kind to calibrate on.")
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path), help="Keep the calibration runs here (default: a temporary folder).")
+@quiet_option
+def calibrate_cmd(model: Path, images: tuple[str, ...], scenes: int, work: Path | None) -> None:
+    """Pick MODEL's detection defaults (pixel thresholds, plot confidence floors) anew, after fine-tuning.
+
+    Detects on synthetic scenes and on IMAGES (your flights, or crops of them) with synthetic plots
+    planted, and writes into MODEL's card the settings with the best precision at high recall."""
+    from scout.calibrate import calibrate_model
+    from scout.inputs import expand_images
+
+    det = calibrate_model(model, expand_images(images) if images else [], scenes=scenes, work=work)
+    for c, t in det["thresholds"].items():
+        q = det["calibration"][c]
+        click.echo(f"{c}: threshold {t}, plot confidence floor {det['min_confidence'][c]}: recall {q['recall_ge10']} precision {q['precision_ge10']} (plots >= 10 m²)")
+
+
 @click.command("models")
 @click.option("--dir", "models_dir", type=click.Path(file_okay=False, path_type=Path), help="Models folder (default: the shipped models).")
 def models_cmd(models_dir: Path | None) -> None:
@@ -168,5 +188,5 @@ def models_cmd(models_dir: Path | None) -> None:
 
 
 def register(group: click.Group) -> None:
-    for command in (synth_cmd, train_cmd, evaluate_cmd, export_onnx_cmd, models_cmd):
+    for command in (synth_cmd, train_cmd, calibrate_cmd, evaluate_cmd, export_onnx_cmd, models_cmd):
         group.add_command(command)
