@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+import rasterio
 from click.testing import CliRunner
 
 from scout.cli import cli
 from scout.commands import model_cmds
+from scout.detection import detect
 from scout.errors import ModelError
 from scout.model import ModelCard, build_network, save_model
 from scout.model.registry import list_models, pick_model
@@ -72,3 +77,17 @@ def test_models_env_var_and_listing(models, monkeypatch):
     assert r.exit_code == 0 and "drone v1" in r.output and "bands blue,green,red,nir" in r.output
     r = CliRunner().invoke(cli, ["models", "--dir", str(models / "missing")])
     assert r.exit_code == 2 and "missing: no such folder" in r.output
+
+
+def test_shipped_models_take_rgb_satellite_imagery(tmp_path):
+    """A real 1 m WorldView crop exported as RGB (no NIR) runs on the shipped RGB satellite model."""
+    real = Path(__file__).parent / "data" / "real" / "worldview-rotterdam-1m-128.tif"
+    rgb = tmp_path / "rgb-export.tif"
+    with rasterio.open(real) as src:
+        profile = {**src.profile, "count": 3}
+        with rasterio.open(rgb, "w", **profile) as dst:
+            dst.write(src.read([3, 2, 1]))
+            dst.descriptions = ("red", "green", "blue")
+    detect([rgb], tmp_path / "run")
+    model = json.loads((tmp_path / "run" / "run.json").read_text())["model"]
+    assert model["name"] == "scout-satellite-rgb-v1" and model["bands"] == ["red", "green", "blue"]
