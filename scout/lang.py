@@ -106,6 +106,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tab_history": ("History", "历史"),
     "tab_drone": ("Drone", "无人机核查"),
     # summaries
+    "detect_summary": (
+        "{plots} plots ({per}); flagged {flagged:,.1f} m² of {aoi_ha:,.2f} ha AOI{share}; {trust}; {tiles} tiles, {mp:,.1f} MP in {s:,.1f} s -> {out}",
+        "{plots} 个地块（{per}）；监测区域 {aoi_ha:,.2f} 公顷中标记 {flagged:,.1f} 平方米{share}；{trust}；{tiles} 个瓦片，{mp:,.1f} 百万像素，用时 {s:,.1f} 秒 -> {out}",
+    ),
+    "detect_per_class": ("{n} {cls}", "{cls} {n} 个"),
+    "detect_share": (" ({share:.2%} of the part imaged)", "（占已成像部分的 {share:.2%}）"),
+    "warning": ("warning: {w}", "警告：{w}"),
+    # the run's trust signal (run.json warnings, in the run's language)
+    "trust_unknown": ("imagery vs training: unknown", "影像与训练影像的差异：未知"),
+    "trust_unlike": ("imagery {far:.0%} unlike training", "{far:.0%} 的影像与训练影像不同"),
+    "warn_unlike": (
+        "{far:.0%} of this imagery is unlike anything {model} learned from (colour and texture): expect false alarms and missed plots; "
+        "review a sample of plots and fine-tune before sending teams",
+        "本次影像中 {far:.0%} 与 {model} 训练所用的影像不同（颜色和纹理）：可能出现误报和漏检；派出核查组前请先抽查部分地块并微调模型",
+    ),
+    "warn_flagged": (
+        "{share:.0%} of the imaged AOI flagged: real plantings are small and scattered, so this imagery is probably unlike what {model} "
+        "learned; review a sample of plots and fine-tune before sending teams",
+        "已成像监测区域的 {share:.0%} 被标记：实际种植通常面积小且分散，本次影像很可能与 {model} 所学的不同；派出核查组前请先抽查部分地块并微调模型",
+    ),
     "tasks_summary": (
         "{tasks} task(s): {planned} planned for {teams} team(s){unreachable}; {km:.1f} km in all -> {out}",
         "{tasks}个任务：{planned}个已排入 {teams} 个组{unreachable}；共 {km:.1f} 公里 -> {out}",

@@ -56,6 +56,8 @@ def test_assess_states_both_measures_and_warns_only_out_of_range():
     assert odd["trust"]["imagery"]["far_share"] == 1.0 and "unlike anything m learned" in odd["warnings"][0]
     unknown = assess(replace(card, domain={}), 0.0, 10_000.0, far)
     assert unknown["warnings"] == [] and unknown["trust"]["imagery"]["far_share"] is None
+    zh = assess(card, 1_700.0, 10_000.0, far, lang="zh")
+    assert zh["warnings"][0].startswith("本次影像中 100%") and zh["warnings"][1].startswith("已成像监测区域的 17%") and zh["trust"] == assess(card, 1_700.0, 10_000.0, far)["trust"]
 
 
 def test_a_run_records_its_trust_and_the_summary_qgis_and_run_json_show_the_warnings(tmp_path):
@@ -81,6 +83,17 @@ def test_a_run_records_its_trust_and_the_summary_qgis_and_run_json_show_the_warn
     with zipfile.ZipFile(tmp_path / "loud" / "project.qgz") as z:
         project = z.read(next(n for n in z.namelist() if n.endswith(".qgs"))).decode()
     assert "of the imaged AOI flagged" in project
+
+    # a Chinese run says the same in Chinese: run.json's warnings, the summary, the QGIS legend
+    r = invoke("detect", red, "--out", tmp_path / "zh", "--model", model, "--lang", "zh")
+    assert r.exit_code == 0, r.output
+    run = json.loads((tmp_path / "zh" / "run.json").read_text())
+    assert run["lang"] == "zh" and len(run["warnings"]) == 2 and any(w.startswith("已成像监测区域的") for w in run["warnings"])
+    line = RunSummary.from_run_folder(tmp_path / "zh").line()
+    assert line.count("\n警告：") == 2 and "罂粟" in line.splitlines()[0] and "与训练影像不同" in line.splitlines()[0]
+    assert invoke("qgis", tmp_path / "zh").exit_code == 0
+    with zipfile.ZipFile(tmp_path / "zh" / "project.qgz") as z:
+        assert "已成像监测区域的" in z.read(next(n for n in z.namelist() if n.endswith(".qgs"))).decode()
 
     # the same flight inside a township AOI a hundred times its size: the share is of the part imaged
     import geopandas as gpd

@@ -25,7 +25,7 @@ from scout.detection.trust import assess, statement
 from scout.errors import OutputError
 from scout.inference import backend
 from scout.io import sha256_file
-from scout.lang import resolve_lang
+from scout.lang import Lang, label, resolve_lang, text
 from scout.runfolder import read_record
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,7 @@ class RunSummary:
     seconds: float
     trust: dict[str, Any] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    lang: Lang = "en"
 
     @property
     def n_plots(self) -> int:
@@ -67,17 +68,20 @@ class RunSummary:
             seconds=run["timings"]["total_s"],
             trust=run.get("trust", {}),
             warnings=tuple(run.get("warnings", ())),
+            lang=resolve_lang(None, run),
         )
 
     def line(self) -> str:
-        per = ", ".join(f"{n} {c}" for c, n in self.plots_by_class.items())
+        """In the run's language (``run.json`` ``lang``), as its warnings are."""
+        lang = self.lang
+        per = ", ".join(text("detect_per_class", lang, n=n, cls=label(c, lang)) for c, n in self.plots_by_class.items())
         flagged_share = self.trust.get("flagged_share")  # of the imaged AOI
-        share = f" ({flagged_share:.2%} of the part imaged)" if flagged_share is not None else ""
-        line = (
-            f"{self.n_plots} plots ({per}); flagged {self.flagged_area_m2:,.1f} m² of {self.aoi_area_m2 / 1e4:,.2f} ha AOI{share}; "
-            f"{statement(self.trust)}; {self.tiles} tiles, {self.megapixels:,.1f} MP in {self.seconds:,.1f} s -> {self.out_dir}"
+        share = text("detect_share", lang, share=flagged_share) if flagged_share is not None else ""
+        line = text(
+            "detect_summary", lang, plots=self.n_plots, per=per, flagged=self.flagged_area_m2, aoi_ha=self.aoi_area_m2 / 1e4, share=share,
+            trust=statement(self.trust, lang), tiles=self.tiles, mp=self.megapixels, s=self.seconds, out=self.out_dir,
         )
-        return "\n".join([line, *(f"warning: {w}" for w in self.warnings)])
+        return "\n".join([line, *(text("warning", lang, w=w) for w in self.warnings)])
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,12 @@ def run_record(planned: PlannedRun, out_dir: Path, aoi: str | os.PathLike | None
     by_class = {c: int((plots["class"] == c).sum()) for c in classes}
     photos = {"frames": planned.flight.record(out_dir.resolve())} if planned.flight else {}
     flagged = round(float(plots["area_m2"].sum()) if len(plots) else 0.0, 2)
-    judged = assess(card, flagged, outcome.imaged_area_m2 or outcome.aoi_area_m2, outcome.descriptors)  # a share of what was seen
+    lang = resolve_lang(settings.lang)  # what later commands speak unless told otherwise; the warnings speak it too
+    judged = assess(card, flagged, outcome.imaged_area_m2 or outcome.aoi_area_m2, outcome.descriptors, lang)  # a share of what was seen
     return {
         "scout_version": scout.__version__,
         "complete": True,
-        "lang": resolve_lang(settings.lang),  # what later commands speak unless told otherwise
+        "lang": lang,
         "fingerprint": plan_fingerprint(plan),
         "resumed_blocks": outcome.resumed_blocks,
         "started": outcome.started.isoformat(timespec="seconds"),

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from scout import domain
+from scout.lang import Lang, text
 from scout.model.card import ModelCard
 
 FLAGGED_SHARE_WARN = 0.02
@@ -25,9 +26,10 @@ FAR_SHARE_WARN = 0.5
 windows themselves, above which the imagery counts as unlike what the model learned."""
 
 
-def assess(card: ModelCard, flagged_m2: float, imaged_m2: float, descriptors: np.ndarray) -> dict[str, Any]:
+def assess(card: ModelCard, flagged_m2: float, imaged_m2: float, descriptors: np.ndarray, lang: Lang = "en") -> dict[str, Any]:
     """``run.json``'s ``trust`` entry and ``warnings``: the flagged share, the imagery's distance from
-    the training imagery (when the card records it), and a sentence for each that is out of range."""
+    the training imagery (when the card records it), and a sentence for each that is out of range,
+    in the run's language (the QGIS project heads its legend with them)."""
     share = flagged_m2 / imaged_m2 if imaged_m2 > 0 else 0.0  # of the AOI where there is imagery
     trust: dict[str, Any] = {"flagged_share": round(share, 5), "flagged_share_warn": FLAGGED_SHARE_WARN}
     warnings = []
@@ -35,21 +37,15 @@ def assess(card: ModelCard, flagged_m2: float, imaged_m2: float, descriptors: np
         cmp = domain.compare(descriptors, card.domain)
         trust["imagery"] = {**cmp, "far_share_warn": FAR_SHARE_WARN, "measure": f"{domain.VERSION}: colour and texture of {domain.WINDOW_PX} px windows at model GSD"}
         if cmp["far_share"] is not None and cmp["far_share"] > FAR_SHARE_WARN:
-            warnings.append(
-                f"{cmp['far_share']:.0%} of this imagery is unlike anything {card.name} learned from (colour and texture): "
-                "expect false alarms and missed plots; review a sample of plots and fine-tune before sending teams"
-            )
+            warnings.append(text("warn_unlike", lang, far=cmp["far_share"], model=card.name))
     else:
         trust["imagery"] = {"windows": 0, "far_share": None, "measure": f"unknown: {card.name} {card.version} records no training imagery"}
     if share > FLAGGED_SHARE_WARN:
-        warnings.append(
-            f"{share:.0%} of the imaged AOI flagged: real plantings are small and scattered, so this imagery is probably unlike what "
-            f"{card.name} learned; review a sample of plots and fine-tune before sending teams"
-        )
+        warnings.append(text("warn_flagged", lang, share=share, model=card.name))
     return {"trust": trust, "warnings": warnings}
 
 
-def statement(trust: dict[str, Any]) -> str:
+def statement(trust: dict[str, Any], lang: Lang = "en") -> str:
     """The summary line's part: how far the imagery lies from the training imagery."""
     far = (trust.get("imagery") or {}).get("far_share")
-    return "imagery vs training: unknown" if far is None else f"imagery {far:.0%} unlike training"
+    return text("trust_unknown", lang) if far is None else text("trust_unlike", lang, far=far)
