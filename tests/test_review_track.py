@@ -23,6 +23,7 @@ from scout.errors import RunFolderError
 from scout.io import write_gpkg_layer
 from scout.review.project import write_project
 from scout.review.track import match_plots, track_runs
+from scout.runfolder import open_run, read_plots, rewrite_plots
 from scout.schema import TRACK_FIELDS
 
 review_cmds.register(cli)
@@ -182,3 +183,8 @@ def test_satellite_then_drone_says_confirmed_cleared_or_not_covered(tmp_path: Pa
     assert 'name="Drone"' in qml and "drone_status" in qml
     again = CliRunner().invoke(cli, ["track", str(sat_run), str(drone_run), "--tolerance-m", "1"])
     assert again.output.strip().splitlines()[-1] == "confirmed 0  cleared 3  not_covered 2"  # re-run replaces the columns; 4 m off is not within 1 m
+    folder = open_run(drone_run)  # the drone plot, reviewed on the drone imagery, was a false alarm: it confirms nothing
+    drone = read_plots(folder)
+    rewrite_plots(folder, drone.assign(review_status="false_alarm"))
+    third = CliRunner().invoke(cli, ["track", str(sat_run), str(drone_run)])
+    assert third.output.strip().splitlines()[-1] == "confirmed 0  cleared 3  not_covered 2" and _plots(sat_run).loc["S1", "drone_plot_ids"] == ""

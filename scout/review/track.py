@@ -117,6 +117,7 @@ def verify_runs(sat_run: str | os.PathLike, drone_run: str | os.PathLike, tolera
         raise RunFolderError(f"{drone_folder.path}: satellite and drone run are the same folder")
     sat = read_plots(sat_folder)
     drone = detected(read_plots(drone_folder))
+    drone = drone[drone["review_status"] != "false_alarm"]  # reviewed on the drone imagery: it was not there
     crs = sat_folder.metric_crs(sat)
     covered = covered_area(drone_folder, crs)
     checked = verify_plots(sat.geometry.to_crs(crs), drone.to_crs(crs), covered, tolerance_m, min_cover)

@@ -4,7 +4,8 @@
 satellite plot, into SAT_RUN's plots layer:
 
 - ``drone_status``: ``confirmed`` when a drone plot lies within ``tolerance_m`` of it (any class;
-  satellite plots are placed to a few metres), ``cleared`` when the drone imagery covered at least
+  satellite plots are placed to a few metres; a drone plot reviewed as ``false_alarm`` confirms
+  nothing), ``cleared`` when the drone imagery covered at least
   ``min_cover`` of it and found nothing, ``not_covered`` otherwise (not flown, or only in part);
 - ``drone_plot_ids``: the drone plots that confirmed it; ``drone_coverage``: the share of it the
   drone imagery covered (0-1); ``drone_run``: the drone run folder's name.
