@@ -317,7 +317,7 @@ def check_replaceable_run(path: Path) -> None:
     """``--overwrite`` may replace ``path`` only when it is absent, empty, or a run folder holding
     nothing but Scout's files (see :func:`scout.folders.check_replaceable`)."""
     from scout import flights  # noqa: F401  (the kinds of folder a run folder holds register themselves)
-    from scout.survey import export  # noqa: F401
+    from scout.survey import export  # noqa: F401  (registers the tasks folder kind, as flights above)
 
     check_replaceable(path, RUN_FOLDER)
 

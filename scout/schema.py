@@ -130,6 +130,7 @@ MISSED_LAYER = "missed_plots"  # scout qgis adds it; reviewers draw the fields t
 # reads them) and truth plots (synthetic scenes, scout evaluate).
 LABELS_LAYER = "labels"
 TRUTH_LAYER = "truth"
+LOOKALIKES_LAYER = "lookalikes"  # synthetic scenes: trees, banana, lawns drawn like targets, learned as background
 
 # Survey folder (scout tasks writes it, scout qgis adds it to the project).
 TASKS_GEOJSON = "tasks.geojson"

@@ -66,12 +66,12 @@ from scout.imagery import Grid, ImageInfo, band_indexes, footprint, open_image, 
 from scout.inference import configure_threads, pick_device
 from scout.inputs import expand_images
 from scout.io import atomic_path, write_json
-from scout.labels import LABEL_CLASSES, read_labels
+from scout.labels import LABEL_CLASSES, read_class_polygons, read_labels
 from scout.model import ModelCard, build_network, load_model, receptive_field_px, save_model
 from scout.model.files import model_stem
 from scout.model.nets import keep_input_bands
 from scout.progress import bar
-from scout.schema import CLASSES
+from scout.schema import CLASSES, LOOKALIKES_LAYER, TRUTH_LAYER
 from scout.synth.plant import SpriteBank, default_families, plant
 
 log = logging.getLogger(__name__)
@@ -487,7 +487,7 @@ def rehearsal_scenes(sensor: str, gsd_m: float, n: int, cache: Path) -> tuple[li
             scene = make_scene(cache, seed, kind=sensor, size_px=REHEARSAL_SCENE_PX, gsd_m=gsd_m)
             image, truth = scene.image_path, scene.truth_path
         images.append(image)
-        frames += [gpd.read_file(truth, layer=layer)[["class", "geometry"]] for layer in ("truth", "lookalikes")]
+        frames += [read_class_polygons(truth, "rehearsal scene truth", prefer_layer=layer) for layer in (TRUTH_LAYER, LOOKALIKES_LAYER)]
     labels = cache / f"labels-{n}.gpkg"
     if not labels.exists():
         from scout.io import write_gpkg_layer
@@ -546,9 +546,9 @@ def train(
     rng = np.random.default_rng(s.seed)
     torch.manual_seed(s.seed)
     all_images = []
-    if images:
+    if images and labels is not None:  # labelled images without labels were refused above
         plots_elsewhere = planting or bool(s.rehearsal_scenes and init_card is not None)  # planted or rehearsed
-        label_gdf = read_labels(labels, require_plots=not plots_elsewhere)  # type: ignore[arg-type]
+        label_gdf = read_labels(labels, require_plots=not plots_elsewhere)
         all_images = prepare_images(images, label_gdf, tuple(bands), s.background_within_m, s.image_bands, require_plots=not plots_elsewhere)
     backgrounds = prepare_images(negatives, None, tuple(bands), image_bands=s.image_bands, require_plots=False)
     rehearsal: list = []

@@ -12,7 +12,7 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 REAL = Path(__file__).resolve().parent / "data" / "real"
 sys.path.insert(0, str(SCRIPTS))
 
-import eval_real  # noqa: E402
+import eval_real  # noqa: E402  (importable only once scripts/ is on sys.path, above)
 
 
 def test_eval_real_measures_real_crops_and_keeps_them_in_the_card(tmp_path, rgb_model, capsys):

@@ -22,7 +22,7 @@ from shapely.geometry import shape
 from scout.errors import InputError
 from scout.imagery import GDAL_ERRORS, band_indexes, open_image
 from scout.io import atomic_path, write_gpkg_layer
-from scout.schema import CLASSES
+from scout.schema import CLASSES, LOOKALIKES_LAYER
 from scout.synth.plant import IGNORE, SpriteBank, default_families, plant
 from scout.synth.scene import LABEL_NODATA, Scene
 from scout.synth.sprite import TARGETS
@@ -90,7 +90,7 @@ def plant_scene(canvas: str | Path, out_dir: str | Path, seed: int, targets: int
     look = _lookalikes(planted, profile["transform"], profile["crs"])
     with atomic_path(truth_path) as tmp:
         write_gpkg_layer(truth, tmp, "truth")
-        write_gpkg_layer(look, tmp, "lookalikes")
+        write_gpkg_layer(look, tmp, LOOKALIKES_LAYER)
     counts = {c: int((truth["class"] == c).sum()) for c in CLASSES}
     log.info("%s: planted %s plots (%s) and %d look-alikes", image_path.name, len(truth), ", ".join(f"{v} {k}" for k, v in counts.items()), len(look))
     left, bottom, right, top = rasterio.transform.array_bounds(info.height, info.width, profile["transform"])

@@ -32,7 +32,7 @@ from shapely.geometry import Point
 
 from scout.errors import InputError
 from scout.io import atomic_path, write_gpkg_layer
-from scout.schema import CLASSES, TRUTH_LAYER
+from scout.schema import CLASSES, LOOKALIKES_LAYER, TRUTH_LAYER
 from scout.synth.layout import Layout, make_layout
 from scout.synth.render import drone_sensor, render_reflectance, satellite_sensor
 
@@ -129,7 +129,7 @@ def make_scene(
     truth = truth_frame(layout, ox, oy, crs_obj)
     with atomic_path(truth_path) as tmp:
         write_gpkg_layer(truth, tmp, TRUTH_LAYER)
-        write_gpkg_layer(lookalike_frame(layout, ox, oy, crs_obj), tmp, "lookalikes")
+        write_gpkg_layer(lookalike_frame(layout, ox, oy, crs_obj), tmp, LOOKALIKES_LAYER)
     counts = {c: int((truth["class"] == c).sum()) for c in CLASSES}
     log.info("scene %s: %s plots (%s)", stem, len(truth), ", ".join(f"{v} {k}" for k, v in counts.items()))
     return Scene(image_path, truth_path, label_path, counts, kind, seed, gsd, crs_obj.to_string(), (ox, oy - size_m, ox + size_m, oy))
