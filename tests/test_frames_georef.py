@@ -132,7 +132,7 @@ def test_dem_gives_height_above_ground_and_its_slope(tmp_path):
     crs = flight_crs([meta])
     flat = place_frame(meta, crs)
     nx, ny = flat.nadir_xy
-    rising_east = lambda x, y: 158.5 + 0.3 * (x - nx)  # noqa: E731  ground under the drone: 40.1 m below
+    rising_east = lambda x, y: 158.5 + 0.3 * (x - nx)  # noqa: E731  (a formula reads best as one expression) ground under the drone: 40.1 m below
     dem = write_dem(tmp_path / "dem.tif", crs.to_wkt(), (nx - 500, ny + 500), 5.0, 200, rising_east)
     terrain = dem_terrain(dem, crs, (nx - 100, ny - 100, nx + 100, ny + 100))
     assert terrain(np.array([nx + 10.0]), np.array([ny]))[0] == pytest.approx(161.5, abs=0.01)

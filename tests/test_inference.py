@@ -144,3 +144,13 @@ def test_a_tensor_of_the_wrong_shape_is_named_with_both_shapes(tmp_path):
     with pytest.raises(ModelError, match=r"liar\.safetensors: weights do not fit .*: tensor down\.0\.0\.weight is 8x4x3x3 in the file, the card needs 8x3x3x3") as err:
         load_model(tmp_path / "liar")
     assert "\n" not in str(err.value)
+
+
+def test_missing_and_extra_tensors_are_named():
+    """The other two ways weights do not fit a card (issue 17, case 6): too few tensors, or too many."""
+    from scout.model.io import tensor_misfit
+
+    needed = {f"t{i}": torch.zeros(2, 3) for i in range(5)}
+    assert tensor_misfit(dict(needed), needed) == ""
+    assert tensor_misfit({"t0": torch.zeros(2, 3)}, needed) == "the file lacks 4 tensor(s) the card needs (t1, t2, t3, ...)"
+    assert tensor_misfit({**needed, "head.bias": torch.zeros(3)}, needed) == "the file holds 1 tensor(s) the card has no place for (head.bias)"
