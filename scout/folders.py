@@ -228,7 +228,8 @@ def _left_behind(func, path, exc_info) -> None:
 
 
 LOCK_TEXT = "scout detect, process {pid}\n"
-_LOCK_FORMS = re.compile(rb"(scout detect, process \d+\s*|\d*\s*)")  # older Scouts wrote the bare process id
+_LOCK_FORMS = re.compile(rb"(scout detect, process \d+\s*)?")  # or empty: another Scout has just made it
+# (older Scouts wrote the bare process id: a file of digits is not proof enough, so such a stale lock is refused, to be removed by hand)
 
 
 def _lock_of_scout(path: Path) -> bool:

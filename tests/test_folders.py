@@ -101,10 +101,15 @@ def test_a_users_file_with_the_locks_name_is_refused_and_kept(tmp_path):
     with pytest.raises(OutputError, match=r"\.run\.lock: Scout names the lock"), folder_lock(tmp_path / "run"):
         pass
     assert lock.read_text() == "my notes"
-    lock.write_text(str(os.getpid()))  # an older Scout's lock
-    with folder_lock(tmp_path / "run"):
-        assert lock.read_text().startswith("scout detect, process")
-    assert not lock.exists()
+    lock.write_text("12345\n")  # a user's file of digits (older Scouts wrote bare process ids: not proof enough)
+    with pytest.raises(OutputError, match=r"\.run\.lock: Scout names the lock"), folder_lock(tmp_path / "run"):
+        pass
+    assert lock.read_text() == "12345\n"
+    for left in ("", f"scout detect, process {os.getpid() + 1}\n"):  # just made by another Scout; left by a killed one
+        lock.write_text(left)
+        with folder_lock(tmp_path / "run"):
+            assert lock.read_text() == f"scout detect, process {os.getpid()}\n"
+        assert not lock.exists()
 
 
 def test_a_rename_that_fails_after_the_run_says_where_the_finished_folder_is(tmp_path):
