@@ -528,6 +528,8 @@ def train(
         raise InputError(f"unknown sensor {s.sensor!r} (known: {', '.join(SENSOR_DEFAULTS)})")
     init_model = load_model(init) if init else None
     init_card = init_model.card if init_model else None
+    if init_card:  # a fine-tune keeps the model's kind (its card said drone for a satellite model: calibrated on drone scenes)
+        s = replace(s, sensor=init_card.sensor)
     if init_card and tuple(init_card.classes) != LABEL_CLASSES:
         raise ModelError(f"{init}: model classes {list(init_card.classes)} differ from {list(LABEL_CLASSES)}")
     bands = tuple(s.bands or (init_card.bands if init_card else SENSOR_DEFAULTS[s.sensor][0]))

@@ -367,8 +367,8 @@ def test_fine_tune_without_nir_makes_an_rgb_model(tmp_path):
     sat = replace(TINY, sensor="satellite", epochs=1, plant_share=0.0)
     base = train(images, labels, tmp_path / "base", sat).card
     assert base.bands == ("blue", "green", "red", "nir")
-    rgb = train(images, labels, tmp_path / "rgb", replace(sat, drop_bands=("nir",)), init=tmp_path / "base")
-    assert rgb.card.bands == ("blue", "green", "red") and rgb.card.gsd_m == base.gsd_m
+    rgb = train(images, labels, tmp_path / "rgb", replace(sat, sensor="drone", drop_bands=("nir",)), init=tmp_path / "base")  # drone: the CLI's default
+    assert rgb.card.bands == ("blue", "green", "red") and rgb.card.gsd_m == base.gsd_m and rgb.card.sensor == "satellite"  # a fine-tune keeps the kind
     assert rgb.card.normalization["mean"] == base.normalization["mean"][:3] and rgb.card.normalization["std"] == base.normalization["std"][:3]
     assert load_model(tmp_path / "rgb").net.down[0][0].weight.shape[1] == 3
     model_cmds.register(cli)
