@@ -68,6 +68,7 @@ SHIPPED_ROUNDS = {
     # the RGBN model's filters for red, green and blue, fine-tuned without NIR
     "satellite-rgb": [
         "--version 1 --init models/scout-satellite-v1 --real {real} --scenes 80 --epochs 20 --steps 60 --patience 8 --lr 7e-4 --plant-share 0.5 --max-minutes 40",
+        "--version 1.1 --init {out} --real {real} --scenes 80 --epochs 20 --steps 60 --patience 8 --lr 5e-4 --plant-share 0.5 --max-minutes 40",
     ],
 }
 DESCRIPTION = (
