@@ -551,12 +551,12 @@ def train(
     if images and labels is not None:  # labelled images without labels were refused above
         plots_elsewhere = planting or bool(s.rehearsal_scenes and init_card is not None)  # planted or rehearsed
         label_gdf = read_labels(labels, require_plots=not plots_elsewhere)
-        all_images = prepare_images(images, label_gdf, tuple(bands), s.background_within_m, s.image_bands, require_plots=not plots_elsewhere)
-    backgrounds = prepare_images(negatives, None, tuple(bands), image_bands=s.image_bands, require_plots=False)
+        all_images = prepare_images(images, label_gdf, bands, s.background_within_m, s.image_bands, require_plots=not plots_elsewhere)
+    backgrounds = prepare_images(negatives, None, bands, image_bands=s.image_bands, require_plots=False)
     rehearsal: list = []
     if s.rehearsal_scenes and init_card is not None and init_card.sensor in ("drone", "satellite"):
         r_images, r_labels = rehearsal_scenes(init_card.sensor, gsd_m, s.rehearsal_scenes, out.parent / ".scout-rehearsal")
-        rehearsal = prepare_images(r_images, read_labels(r_labels), tuple(bands), require_plots=False)
+        rehearsal = prepare_images(r_images, read_labels(r_labels), bands, require_plots=False)
         theirs = {im.info.dtype for im in all_images + backgrounds}
         if theirs and rehearsal[0].info.dtype not in theirs:
             log.warning("no rehearsal: the synthetic %s scenes are %s, the training imagery %s", init_card.sensor, rehearsal[0].info.dtype, "/".join(sorted(theirs)))
@@ -588,13 +588,13 @@ def train(
         keep_input_bands(init_model.net, keep, len(init_card.bands))
         norm.update({k: [list(norm[k])[i] for i in keep] for k in ("mean", "std")})
         log.info("fine-tuning %s on bands %s (without %s)", init_card.name, ", ".join(bands), ", ".join(b for b in init_card.bands if b not in bands))
-    card = _base_card(s, init_card, tuple(bands), gsd_m, norm)
+    card = _base_card(s, init_card, bands, gsd_m, norm)
     net = init_model.net if init_model else build_network(card.architecture, len(bands), len(LABEL_CLASSES))
     if s.encoder_weights and not init_model and not resume:
         from scout.model.nets import load_encoder_weights
 
         try:
-            missing = load_encoder_weights(net, s.encoder_weights, tuple(bands))
+            missing = load_encoder_weights(net, s.encoder_weights, bands)
         except (ValueError, OSError, SafetensorError) as exc:
             raise ModelError(f"{s.encoder_weights}: {exc}") from None
         log.info("encoder weights from %s (%d encoder tensors not in the file)", Path(s.encoder_weights).name, len(missing))
