@@ -112,6 +112,7 @@ class TrainSettings:
     negative_share: float = 0.25  # share centred on hard-negative polygons
     negative_image_share: float = 0.35  # share cut from background-only imagery (when given)
     plant_share: float = 0.5  # share of patches with synthetic plots / look-alikes planted (0: none)
+    lookalikes_per_patch: float = 1.0  # mean look-alikes (trees, banana, lawn...) planted with the targets
     rehearsal_scenes: int = 0  # fine-tuning: synthetic scenes of the model's own kind kept in the mix (0: none)
     plant_families: tuple[str, ...] = ("fields", "plantwise")  # rendering families to plant (those installed)
     sprites: int = 300  # sprites per bank; a fifth is re-rendered each epoch
@@ -706,6 +707,13 @@ def _sprite_bank(s: TrainSettings, gsd_m: float, rng: np.random.Generator) -> Sp
     return SpriteBank(families, gsd_m, s.sprites, rng)
 
 
+def planting_counts(rng: np.random.Generator, lookalikes_per_patch: float, min_targets: int = 0) -> tuple[int, int]:
+    """Targets and look-alikes to plant in one patch: a target or two, none in a fifth of patches
+    (so that a planted look-alike is not a sign of a target nearby), and Poisson look-alikes."""
+    targets = max(min_targets, int(rng.random() < 0.8) * (1 + int(rng.poisson(0.4))))
+    return targets, int(rng.poisson(lookalikes_per_patch))
+
+
 class _Loop:
     """One optimisation epoch: sample, plant, augment, step, with a cosine learning-rate schedule."""
 
@@ -722,8 +730,8 @@ class _Loop:
             return x
         for n in range(len(x)):
             if rng.random() < self.s.plant_share:
-                targets = max(min_targets, int(rng.random() < 0.8) * (1 + int(rng.poisson(0.4))))
-                plant(x[n], y[n], self.bank.draw(rng, targets, int(rng.poisson(1.0))), self.bands, self.camera, rng)
+                targets, lookalikes = planting_counts(rng, self.s.lookalikes_per_patch, min_targets)
+                plant(x[n], y[n], self.bank.draw(rng, targets, lookalikes), self.bands, self.camera, rng)
         return x
 
     def lr_at(self, step: int) -> float:

@@ -403,3 +403,14 @@ def test_cli_trains_on_negatives_and_plants_into_a_canvas(tmp_path):
     assert r.exit_code == 2 and "mix pixel types" in r.output  # a satellite scene among drone flights
     r = CliRunner().invoke(cli, ["train", str(canvas), "--out", str(tmp_path / "x")])
     assert r.exit_code == 2 and "need --labels" in r.output
+
+
+def test_planting_counts_follow_the_look_alike_rate():
+    from scout.train import planting_counts
+
+    rng = np.random.default_rng(0)
+    none = [planting_counts(rng, 0.0) for _ in range(500)]
+    assert all(lookalikes == 0 for _, lookalikes in none)
+    assert 0.1 < np.mean([t == 0 for t, _ in none]) < 0.3  # some patches hold look-alikes only
+    many = [planting_counts(rng, 2.0, min_targets=1) for _ in range(2000)]
+    assert 1.8 < np.mean([n for _, n in many]) < 2.2 and min(t for t, _ in many) >= 1
