@@ -59,6 +59,7 @@ SHIPPED_ROUNDS = {
         "--version 1.1 --init {out} --scenes 120 --epochs 30 --patience 10 --lr 1e-3 --max-minutes 50",
         "--version 1.2 --init {out} --scenes 160 --epochs 30 --patience 10 --lr 7e-4 --negative-share 0.35 --max-minutes 30",
         "--version 1.3 --init {out} --real {real} --scenes 80 --epochs 20 --patience 8 --lr 3e-3 --plant-share 0.6",
+        "--version 1.4 --init {out} --real {real} --scenes 80 --epochs 30 --patience 10 --lr 1e-3 --plant-share 0.6 --lookalikes 2 --negative-image-share 0.4",
     ],
     "satellite": [
         "--version 1 --scenes 120 --epochs 40 --steps 60 --patience 15 --lr 3e-3 --max-minutes 90",
@@ -127,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--real", type=Path, help="folder made by scripts/prepare_real.py: its 'train' files of this sensor are background-only training imagery")
     ap.add_argument("--negative-image-share", type=float, default=0.35, help="share of patches cut from the real background-only imagery")
     ap.add_argument("--plant-share", type=float, default=0.5, help="share of patches with synthetic plots and look-alikes planted")
+    ap.add_argument("--lookalikes", type=float, default=1.0, help="mean look-alikes planted per planted patch")
     ap.add_argument("--augmentation", type=float, default=1.0, help="domain randomisation strength")
     ap.add_argument("--arch", default="unet", choices=["unet", "encoder_unet"])
     ap.add_argument("--encoder", default=None, help="encoder_unet: mobilenet_v3_small | mobilenet_v3_large | resnet18")
@@ -170,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             negative_share=args.negative_share,
             negative_image_share=args.negative_image_share,
             plant_share=args.plant_share,
+            lookalikes_per_patch=args.lookalikes,
             augmentation=args.augmentation,
             architecture=args.arch,
             encoder=args.encoder,
