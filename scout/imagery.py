@@ -12,11 +12,12 @@ import logging
 import math
 import os
 import platform
+import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import rasterio
@@ -125,6 +126,27 @@ def ground_gsd_m(crs: CRS, transform: Affine, width: int, height: int) -> float:
     return math.sqrt(dx * dy)
 
 
+@contextlib.contextmanager
+def _not_georeferenced_warning() -> Iterator[list[str]]:
+    """Catch rasterio's NotGeoreferencedWarning raised in this thread; other warnings, and any
+    raised in other threads meanwhile, are shown as ever.  The filters are global before Python
+    3.14, so ``catch_warnings(record=True)`` records every thread's warnings: a reader thread
+    left tracing in geometry_mask once made a georeferenced flight read as "no geotransform"."""
+    me, caught = threading.get_ident(), []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", NotGeoreferencedWarning)
+        show = warnings.showwarning
+
+        def record(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None) -> None:
+            if issubclass(category, NotGeoreferencedWarning) and threading.get_ident() == me:
+                caught.append(str(message))
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = record
+        yield caught
+
+
 def open_image(path: str | os.PathLike) -> ImageInfo:
     """Validate one raster for detection; raise ImageryError naming the file and the problem."""
     p = Path(path)
@@ -133,15 +155,11 @@ def open_image(path: str | os.PathLike) -> ImageInfo:
     if p.is_dir():
         raise ImageryError(f"{p}: is a folder, not a raster")
     try:
-        with warnings.catch_warnings(record=True) as warned:  # no georeference is reported below, in one line
-            warnings.simplefilter("always", NotGeoreferencedWarning)
-            src = rasterio.open(p)
         # GDAL finds no valid geotransform: rasterio warns, then passes on an identity matrix, or the
         # pixel size of a GeoTIFF without a tiepoint (found by fuzzing: such a flight sat at the CRS origin)
-        no_geotransform = any(issubclass(w.category, NotGeoreferencedWarning) for w in warned)
-        for w in warned:
-            if not issubclass(w.category, NotGeoreferencedWarning):
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        with _not_georeferenced_warning() as warned:  # reported below, in one line
+            src = rasterio.open(p)
+        no_geotransform = bool(warned)
         with src:
             if src.width * src.height > MAX_PIXELS:
                 raise ImageryError(f"{p}: declared size {src.width} x {src.height} x {src.count} is absurd; refused before reading")

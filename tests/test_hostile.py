@@ -17,6 +17,8 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -27,6 +29,7 @@ from affine import Affine
 from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from rasterio.errors import NotGeoreferencedWarning
 
 from conftest import UTM, X0, Y0, invoke, painted_scene, snapshot, write_raster
 from scout.cli import _register, cli
@@ -322,6 +325,24 @@ def test_pixel_size_without_a_tiepoint_is_refused(base, compressed, tmp_path):
     raw = bytearray(compressed)
     struct.pack_into("<H", raw, _ifd_entry(raw, 33922), 33999)  # ModelTiepoint becomes an unknown tag
     assert "no geotransform" in refusal_of(base, raw, tmp_path / "no tiepoint.tif")
+
+
+def test_no_geotransform_is_told_by_this_threads_warning_only(recwarn):
+    """The warning filters are global before Python 3.14: a reader thread left tracing in geometry_mask
+    once made a georeferenced flight read as "no geotransform" (CI, once in some hundred runs)."""
+    from scout.imagery import _not_georeferenced_warning
+
+    def warn() -> None:
+        warnings.warn("Dataset has no geotransform, gcps, or rpcs.", NotGeoreferencedWarning, stacklevel=1)
+
+    with _not_georeferenced_warning() as caught:
+        elsewhere = threading.Thread(target=warn)
+        elsewhere.start()
+        elsewhere.join()
+        assert caught == []
+        warn()
+    assert len(caught) == 1
+    assert [w.category for w in recwarn] == [NotGeoreferencedWarning]  # the other thread's, shown as ever
 
 
 def test_metadata_gdal_cannot_decode_prints_nothing(base, tmp_path):

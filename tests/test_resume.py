@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -132,6 +133,8 @@ def test_disk_full_midway_keeps_finished_blocks_for_resume(tmp_path, monkeypatch
     with pytest.raises(OutputError, match=r"disk full; finished blocks are kept in .*run again with --resume"):
         detect([image], out, model=model, settings=settings)
     assert not out.exists() and len(list((tmp_path / ".run.partial" / "blocks").glob("block-*.npz"))) == 2
+    # the failed run's reader thread is gone before the error leaves: left running, it traced into the resumed run's warnings
+    assert not [t.name for t in threading.enumerate() if t.name.startswith(("scout-read", "scout-finish"))]
 
     monkeypatch.setattr(checkpoints, "save_checkpoint", real_save)
     monkeypatch.setattr(scout.io, "LOW_DISK_BYTES", 0)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import CancelledError, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -128,7 +128,7 @@ def _dask_loggers() -> list[str]:
     return ["distributed", *(name for name in logging.root.manager.loggerDict if name.startswith("distributed."))]
 
 
-def run_blocks(plan: DetectPlan, blocks: Sequence[Block], workers: int = 1, scheduler: str | None = None) -> Iterator[BlockResult]:
+def run_blocks(plan: DetectPlan, blocks: Sequence[Block], workers: int = 1, scheduler: str | None = None) -> Generator[BlockResult, None, None]:
     """Run blocks where asked: ``scheduler`` address > local pool of ``workers`` > in-process."""
     if scheduler:
         from distributed import Client

@@ -173,7 +173,11 @@ def _blend_blocks(planned: PlannedRun, keys: dict[int, str], folder: Path, out_d
                 timings["infer_s"] += result.infer_s
                 progress.update(len(blocks[result.block_id].tiles))
 
-            _finish_in_turn(run_blocks(plan, todo, settings.workers, settings.scheduler), finish)
+            # closed at once when finishing fails (a full disk): the generator then shuts its reader thread or
+            # local cluster down before the error leaves; left to the garbage collector, the reader went on
+            # tracing into the next run's warnings, and a local cluster's worker processes lived on
+            with contextlib.closing(run_blocks(plan, todo, settings.workers, settings.scheduler)) as results:
+                _finish_in_turn(results, finish)
         timings["blocks_s"] = time.perf_counter() - t_blocks
     found = [d for d in descriptors if d.size]
     return fragments, timings, len(done), np.concatenate(found) if found else np.zeros((0, 0), np.float32)
