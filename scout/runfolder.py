@@ -59,6 +59,10 @@ class RunFolder:
         return self.path / schema.PROBABILITY_TIF
 
     @property
+    def photo_mosaic_tif(self) -> Path:
+        return self.path / schema.PHOTO_MOSAIC_TIF
+
+    @property
     def run_json(self) -> Path:
         return self.path / schema.RUN_JSON
 
@@ -304,7 +308,7 @@ IMAGERY_FOLDER = Inventory("folder of packaged imagery", schema.IMAGERY_JSON, "s
 """``RUN/imagery/``: the imagery ``scout qgis --package`` copies, clipped to the AOIs."""
 RUN_FOLDER = Inventory(
     "Scout run folder", schema.RUN_JSON, "scout-run/1",
-    files=(schema.RUN_JSON, schema.PLOTS_GPKG, schema.PLOTS_GEOJSON, schema.PROBABILITY_TIF, schema.REVIEW_JSON, schema.PROJECT_QGZ),
+    files=(schema.RUN_JSON, schema.PLOTS_GPKG, schema.PLOTS_GEOJSON, schema.PROBABILITY_TIF, schema.PHOTO_MOSAIC_TIF, schema.REVIEW_JSON, schema.PROJECT_QGZ),
     folders=((schema.TASKS_DIR, "scout-tasks/1"), (schema.FLIGHTS_DIR, "scout-flights/1"), (schema.IMAGERY_DIR, IMAGERY_FOLDER.format)),
     legacy=(("scout_version", "fingerprint"), ("complete", "core", "out_dir")),  # a run, a staging folder, before the marker
 )

@@ -113,6 +113,7 @@ MISSED_FIELDS: dict[str, str] = {"class": "str", "note": "str", "reviewed_by": "
 PLOTS_GPKG = "plots.gpkg"
 PLOTS_GEOJSON = "plots.geojson"
 PROBABILITY_TIF = "probability.tif"
+PHOTO_MOSAIC_TIF = "photo_mosaic.tif"  # raw photos only: what the run detected on, for review (scout.detection.mosaic)
 RUN_JSON = "run.json"
 REVIEW_JSON = "review.json"  # scout review
 PROJECT_QGZ = "project.qgz"  # scout qgis

@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
+import rasterio
 import shapely
 from affine import Affine
 from click.testing import CliRunner
+from rasterio.enums import Resampling
+from rasterio.vrt import WarpedVRT
 
 from conftest import UTM, X0, Y0, linear_model, painted_scene, write_raster
 from frames_data import DJI, edited_copy
@@ -157,16 +161,35 @@ def test_qgis_project_and_task_sheets_of_a_photo_run(flight, tmp_path):
     from scout.runfolder import open_run
 
     folder = open_run(run)
-    assert "frames" in [layer.name for layer in gpkg_layers(folder)] and imagery_layers(folder) == []  # photos show as footprints
+    assert "frames" in [layer.name for layer in gpkg_layers(folder)]  # photos show as footprints
+    assert [(layer.name, layer.source) for layer in imagery_layers(folder)] == [("photo_mosaic", schema.PHOTO_MOSAIC_TIF)]  # and as imagery
     result = cli("tasks", str(run), "--teams", "1", "--depot", "99.96,19.89", "--cluster-m", "0.5")
     assert result.exit_code == 0, result.output
     sheet = (run / "tasks" / "team_01.html").read_text(encoding="utf-8")
     assert "DJI_" in sheet and "rotate(" in sheet  # a chip cut from a photo, with its north arrow
 
 
+def test_a_photo_run_shows_its_photos_where_they_lie(flight, tmp_path):
+    """A reviewer judges plots by the imagery under them: the photos, warped as detection read them."""
+    scene, photos, model = flight
+    detect([photos], tmp_path / "run", model=model)
+    with rasterio.open(tmp_path / "run" / schema.PHOTO_MOSAIC_TIF) as mosaic, rasterio.open(tmp_path / "run" / schema.PROBABILITY_TIF) as prob:
+        assert (mosaic.crs, mosaic.transform, mosaic.shape) == (prob.crs, prob.transform, prob.shape)
+        assert mosaic.compression.name == "jpeg" and mosaic.profile["tiled"]  # a COG, small on a tablet
+        seen, shown = mosaic.read(), mosaic.read_masks(1) > 0
+        with rasterio.open(scene) as src, WarpedVRT(src, crs=mosaic.crs, transform=mosaic.transform, width=mosaic.width, height=mosaic.height,
+                                                    resampling=Resampling.average) as vrt:
+            truth, inside = vrt.read([1, 2, 3]).astype(float), vrt.read_masks(1) > 0
+    both = shown & inside
+    assert both.mean() > 0.3 and not (shown & ~inside).any()  # nothing shown where no photo saw the scene
+    error = np.abs(seen - truth)[:, both].mean()
+    shifted = np.abs(seen[:, :, 20:] - truth[:, :, :-20])[:, both[:, 20:]].mean()  # a metre off
+    assert error < 6 and error < shifted / 4, (error, shifted)
+
+
 @needs_qgis
 @pytest.mark.qgis
-def test_qgis_opens_a_photo_run_with_its_footprints(flight, tmp_path):
+def test_qgis_opens_a_photo_run_with_its_footprints(flight, tmp_path, caplog):
     _, photos, model = flight
     detect([photos], tmp_path / "run", model=model)
     report = qgis_check(tmp_path / "run" / schema.PLOTS_GPKG)
@@ -174,6 +197,16 @@ def test_qgis_opens_a_photo_run_with_its_footprints(flight, tmp_path):
     frames = layers["frames"]
     assert frames["valid"] and frames["renderer"] == "RuleRenderer" and frames["read_only"] and frames["feature_count"] == len(list(photos.glob("*.JPG")))
     assert "position_error_m" in layers["plots"]["read_only_fields"]
+
+    from scout.review.project import write_project
+
+    caplog.set_level(logging.INFO, logger="scout.review.project")  # an earlier -q in this process set scout's loggers to ERROR
+    moved = tmp_path / "tablet"
+    shutil.move(str(tmp_path / "run"), moved)  # the run folder alone, as copied to a tablet: the photos stay behind
+    layers = {layer["name"]: layer for layer in qgis_check(write_project(moved), "--render", str(tmp_path / "map.png"))["layers"]}
+    mosaic = layers["photo_mosaic"]
+    assert mosaic["valid"] and mosaic["renderer"] and str(moved) in mosaic["source"]
+    assert "not found" not in caplog.text  # photos are never layers of their own: left behind, nothing is missing
 
 
 def test_dem_places_photos_from_their_gps_altitude(flight, tmp_path):

@@ -29,7 +29,7 @@ from rasterio.windows import Window
 
 from scout import folders, runfolder
 from scout.blending import Assembler
-from scout.detection import checkpoints, staging
+from scout.detection import checkpoints, mosaic, staging
 from scout.detection.blocks import BlockResult
 from scout.detection.executor import run_blocks
 from scout.detection.plan import PlannedRun, plan_run, tiles_frame
@@ -108,6 +108,10 @@ def _run(planned: PlannedRun, keys: dict[int, str], folder: Path, aoi: str | os.
     t0 = time.perf_counter()
     _write_cog(folder / "probability.raw.tif", runfolder.RunFolder(folder).probability_tif, planned)
     timings["cog_s"] = time.perf_counter() - t0
+    if mosaic.has_photos(planned.plan):
+        t0 = time.perf_counter()
+        mosaic.write_photo_mosaic(planned.plan, runfolder.RunFolder(folder).photo_mosaic_tif)
+        timings["photo_mosaic_s"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     card = planned.card

@@ -252,22 +252,26 @@ def imagery_renderer(path: Path, band_names: list[str]) -> ET.Element:
 
 def imagery_layers(folder: RunFolder, packaged: dict[int, Path] | None = None) -> list[Layer]:
     """The run's source images (run.json ``inputs.images``; ``packaged`` copies by entry index
-    instead), skipping any that cannot be found, and raw photos (the frames layer shows them)."""
+    instead), skipping any that cannot be found; raw photos show as the run's photo mosaic."""
     layers = []
     photos = _photo_names(folder)
     for index, entry in enumerate(folder.meta.get("inputs", {}).get("images", [])):
+        if Path(entry.get("path", "")).name in photos:
+            continue  # a raw drone photo: placed by its camera model, shown by the frames layer and the photo mosaic
         path = (packaged or {}).get(index) or image_path(folder.path, entry)
         if path is None:
             log.warning("image %s not found (relpath %s); the project has no layer for it", entry.get("path"), entry.get("relpath"))
             continue
-        if path.name in photos:
-            continue  # a raw drone photo: placed by its camera model, shown by the frames layer
         source = _relative(path, folder.path)
         if source.startswith("../") or source.startswith("/"):
             log.info("image %s lies outside the run folder: copy it along with the folder, to %s from it (or use scout qgis --package)", path.name, source)
         with rasterio.open(path) as src:
             crs = CRS.from_user_input(src.crs)
         layers.append(Layer(path.stem, source, "gdal", crs, _pipe(imagery_renderer(path, list(entry.get("bands") or []))), {}))
+    if photos and folder.photo_mosaic_tif.exists():  # in the run folder: a packaged copy carries it as it is
+        with rasterio.open(folder.photo_mosaic_tif) as src:
+            crs = CRS.from_user_input(src.crs)
+        layers.append(Layer(folder.photo_mosaic_tif.stem, schema.PHOTO_MOSAIC_TIF, "gdal", crs, _pipe(imagery_renderer(folder.photo_mosaic_tif, ["red", "green", "blue"])), {}))
     return layers
 
 
@@ -280,17 +284,18 @@ def package_imagery(folder: RunFolder, margin_m: float = 50.0, strip_rows: int =
     """Copy each source image, clipped to the run's AOIs (plus ``margin_m``, in the image's CRS units
     when it is metric), into ``RUN/imagery/``, so a copy of the run folder alone works offline on a
     tablet.  Tiled, deflate-compressed, with overviews; copied in strips of ``strip_rows`` rows, so
-    memory stays small for any flight.  Returns the copies by run.json image index."""
+    memory stays small for any flight; raw photos are not copied (the run's photo mosaic, in the run
+    folder, shows them).  Returns the copies by run.json image index."""
     aoi = folder.read_layer(schema.AOI_LAYER) if schema.AOI_LAYER in folder.layers() else None
     out_dir = folder.packaged_imagery_dir()
     copies: dict[int, Path] = {}
     photos = _photo_names(folder)
     for index, entry in enumerate(folder.meta.get("inputs", {}).get("images", [])):
+        if Path(entry.get("path", "")).name in photos:  # the run's photo mosaic shows them; tasks' chips are cut from them
+            continue
         path = image_path(folder.path, entry)
         if path is None:
             log.warning("image %s not found; not packaged", entry.get("path"))
-            continue
-        if path.name in photos:  # the frames layer shows where the photos lie; tasks' chips are cut from them
             continue
         out = out_dir / f"{path.stem}.tif"
         if path.resolve().parent == out_dir.resolve():

@@ -1,0 +1,73 @@
+"""The photos of a raw-photo run, warped onto the run's grid as one picture (``photo_mosaic.tif``).
+
+A reviewer in QGIS judges a plot by the imagery under it; an orthomosaic is there already, but a
+folder of raw photos has no map georeference of its own, so the run writes what it detected on:
+each photo through its camera model, in its own cell of the flight (the seams of detection), at
+the model's GSD.  One more read of the photos, after the blocks (resumed runs write it whole)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.shutil import copy as rio_copy
+from rasterio.windows import Window
+from rasterio.windows import transform as window_transform
+from shapely.geometry import box
+
+from scout.detection.blocks import DetectPlan, overlap_slices
+from scout.imagery import read_block
+from scout.progress import track
+
+CHUNK_PX = 1024
+"""Side of the windows the mosaic is composed and written in: memory stays a few MB."""
+
+RGB = (1, 2, 3)
+"""A photo's bands: red, green, blue (JPEG or the camera's TIFF)."""
+
+
+def has_photos(plan: DetectPlan) -> bool:
+    """Whether the run reads any raw photo (orthomosaics show as themselves in QGIS)."""
+    return any(info.frame is not None for info in plan.images)
+
+
+def compose_window(plan: DetectPlan, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """(RGB uint8 (3, h, w), valid (h, w)) of one window of the grid: the photos that cover it,
+    sharpest first where their cells overlap (as detection read them)."""
+    h, w = int(window.height), int(window.width)
+    wt = window_transform(window, plan.grid.affine)
+    wbox = box(wt.c, wt.f + h * wt.e, wt.c + w * wt.a, wt.f)
+    rgb, have = np.zeros((3, h, w), np.uint8), np.zeros((h, w), bool)
+    for info, footprint in zip(plan.images, plan.footprints):
+        if info.frame is None or not footprint.intersects(wbox):
+            continue
+        rows, cols = overlap_slices(footprint.bounds, wt, h, w)
+        sub = Window(window.col_off + cols.start, window.row_off + rows.start, cols.stop - cols.start, rows.stop - rows.start)
+        raw, valid = read_block(info, RGB, plan.grid, sub)
+        take = valid & ~have[rows, cols]
+        np.copyto(rgb[:, rows, cols], np.clip(raw, 0, 255).astype(np.uint8), where=take[None])
+        have[rows, cols] |= take
+        if have.all():
+            break
+    return rgb, have
+
+
+def write_photo_mosaic(plan: DetectPlan, path: Path) -> None:
+    """The run's photos as a JPEG-compressed COG on the run's grid, masked where no photo is."""
+    grid = plan.grid
+    raw = path.with_suffix(".raw.tif")
+    profile = {"driver": "GTiff", "width": grid.width, "height": grid.height, "count": 3, "dtype": "uint8", "crs": grid.crs,
+               "transform": grid.affine, "tiled": True, "blockxsize": 512, "blockysize": 512, "compress": "deflate", "predictor": 2,
+               "photometric": "RGB", "BIGTIFF": "IF_SAFER"}
+    windows = [Window(c, r, min(CHUNK_PX, grid.width - c), min(CHUNK_PX, grid.height - r))
+               for r in range(0, grid.height, CHUNK_PX) for c in range(0, grid.width, CHUNK_PX)]
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(raw, "w", **profile) as dst:
+        dst.descriptions = ("red", "green", "blue")
+        for window in track(windows, total=len(windows), desc="photo mosaic", unit="window"):
+            rgb, valid = compose_window(plan, window)
+            dst.write(rgb, window=window)
+            dst.write_mask(np.where(valid, 255, 0).astype(np.uint8), window=window)
+    rio_copy(raw, path, driver="COG", COMPRESS="JPEG", QUALITY=85, BLOCKSIZE=512, OVERVIEW_RESAMPLING="AVERAGE", BIGTIFF="IF_SAFER",
+             NUM_THREADS="ALL_CPUS")
+    raw.unlink()
