@@ -24,6 +24,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     # classes and review statuses (values stay English; these are their labels)
     "poppy": ("poppy", "罂粟"),
     "cannabis": ("cannabis", "大麻"),
+    "unknown": ("unknown crop", "作物未定"),  # a plot reviewers drew without saying which
     "unreviewed": ("unreviewed", "未核查"),
     "confirmed": ("confirmed", "确认"),
     "false_alarm": ("false alarm", "误报"),

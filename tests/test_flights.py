@@ -19,7 +19,9 @@ from scout.cli import ScoutGroup
 from scout.commands import flights_cmds
 from scout.errors import InputError
 from scout.flights import FLIGHT_AREAS, FlightSettings, drone_profile, lawnmower, plan_missions
+from scout.io import write_gpkg_layer
 from test_survey_export import assert_valid, make_run
+from test_survey_tasks import CRS, X0, Y0
 
 NS = {"k": "http://www.opengis.net/kml/2.2", "wpml": "http://www.dji.com/wpmz/1.0.2"}
 
@@ -114,6 +116,17 @@ def _assert_kml_skeleton_valid(document: ET.Element, path: Path) -> None:
             parent.remove(child)
     path.write_bytes(ET.tostring(document, encoding="utf-8", xml_declaration=True))
     assert_valid(path, "ogckml22.xsd")
+
+
+def test_a_field_reviewers_drew_on_the_satellite_scene_is_flown_too(sat_run: Path, tmp_path: Path) -> None:
+    drawn = gpd.GeoDataFrame({"class": ["poppy"], "note": [""], "reviewed_by": ["li"], "reviewed_at": [""]},
+                             geometry=[box(X0 + 2900, Y0 + 300, X0 + 2950, Y0 + 340)], crs=CRS)
+    write_gpkg_layer(drawn, sat_run / "plots.gpkg", "missed_plots")
+    result = scout("flights", sat_run, "--out", tmp_path / "flights", "--gsd", "0.03", "--drone", "mavic3e")
+    assert result.exit_code == 0, result.output
+    assert "3 mission(s) over 4 suspected plot(s)" in result.output
+    areas = gpd.read_file(tmp_path / "flights" / FLIGHT_AREAS).to_crs(CRS)
+    assert areas.union_all().contains(drawn.geometry.iloc[0]) and areas["plot_ids"].str.contains("M").any()
 
 
 def test_a_run_without_suspected_plots_gives_no_missions_and_says_so(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import geopandas as gpd
 import gpxpy
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import rasterio
@@ -23,6 +24,7 @@ from scout.commands import survey_cmds
 from scout.io import write_gpkg_layer, write_json
 from scout.schema import ROUTE_FIELDS, TASK_FIELDS
 from scout.survey import SurveySettings, TaskSettings, make_tasks, write_survey
+from scout.survey.inputs import read_run
 from scout.survey.routing import RouteSettings
 from test_survey_tasks import CRS, X0, Y0, plots_frame
 
@@ -257,8 +259,6 @@ def test_roads_and_depots_files(run_dir: Path, tmp_path: Path):
         (lambda run: (run / "run.json").write_text("{"), "run.json: not valid JSON"),
         (lambda run: write_gpkg_layer(plots_frame([{"x": 0, "y": 0, "review_status": "maybe"}]), run / "plots.gpkg", "plots"),
          "plot p0000 has review_status 'maybe'"),
-        (lambda run: write_gpkg_layer(plots_frame([{"x": 0, "y": 0}, {"x": 900, "y": 0}]).assign(plot_id=["p0000", None]), run / "plots.gpkg", "plots"),
-         "1 plot(s) without plot_id, drawn by hand?"),
         (lambda run: write_gpkg_layer(plots_frame([{"x": 0, "y": 0, "track_status": "new"}, {"x": 900, "y": 0, "track_status": "old"}]),
                                       run / "plots.gpkg", "plots"),
          "plot p0001 has track_status 'old'; expected one of new, recurring"),
@@ -271,6 +271,32 @@ def test_broken_run_folder_exits_2_with_one_line(run_dir: Path, tmp_path: Path, 
     assert result.exit_code == 2
     assert message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "survey").exists()
+
+
+def test_plots_reviewers_drew_where_the_model_found_none_become_tasks(tmp_path: Path):
+    """An analyst who sees a field the model missed draws it (missed_plots, or by hand in plots): a team must go there too."""
+    run = make_run(tmp_path / "run", [{"x": 500, "y": 500}, {"x": 2500, "y": 500, "review_status": "false_alarm"}, {"x": 1500, "y": 2500, "side_m": 20.0}])
+    plots = gpd.read_file(run / "plots.gpkg", layer="plots")  # the third digitised into the plots layer by hand
+    plots.loc[2, ["plot_id", "class", "confidence", "area_m2", "review_status"]] = [None, "cannabis", np.nan, np.nan, None]
+    write_gpkg_layer(plots, run / "plots.gpkg", "plots")
+    drawn = gpd.GeoDataFrame({"class": ["", "poppy"], "note": ["under the walnut trees", ""], "reviewed_by": ["li", "li"], "reviewed_at": ["", ""]},
+                             geometry=[box(X0 + 2500, Y0 + 2500, X0 + 2510, Y0 + 2510), box(X0 + 2700, Y0 + 2700, X0 + 2720, Y0 + 2720)], crs=CRS)
+    drawn = pd.concat([drawn, drawn.iloc[[1]]])  # drawn twice: one field
+    write_gpkg_layer(drawn.to_crs(4326), run / "plots.gpkg", "missed_plots")
+    result = scout("tasks", run, "--depot", DEPOT_ARG, "--cluster-m", "1", "--out", tmp_path / "survey")
+    assert result.exit_code == 0, result.output
+    tasks = gpd.read_file(tmp_path / "survey" / "tasks.geojson")
+    assert len(tasks) == 4  # p0000, the one drawn in plots and the two in missed_plots; never the false alarm
+    made = make_tasks(run, TaskSettings()).set_index("plot_ids")
+    drawn_ids = sorted(i for i in made.index if i.startswith("M"))
+    assert len(drawn_ids) == 3 and drawn_ids == sorted(i for i in make_tasks(run, TaskSettings())["plot_ids"] if i.startswith("M"))  # ids stay
+    assert sorted(made.loc[drawn_ids, "class"]) == ["cannabis", "poppy", "unknown"]
+    assert sorted(read_run(run).plots.set_index("plot_id").loc[drawn_ids, "source"]) == ["drawn in missed_plots", "drawn in missed_plots", "drawn in plots"]
+    assert sorted(made.loc[drawn_ids, "area_m2"].round()) == [100.0, 400.0, 400.0]
+    gpx = gpxpy.parse((tmp_path / "survey" / "team_01.gpx").read_text())
+    assert len(gpx.waypoints) == 4 + 1  # and the depot
+    sheet = (tmp_path / "survey" / "team_01.html").read_text(encoding="utf-8")
+    assert "unknown crop" in sheet and all(i in sheet for i in drawn_ids)
 
 
 def test_bad_options_exit_2(run_dir: Path, tmp_path: Path):

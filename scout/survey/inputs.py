@@ -5,6 +5,7 @@ Everything comes back in the run's metric working CRS, so later steps measure in
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
@@ -12,11 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
+import pandas as pd
+import shapely
 from pyproj import CRS
 
 from scout.errors import InputError, RunFolderError
 from scout.io import read_vector
-from scout.runfolder import RunFolder, check_plots, open_run, read_aoi_layer, read_plots
+from scout.runfolder import RunFolder, check_plots, open_run, read_aoi_layer, read_missed, read_plots
 from scout.schema import TRACK_STATUSES
 
 if TYPE_CHECKING:
@@ -61,6 +64,13 @@ def read_run(run_dir: str | os.PathLike) -> SurveyRun:
     folder = open_run(run_dir)
     gpkg = folder.plots_gpkg
     plots = read_plots(folder)
+    by_hand = plots["plot_id"].where(plots["plot_id"].notna(), "").astype(str).str.strip() == ""
+    drawn = drawn_plots(read_missed(folder), folder.metric_crs(plots))  # read_missed takes plots drawn by hand in plots too
+    if len(drawn):
+        log.info("%d plot(s) reviewers drew where the model found none: visited as confirmed plots (ids M...)", len(drawn))
+        plots = gpd.GeoDataFrame(pd.concat([plots[~by_hand], drawn.to_crs(plots.crs)], ignore_index=True), geometry="geometry", crs=plots.crs)
+        if "track_status" in plots.columns:  # scout track never saw them
+            plots["track_status"] = plots["track_status"].fillna("")
     check_plots(plots, gpkg)
     bad = plots[~plots["track_status"].isin(("", *TRACK_STATUSES))] if "track_status" in plots.columns else plots.iloc[:0]
     if len(bad):
@@ -69,6 +79,23 @@ def read_run(run_dir: str | os.PathLike) -> SurveyRun:
         )
     crs = folder.metric_crs(plots)
     return SurveyRun(folder.path, plots.to_crs(crs), read_aoi_layer(folder, crs), folder.meta)
+
+
+def drawn_plots(missed: gpd.GeoDataFrame, crs: Any) -> gpd.GeoDataFrame:
+    """Fields reviewers drew where the model flagged nothing (:func:`scout.runfolder.read_missed`) as
+    plots a team visits: a reviewer saw them, so ``confirmed`` at confidence 1; ``class`` ``unknown``
+    where they set none.  Ids are ``M`` and a hash of the outline, so tasks made again keep them."""
+    missed = missed.to_crs(crs)
+    ll = missed.geometry.centroid.to_crs(WGS84)
+    ids = [f"M{hashlib.sha1(shapely.to_wkb(g, output_dimension=2)).hexdigest()[:10]}" for g in shapely.set_precision(missed.geometry.to_numpy(), 0.01)]
+    plots = pd.DataFrame({
+        "plot_id": ids, "class": missed["class"].replace("", "unknown").to_numpy(), "confidence": 1.0, "max_confidence": 1.0,
+        "area_m2": missed.geometry.area.round(1).to_numpy(), "centroid_lon": ll.x.round(7).to_numpy(), "centroid_lat": ll.y.round(7).to_numpy(),
+        "aoi": "", "source": ("drawn in " + missed["layer"]).to_numpy(), "acquired": "", "model": "", "review_status": "confirmed",
+        "reviewed_by": missed["reviewed_by"].to_numpy(), "reviewed_at": missed["reviewed_at"].to_numpy(), "note": missed["note"].to_numpy(),
+    })
+    drawn = gpd.GeoDataFrame(plots, geometry=missed.geometry.to_numpy(), crs=crs)
+    return drawn.drop_duplicates("plot_id")  # the same outline drawn twice (in both layers, say) is one field
 
 
 def read_depots(path: str | os.PathLike) -> tuple[tuple[float, float], ...]:
