@@ -187,6 +187,20 @@ def test_a_photo_run_shows_its_photos_where_they_lie(flight, tmp_path):
     assert error < 6 and error < shifted / 4, (error, shifted)
 
 
+def test_the_mosaic_takes_red_green_blue_by_name(flight):
+    """A multispectral camera's TIFF photos: bands in another order, or one band a file (left out)."""
+    from dataclasses import replace
+
+    from scout.detection.mosaic import rgb_indexes
+
+    _, photos, model = flight
+    photo = plan_run([photos], model=model).plan.images[0]
+    assert rgb_indexes(photo) == (1, 2, 3)
+    assert rgb_indexes(replace(photo, count=5, band_names=("blue", "green", "red", "rededge", "nir"))) == (3, 2, 1)
+    assert rgb_indexes(replace(photo, count=1, band_names=("nir",))) is None
+    assert rgb_indexes(replace(photo, frame=None)) is None  # an orthomosaic shows as itself
+
+
 @needs_qgis
 @pytest.mark.qgis
 def test_qgis_opens_a_photo_run_with_its_footprints(flight, tmp_path, caplog):

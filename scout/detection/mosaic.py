@@ -17,19 +17,26 @@ from rasterio.windows import transform as window_transform
 from shapely.geometry import box
 
 from scout.detection.blocks import DetectPlan, overlap_slices
-from scout.imagery import read_block
+from scout.imagery import ImageInfo, read_block
 from scout.progress import track
 
 CHUNK_PX = 1024
 """Side of the windows the mosaic is composed and written in: memory stays a few MB."""
 
-RGB = (1, 2, 3)
-"""A photo's bands: red, green, blue (JPEG or the camera's TIFF)."""
+RGB = ("red", "green", "blue")
+
+
+def rgb_indexes(info: ImageInfo) -> tuple[int, ...] | None:
+    """Band numbers of red, green and blue in a raw photo; None for a photo without all three
+    (one band of a multispectral camera), which the mosaic leaves out."""
+    if info.frame is None or not set(RGB) <= set(info.band_names):
+        return None
+    return tuple(info.band_names.index(b) + 1 for b in RGB)
 
 
 def has_photos(plan: DetectPlan) -> bool:
-    """Whether the run reads any raw photo (orthomosaics show as themselves in QGIS)."""
-    return any(info.frame is not None for info in plan.images)
+    """Whether the run reads any colour photo (orthomosaics show as themselves in QGIS)."""
+    return any(rgb_indexes(info) for info in plan.images)
 
 
 def compose_window(plan: DetectPlan, window: Window) -> tuple[np.ndarray, np.ndarray]:
@@ -40,11 +47,14 @@ def compose_window(plan: DetectPlan, window: Window) -> tuple[np.ndarray, np.nda
     wbox = box(wt.c, wt.f + h * wt.e, wt.c + w * wt.a, wt.f)
     rgb, have = np.zeros((3, h, w), np.uint8), np.zeros((h, w), bool)
     for info, footprint in zip(plan.images, plan.footprints):
-        if info.frame is None or not footprint.intersects(wbox):
+        bands = rgb_indexes(info)
+        if bands is None or not footprint.intersects(wbox):
             continue
         rows, cols = overlap_slices(footprint.bounds, wt, h, w)
         sub = Window(window.col_off + cols.start, window.row_off + rows.start, cols.stop - cols.start, rows.stop - rows.start)
-        raw, valid = read_block(info, RGB, plan.grid, sub)
+        raw, valid = read_block(info, bands, plan.grid, sub)
+        if raw.dtype.kind in "ui" and raw.dtype.itemsize > 1:  # a 16-bit camera TIFF: shown in 8 bits
+            raw = raw / (np.iinfo(raw.dtype).max / 255)
         take = valid & ~have[rows, cols]
         np.copyto(rgb[:, rows, cols], np.clip(raw, 0, 255).astype(np.uint8), where=take[None])
         have[rows, cols] |= take
