@@ -232,10 +232,16 @@ def read_plots(folder: RunFolder, required: Collection[str] = tuple(schema.PLOT_
     return plots
 
 
-def read_missed(folder: RunFolder) -> gpd.GeoDataFrame:
+def drawn_by_hand(plots: pd.DataFrame) -> pd.Series:
+    """Which rows of ``plots`` a reviewer drew there by hand: they have no ``plot_id``."""
+    return plots["plot_id"].where(plots["plot_id"].notna(), "").astype(str).str.strip() == ""
+
+
+def read_missed(folder: RunFolder, plots: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """Fields the model missed, as reviewers drew them: the ``missed_plots`` layer and any plot
     drawn by hand in ``plots`` (no ``plot_id``), with ``class`` (``""`` when not set), ``note``,
-    ``reviewed_by``, ``reviewed_at`` and ``layer``; empty when there are none."""
+    ``reviewed_by``, ``reviewed_at`` and ``layer``; empty when there are none.  ``plots``: the
+    plots layer when the caller has read it already."""
     parts = []
     if schema.MISSED_LAYER in folder.layers():
         try:
@@ -243,8 +249,8 @@ def read_missed(folder: RunFolder) -> gpd.GeoDataFrame:
         except Exception as exc:  # a damaged table: one line, as for plots
             raise RunFolderError(f"{folder.plots_gpkg}: cannot read layer '{schema.MISSED_LAYER}' ({first_line(exc)})") from None
         parts.append(drawn.assign(layer=schema.MISSED_LAYER))
-    plots = read_plots(folder)
-    parts.append(plots[plots["plot_id"].str.strip() == ""].assign(layer=schema.PLOTS_LAYER))
+    plots = read_plots(folder) if plots is None else plots
+    parts.append(plots[drawn_by_hand(plots)].assign(layer=schema.PLOTS_LAYER))
     crs = plots.crs
     fields = (*schema.MISSED_FIELDS, "layer")
     frames = []
@@ -263,7 +269,7 @@ def read_missed(folder: RunFolder) -> gpd.GeoDataFrame:
 
 def detected(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The plots the model flagged (with a ``plot_id``), without those drawn by hand."""
-    return plots[plots["plot_id"].str.strip() != ""]
+    return plots[~drawn_by_hand(plots)]
 
 
 def read_aoi_layer(folder: RunFolder, crs: Any = None) -> gpd.GeoDataFrame:
@@ -279,9 +285,10 @@ def read_aoi_layer(folder: RunFolder, crs: Any = None) -> gpd.GeoDataFrame:
 def check_plot_ids(plots: pd.DataFrame, path: Path) -> None:
     """Every plot has its own ``plot_id``: decisions, tasks and tracks are keyed by it."""
     ids = plots["plot_id"].where(plots["plot_id"].notna(), "").astype(str).str.strip()
-    if (ids == "").any():
+    by_hand = drawn_by_hand(plots)
+    if by_hand.any():
         raise RunFolderError(
-            f"{path}: {int((ids == '').sum())} plot(s) without plot_id, drawn by hand? scout review reads them as missed plots; "
+            f"{path}: {int(by_hand.sum())} plot(s) without plot_id, drawn by hand? scout review reads them as missed plots; "
             "for this command draw them in the missed_plots layer (scout qgis adds it)"
         )
     if ids.duplicated().any():

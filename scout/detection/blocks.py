@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -91,11 +92,31 @@ def overlap_slices(bounds: tuple[float, float, float, float], transform: Affine,
     return rows, cols
 
 
-def block_box(plan: DetectPlan, block: Block) -> shapely.Geometry:
-    """The block's window as a box in the working CRS: the images whose footprints touch it are the ones it reads."""
-    wt = window_transform(block.window, plan.grid.affine)
-    h, w = int(block.window.height), int(block.window.width)
+def window_box(plan: DetectPlan, window: Window) -> shapely.Geometry:
+    """A window of the grid as a box in the working CRS: the images whose footprints touch it are the ones it reads."""
+    wt = window_transform(window, plan.grid.affine)
+    h, w = int(window.height), int(window.width)
     return box(wt.c, wt.f + h * wt.e, wt.c + w * wt.a, wt.f)
+
+
+def block_box(plan: DetectPlan, block: Block) -> shapely.Geometry:
+    return window_box(plan, block.window)
+
+
+def covering_reads(plan: DetectPlan, window: Window, bands: Sequence[tuple[int, ...] | None], gsd_m: float | None = None,
+                   ) -> Iterator[tuple[ImageInfo, slice, slice, np.ndarray, np.ndarray]]:
+    """Each image whose footprint touches ``window`` of the grid, sharpest first, read over the part it
+    covers: (image, rows, cols, bands in its dtype, valid).  ``bands``: per image, the band numbers
+    to read, or None to pass it over.  The caller stops when the window is full."""
+    h, w = int(window.height), int(window.width)
+    wt = window_transform(window, plan.grid.affine)
+    wbox = window_box(plan, window)
+    for info, idx, footprint in zip(plan.images, bands, plan.footprints):
+        if idx is None or not footprint.intersects(wbox):
+            continue
+        rows, cols = overlap_slices(footprint.bounds, wt, h, w)
+        sub = Window(window.col_off + cols.start, window.row_off + rows.start, cols.stop - cols.start, rows.stop - rows.start)
+        yield (info, rows, cols, *read_block(info, idx, plan.grid, sub, gsd_m=gsd_m))  # not kept here: the caller frees it
 
 
 def read_input(plan: DetectPlan, block: Block) -> BlockInput:
@@ -108,12 +129,7 @@ def read_input(plan: DetectPlan, block: Block) -> BlockInput:
     have = np.zeros((h, w), bool)
     wt = window_transform(win, plan.grid.affine)
     wbox = block_box(plan, block)
-    for info, idx, footprint in zip(plan.images, plan.indexes, plan.footprints):
-        if not footprint.intersects(wbox):
-            continue
-        rows, cols = overlap_slices(footprint.bounds, wt, h, w)
-        sub = Window(win.col_off + cols.start, win.row_off + rows.start, cols.stop - cols.start, rows.stop - rows.start)
-        raw, valid = read_block(info, idx, plan.grid, sub, gsd_m=card.gsd_m)
+    for info, rows, cols, raw, valid in covering_reads(plan, win, plan.indexes, card.gsd_m):
         part = normalize(raw, card, info.dtype)
         del raw
         if data is None and valid.shape == (h, w):  # the sharpest image covering the block: used as is, no copy

@@ -13,11 +13,9 @@ import numpy as np
 import rasterio
 from rasterio.shutil import copy as rio_copy
 from rasterio.windows import Window
-from rasterio.windows import transform as window_transform
-from shapely.geometry import box
 
-from scout.detection.blocks import DetectPlan, overlap_slices
-from scout.imagery import ImageInfo, read_block
+from scout.detection.blocks import DetectPlan, covering_reads
+from scout.imagery import ImageInfo
 from scout.progress import track
 
 CHUNK_PX = 1024
@@ -43,16 +41,8 @@ def compose_window(plan: DetectPlan, window: Window) -> tuple[np.ndarray, np.nda
     """(RGB uint8 (3, h, w), valid (h, w)) of one window of the grid: the photos that cover it,
     sharpest first where their cells overlap (as detection read them)."""
     h, w = int(window.height), int(window.width)
-    wt = window_transform(window, plan.grid.affine)
-    wbox = box(wt.c, wt.f + h * wt.e, wt.c + w * wt.a, wt.f)
     rgb, have = np.zeros((3, h, w), np.uint8), np.zeros((h, w), bool)
-    for info, footprint in zip(plan.images, plan.footprints):
-        bands = rgb_indexes(info)
-        if bands is None or not footprint.intersects(wbox):
-            continue
-        rows, cols = overlap_slices(footprint.bounds, wt, h, w)
-        sub = Window(window.col_off + cols.start, window.row_off + rows.start, cols.stop - cols.start, rows.stop - rows.start)
-        raw, valid = read_block(info, bands, plan.grid, sub)
+    for _, rows, cols, raw, valid in covering_reads(plan, window, [rgb_indexes(info) for info in plan.images]):
         if raw.dtype.kind in "ui" and raw.dtype.itemsize > 1:  # a 16-bit camera TIFF: shown in 8 bits
             raw = raw / (np.iinfo(raw.dtype).max / 255)
         take = valid & ~have[rows, cols]

@@ -164,7 +164,7 @@ def review_run(run: str | os.PathLike, design: str = "srs", labels: str | os.Pat
     """
     folder = open_run(run)
     everything = read_plots(folder)
-    missed = read_missed(folder)
+    missed = read_missed(folder, everything)
     plots = detected(everything)
     check_plots(plots, folder.plots_gpkg)
     summary = {

@@ -19,7 +19,7 @@ from pyproj import CRS
 
 from scout.errors import InputError, RunFolderError
 from scout.io import read_vector
-from scout.runfolder import RunFolder, check_plots, open_run, read_aoi_layer, read_missed, read_plots
+from scout.runfolder import RunFolder, check_plots, detected, open_run, read_aoi_layer, read_missed, read_plots
 from scout.schema import TRACK_STATUSES
 
 if TYPE_CHECKING:
@@ -64,11 +64,10 @@ def read_run(run_dir: str | os.PathLike) -> SurveyRun:
     folder = open_run(run_dir)
     gpkg = folder.plots_gpkg
     plots = read_plots(folder)
-    by_hand = plots["plot_id"].where(plots["plot_id"].notna(), "").astype(str).str.strip() == ""
-    drawn = drawn_plots(read_missed(folder), folder.metric_crs(plots))  # read_missed takes plots drawn by hand in plots too
+    drawn = drawn_plots(read_missed(folder, plots), folder.metric_crs(plots))  # read_missed takes plots drawn by hand in plots too
     if len(drawn):
         log.info("%d plot(s) reviewers drew where the model found none: visited as confirmed plots (ids M...)", len(drawn))
-        plots = gpd.GeoDataFrame(pd.concat([plots[~by_hand], drawn.to_crs(plots.crs)], ignore_index=True), geometry="geometry", crs=plots.crs)
+        plots = gpd.GeoDataFrame(pd.concat([detected(plots), drawn.to_crs(plots.crs)], ignore_index=True), geometry="geometry", crs=plots.crs)
         if "track_status" in plots.columns:  # scout track never saw them
             plots["track_status"] = plots["track_status"].fillna("")
     check_plots(plots, gpkg)
