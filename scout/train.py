@@ -20,13 +20,15 @@ grid at the model's GSD, :func:`scout.imagery.read_block`), with scale jitter do
 reading at a slightly different GSD.  Patches are sampled with class balance: a share
 centred on plots (each plot equally likely, so small plots are not drowned out by big
 fields), a share on hard negatives (weighted by the square root of their area), the rest
-anywhere in the footprint.
+anywhere in the footprint.  A fine-tune's rehearsal scenes give ``rehearsal_share`` of those
+patches and the user's imagery the rest, whatever their areas.
 
 Validation is split by location, never by tile: with four or more images whole images
 are held out; with fewer, a strip of each image (``val_fraction`` of its width or height)
 is held out, training patch centres keep half a patch away from it, and its labels never
 reach a training patch.  Images and strip sides are picked so that training and validation
-both hold plot labels where they can.
+both hold plot labels where they can.  The user's imagery and the rehearsal scenes are split
+apart, so a fine-tune always validates on part of the user's imagery.
 
 Each epoch writes a checkpoint (``OUT.ckpt.safetensors`` + ``OUT.ckpt.json``: weights,
 optimizer state, epoch, history) so ``--resume`` continues where a run stopped; the best
@@ -114,6 +116,7 @@ class TrainSettings:
     plant_share: float = 0.5  # share of patches with synthetic plots / look-alikes planted (0: none)
     lookalikes_per_patch: float = 1.0  # mean look-alikes (trees, banana, lawn...) planted with the targets
     rehearsal_scenes: int = 0  # fine-tuning: synthetic scenes of the model's own kind kept in the mix (0: none)
+    rehearsal_share: float = 0.5  # share of labelled patches cut from the rehearsal scenes (the rest: the user's imagery)
     plant_families: tuple[str, ...] = ("fields", "plantwise")  # rendering families to plant (those installed)
     sprites: int = 300  # sprites per bank; a fifth is re-rendered each epoch
     augmentation: float = 1.0  # domain randomisation strength (0: flips and 90-degree turns only)
@@ -139,6 +142,7 @@ class LabelledImage:
     grid_crs_wkt: str
     area: shapely.Geometry  # valid footprint (training or validation part), working CRS
     labels: gpd.GeoDataFrame  # polygons with integer "value" (0 background, 1.. classes)
+    rehearsal: bool = False  # a synthetic scene kept in a fine-tune's mix, not the user's imagery
 
     def polygons(self, value: int) -> list[shapely.Geometry]:
         geoms = self.labels[self.labels["value"] == value].geometry.values
@@ -253,6 +257,30 @@ def _bounds(transform: Affine, width: int, height: int) -> tuple[float, float, f
     return left, top + transform.e * height, left + transform.a * width, top
 
 
+@dataclass(frozen=True)
+class _Pool:
+    """Images a patch is drawn from together: their plots, hard negatives and areas."""
+
+    images: np.ndarray  # indexes into the sampler's images
+    image_p: np.ndarray
+    plots: list[tuple[int, shapely.Geometry]]
+    negatives: list[tuple[int, shapely.Geometry]]
+    negative_p: np.ndarray
+
+    @staticmethod
+    def of(sampler: PatchSampler, images: list[int]) -> _Pool:
+        members = set(images)
+        negatives = [(i, g) for i, g in sampler.negatives if i in members]
+        # a large false-alarm field gets more patches than a small one, but not in proportion
+        # to its area, so small look-alikes (tree crowns, flower beds) are still seen often
+        weight = np.sqrt([max(g.area, 1e-6) for _, g in negatives])
+        areas = np.array([sampler.images[i].area.area for i in images])
+        return _Pool(
+            np.array(images), areas / max(areas.sum(), 1e-9), [(i, g) for i, g in sampler.plots if i in members],
+            negatives, weight / weight.sum() if len(weight) else weight,
+        )
+
+
 class PatchSampler:
     """Draws labelled patches (raw DNs, class indexes) from a set of images.
 
@@ -272,12 +300,13 @@ class PatchSampler:
         self.s, self.gsd_m = settings, gsd_m
         self.plots = [(i, g) for i, im in enumerate(self.images) for v in range(1, len(LABEL_CLASSES)) for g in im.polygons(v)]
         self.negatives = [(i, g) for i, im in enumerate(self.images) for g in im.polygons(0)]
-        # a large false-alarm field gets more patches than a small one, but not in proportion
-        # to its area, so small look-alikes (tree crowns, flower beds) are still seen often
-        weight = np.sqrt([max(g.area, 1e-6) for _, g in self.negatives])
-        self.negative_p = weight / weight.sum() if len(weight) else weight
+        # A fine-tune's own imagery and its rehearsal scenes are drawn at fixed shares: by area,
+        # a dozen rehearsal scenes left one reviewed flight a twentieth of the patches, and its
+        # false alarms were what the fine-tune was for.
+        own = [i for i in range(self.n_labelled) if not self.images[i].rehearsal]
+        rehearsed = [i for i in range(self.n_labelled) if self.images[i].rehearsal]
+        self.pools = [_Pool.of(self, group) for group in (own, rehearsed) if group]
         areas = np.array([im.area.area for im in self.images])
-        self.image_p = areas[: self.n_labelled] / max(areas[: self.n_labelled].sum(), 1e-9)
         self.background_p = areas[self.n_labelled :] / max(areas[self.n_labelled :].sum(), 1e-9)
         self.cache: dict[int, tuple[np.ndarray, np.ndarray, Affine]] = {}
         budget = settings.cache_mb * 1e6
@@ -297,17 +326,18 @@ class PatchSampler:
         if n_bg and (not self.n_labelled or rng.random() < self.s.negative_image_share):
             i = self.n_labelled + int(rng.choice(n_bg, p=self.background_p))
             return (i, *_random_point(rng, self.images[i].area))
+        pool = self.pools[-1] if len(self.pools) > 1 and rng.random() < self.s.rehearsal_share else self.pools[0]
         u = rng.random()
-        if u < self.s.plot_share and self.plots:
-            i, g = self.plots[int(rng.integers(len(self.plots)))]
+        if u < self.s.plot_share and pool.plots:
+            i, g = pool.plots[int(rng.integers(len(pool.plots)))]
             x, y = _random_point(rng, g)
             # shift so the plot is not always in the middle of the patch
             half = self.s.patch_px * self.gsd_m * 0.35
             return i, x + rng.uniform(-half, half), y + rng.uniform(-half, half)
-        if u < self.s.plot_share + self.s.negative_share and self.negatives:
-            i, g = self.negatives[int(rng.choice(len(self.negatives), p=self.negative_p))]
+        if u < self.s.plot_share + self.s.negative_share and pool.negatives:
+            i, g = pool.negatives[int(rng.choice(len(pool.negatives), p=pool.negative_p))]
             return (i, *_random_point(rng, g))
-        i = int(rng.choice(self.n_labelled, p=self.image_p))
+        i = int(pool.images[rng.choice(len(pool.images), p=pool.image_p)])
         return (i, *_random_point(rng, self.images[i].area))
 
     @staticmethod
@@ -557,20 +587,27 @@ def train(
     rehearsal: list = []
     if s.rehearsal_scenes and init_card is not None and init_card.sensor in ("drone", "satellite"):
         r_images, r_labels = rehearsal_scenes(init_card.sensor, gsd_m, s.rehearsal_scenes, out.parent / ".scout-rehearsal")
-        rehearsal = prepare_images(r_images, read_labels(r_labels), bands, require_plots=False)
+        rehearsal = [replace(im, rehearsal=True) for im in prepare_images(r_images, read_labels(r_labels), bands, require_plots=False)]
         theirs = {im.info.dtype for im in all_images + backgrounds}
         if theirs and rehearsal[0].info.dtype not in theirs:
             log.warning("no rehearsal: the synthetic %s scenes are %s, the training imagery %s", init_card.sensor, rehearsal[0].info.dtype, "/".join(sorted(theirs)))
             rehearsal = []
         else:
             log.info("rehearsing %d synthetic %s scenes (%s) so the fine-tune keeps what %s learned", len(rehearsal), init_card.sensor, r_images[0].parent, init_card.name)
-    all_images = all_images + rehearsal
+    own_images, all_images = all_images, all_images + rehearsal
     if not all_images and not planting:
         raise InputError("background-only imagery has no poppy or cannabis to learn from: give labelled images, or plant synthetic plots (--plant-share > 0)")
     # patch centres lie in the training area, so half a patch keeps validation pixels out of
     # training patches (labels outside the area are ignored in any case)
     margin = s.patch_px * gsd_m / 2
-    train_images, val_images = split_by_location(all_images, s.val_fraction, margin_m=margin) if all_images else ([], [])
+    # the user's imagery and the rehearsal scenes are split apart, so that a fine-tune is always
+    # validated on part of the user's imagery: the epoch kept is the one quiet on its false alarms
+    train_images: list[LabelledImage] = []
+    val_images: list[LabelledImage] = []
+    for group in (own_images, rehearsal):
+        if group:
+            t, v = split_by_location(group, s.val_fraction, margin_m=margin)
+            train_images, val_images = train_images + t, val_images + v
     train_bg, val_bg = split_by_location(backgrounds, s.val_fraction, margin_m=margin) if backgrounds else ([], [])
     sampler = PatchSampler(train_images, s, gsd_m, train_bg)
     val_sampler = PatchSampler(val_images, replace(s, negative_share=0.0), gsd_m, val_bg)
@@ -637,7 +674,7 @@ def train(
         if score > state["best_score"] or not scored:
             state["best_score"], state["best_epoch"] = score, epoch
             training = {
-                "images": [Path(im.info.path).name for im in all_images if not any(im is r for r in rehearsal)],
+                "images": [Path(im.info.path).name for im in own_images],
                 "rehearsal_scenes": len(rehearsal),
                 "labels": Path(labels).name if labels else None,
                 "negatives": [Path(im.info.path).name for im in backgrounds],

@@ -85,6 +85,22 @@ def test_patches_label_plots_and_ignore_nodata(data):
     assert (lab == IGNORE).any()
 
 
+def test_rehearsal_scenes_give_their_share_of_patches_whatever_their_area(data):
+    """A fine-tune's own flight is drawn at 1 - rehearsal_share, however small beside the rehearsal scenes."""
+    _, images, labels = data
+    own, scene = prepare_images(images, read_labels(labels), ("red", "green", "blue"))
+    own = replace(own, area=shapely.box(*own.area.bounds[:2], own.area.bounds[0] + 4, own.area.bounds[1] + 4))  # 16 m² of 256
+    rehearsed = [replace(scene, rehearsal=True)] * 3
+    for share in (0.5, 0.2, 1.0):
+        sampler = PatchSampler([own, *rehearsed], TrainSettings(rehearsal_share=share), 0.1)
+        rng = np.random.default_rng(1)
+        drawn = np.array([sampler.centre(rng)[0] for _ in range(2000)])
+        assert abs((drawn == 0).mean() - (1 - share)) < 0.04, share
+    plain = PatchSampler([own, scene, scene, scene], TrainSettings(rehearsal_share=0.9), 0.1)  # no rehearsal: by area
+    rng = np.random.default_rng(1)
+    assert (np.array([plain.centre(rng)[0] for _ in range(2000)]) == 0).mean() < 0.1
+
+
 def _holds_plots(im) -> bool:
     plots = im.labels.geometry.values[im.labels["value"].to_numpy() > 0]
     return bool(shapely.intersects(plots, im.area).any())
@@ -284,21 +300,24 @@ def test_fine_tuning_on_false_alarms_alone_keeps_positives_from_planting(data, t
         train(images[:1], false_alarms, tmp_path / "noplant", replace(TINY, epochs=1, plant_share=0.0), init=base)
 
 
-def test_fine_tuning_rehearses_synthetic_scenes_made_once(data, tmp_path, monkeypatch):
+def test_fine_tuning_rehearses_synthetic_scenes_made_once(data, tmp_path, monkeypatch, caplog):
     """A fine-tune on false alarms alone keeps scenes of the model's own generator in the mix (else it forgets its targets)."""
     import scout.train
 
     images, base, false_alarms = _base_and_false_alarms(data, tmp_path)
     monkeypatch.setattr(scout.train, "REHEARSAL_SCENE_PX", 160)
-    tuned = train(images[:1], false_alarms, tmp_path / "tuned", replace(TINY, epochs=1, plant_share=0.0, rehearsal_scenes=2), init=base)
+    with caplog.at_level(logging.INFO, logger="scout.train"):
+        tuned = train(images[:1], false_alarms, tmp_path / "tuned", replace(TINY, epochs=1, plant_share=0.0, rehearsal_scenes=4), init=base)
+    # five images would hold out whole ones: the user's flight is split apart, so a strip of it validates
+    assert f"{images[0].name}: validating on its" in caplog.text
     cache = tmp_path / ".scout-rehearsal" / "drone-0.1m"
     scenes = sorted(cache.glob("drone-7000?.tif"))
-    assert len(scenes) == 2 and tuned.card.training["rehearsal_scenes"] == 2
+    assert len(scenes) == 4 and tuned.card.training["rehearsal_scenes"] == 4
     assert tuned.card.training["images"] == [images[0].name]  # the user's imagery; the rehearsal is counted, not listed
-    assert (read_labels(cache / "labels-2.gpkg")["value"] > 0).any()  # plots to keep: planting was off
+    assert (read_labels(cache / "labels-4.gpkg")["value"] > 0).any()  # plots to keep: planting was off
     stamp = [p.stat().st_mtime_ns for p in scenes]
     train(images[:1], false_alarms, tmp_path / "again", replace(TINY, epochs=1, plant_share=0.0, rehearsal_scenes=2), init=base)
-    assert [p.stat().st_mtime_ns for p in scenes] == stamp  # made once, reused
+    assert [p.stat().st_mtime_ns for p in scenes[:2]] == stamp[:2]  # made once, reused
 
 
 def test_encoder_unet_trains_and_loads_converted_encoder_weights(data, tmp_path):
