@@ -211,9 +211,10 @@ def test_cli_trains_a_model_on_narrow_images(tmp_path, data):
     _, images, labels = data
     model_cmds.register(cli)
     out = tmp_path / "cli-model"
-    r = CliRunner().invoke(cli, ["train", *map(str, images), "--labels", str(labels), "--out", str(out), "--epochs", "1", "--steps", "1", "--batch-size", "2"])
+    r = CliRunner().invoke(cli, ["train", *map(str, images), "--labels", str(labels), "--out", str(out), "--epochs", "1", "--steps", "1", "--batch-size", "2", "--rehearsal-share", "0.3"])
     assert r.exit_code == 0, r.output
-    assert "best validation IoU" in r.output and load_model(out).card.name == "cli-model"
+    card = load_model(out).card
+    assert "best validation IoU" in r.output and card.name == "cli-model" and card.training["settings"]["rehearsal_share"] == 0.3
 
 
 def test_polygonal_repairs_bowties_and_drops_lines():

@@ -71,6 +71,10 @@ def synth_cmd(out: Path, seed: int, canvas: Path | None, n_plots: int, n_lookali
         ".scout-rehearsal/."
     ),
 )
+@click.option(
+    "--rehearsal-share", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+    help="With --init: share of patches cut from the rehearsal scenes; the rest come from your imagery, whatever its area.",
+)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate (default 3e-3 for a new model, 5e-4 with --init).")
 @click.option(
     "--augmentation", type=click.FloatRange(0, 2), default=1.0, show_default=True,
@@ -107,7 +111,7 @@ def synth_cmd(out: Path, seed: int, canvas: Path | None, n_plots: int, n_lookali
 @click.option("--seed", type=int, default=0, show_default=True)
 @quiet_option
 def train_cmd(
-    images: tuple[str, ...], labels: Path | None, negatives: tuple[str, ...], negative_image_share: float, plant_share: float, rehearsal_scenes: int | None,
+    images: tuple[str, ...], labels: Path | None, negatives: tuple[str, ...], negative_image_share: float, plant_share: float, rehearsal_scenes: int | None, rehearsal_share: float,
     lr: float | None, augmentation: float, architecture: str, encoder: str | None, encoder_weights: str | None, out: Path, init: Path | None, sensor: str,
     drop_bands: tuple[str, ...], gsd_m: float | None, image_bands: tuple[int, ...] | None, epochs: int, steps: int, batch_size: int, max_minutes: float | None,
     background_within_m: float | None, resume: bool, overwrite: bool, device: str | None, seed: int,
@@ -124,7 +128,7 @@ def train_cmd(
         sensor=sensor, drop_bands=tuple(b.lower() for b in drop_bands), gsd_m=gsd_m, image_bands=image_bands, epochs=epochs, steps_per_epoch=steps, batch_size=batch_size,
         max_minutes=max_minutes, background_within_m=background_within_m, device=device, seed=seed,
         negative_image_share=negative_image_share, plant_share=plant_share, augmentation=augmentation,
-        rehearsal_scenes=(12 if init else 0) if rehearsal_scenes is None else rehearsal_scenes, lr=lr or (5e-4 if init else 3e-3),
+        rehearsal_scenes=(12 if init else 0) if rehearsal_scenes is None else rehearsal_scenes, rehearsal_share=rehearsal_share, lr=lr or (5e-4 if init else 3e-3),
         architecture=architecture, encoder=encoder, encoder_weights=encoder_weights,
     )
     result = train(images, labels, out, settings, init=init, resume=resume, overwrite=overwrite, negatives=negatives)
