@@ -60,7 +60,7 @@ def recall(model: Path | str, sensor: str, work: Path) -> dict:
     return {c: {k: m["plots"][c][">=10"][k] for k in ("recall", "precision")} for c in m["plots"]}
 
 
-def run_pair(base: str, a: Path, b: Path, sensor: str, work: Path, settings: TrainSettings) -> dict:
+def run_pair(base: str, a: Path, b: Path, sensor: str, work: Path, settings: TrainSettings, reuse: bool = False) -> dict:
     out: dict = {"base": str(base), "fine_tune_on": a.name, "measure_on": b.name}
     run_a = work / "runs" / f"{a.stem}-base"
     detect([a], run_a, model=base, overwrite=True)
@@ -70,11 +70,13 @@ def run_pair(base: str, a: Path, b: Path, sensor: str, work: Path, settings: Tra
     review_run(run_a, labels=labels, overwrite=True)
     tuned = work / f"tuned-{a.stem}"
     t0 = time.perf_counter()
-    if n:
+    if reuse and Path(f"{tuned}.safetensors").exists():  # a later step changed: measure it again on the same fine-tune
+        log.info("reusing %s", tuned)
+    elif n:
         train([a], labels, tuned, replace(settings, name=tuned.name), init=base, overwrite=True)
     else:  # nothing flagged: a clean flight alone as background-only imagery
         train([], None, tuned, replace(settings, name=tuned.name), init=base, overwrite=True, negatives=[a])
-    out["fine_tune_minutes"] = round((time.perf_counter() - t0) / 60, 2)
+    out["fine_tune_minutes"] = None if reuse else round((time.perf_counter() - t0) / 60, 2)
     out["false_alarms_marked"] = n
     calibrated = work / f"calibrated-{a.stem}"
     for ext in (".safetensors", ".json"):
@@ -103,17 +105,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--base", help="model to fine-tune (default: the shipped one for the sensor)")
     ap.add_argument("--work", type=Path, default=Path("work/cold_start"))
     ap.add_argument("--minutes", type=float, default=8.0, help="fine-tuning budget per pair")
+    ap.add_argument("--rehearsal-share", type=float, default=TrainSettings.rehearsal_share, help="share of patches from the rehearsal scenes (default %(default)s)")
+    ap.add_argument("--pair", action="append", default=[], help="only the pair whose first image is this (repeatable; default: all)")
+    ap.add_argument("--reuse-tuned", action="store_true", help="keep the fine-tuned models already in --work (to measure a change in calibration)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     base = args.base or f"models/scout-{args.sensor}-v1"
     manifest = json.loads((args.data / "manifest.json").read_text(encoding="utf-8"))
-    settings = TrainSettings(epochs=30, steps_per_epoch=40, max_minutes=args.minutes, lr=5e-4, patience=30, rehearsal_scenes=12, threads=args.threads, version="cold-start")
+    settings = TrainSettings(epochs=30, steps_per_epoch=40, max_minutes=args.minutes, lr=5e-4, patience=30, rehearsal_scenes=12,
+                             rehearsal_share=args.rehearsal_share, threads=args.threads, version="cold-start")
     results = []
     for a, b in manifest["coldstart_pairs"][args.sensor]:
+        if args.pair and a not in args.pair:
+            continue
         files = manifest["files"]
-        r = run_pair(base, args.data / files[a]["file"], args.data / files[b]["file"], args.sensor, args.work / f"{a}--{b}", settings)
+        r = run_pair(base, args.data / files[a]["file"], args.data / files[b]["file"], args.sensor, args.work / f"{a}--{b}", settings, args.reuse_tuned)
         results.append(r)
         print(f"{a} -> {b}: flagged on B {r['base_on_B']['flagged_pct']:.3f} % -> {r['calibrated_on_B']['flagged_pct']:.3f} % "
               f"({r['false_alarm_area_ratio']}x less), recall change {r['recall_change']} (inherited defaults: {r['false_alarm_area_ratio_inherited_defaults']}x, "
