@@ -5,8 +5,7 @@ whether a whole plot is believable, depends on the model.  :func:`calibrate` pic
 class, the pixel threshold and the plot confidence floor (mean probability over the
 plot) that give the best plot-level precision for plots >= 10 m² (then over all sizes)
 while keeping recall at or above the given floors, on calibration scenes that are neither training nor
-held-out evaluation scenes, and never flag more than 1% of real imagery planted with plots (your
-flights, given to ``scout calibrate``) outside those plots.  The result goes into the model card's ``detection`` field,
+held-out evaluation scenes.  The result goes into the model card's ``detection`` field,
 which :meth:`scout.detection.DetectSettings.for_model` applies whenever the user sets nothing.
 
 Runs are detected once at the lowest threshold tried; every setting is then scored by
@@ -24,13 +23,11 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import rasterio
-import shapely
 from rasterio.windows import Window
 
 from scout import areas
 from scout.detection.plots import plot_shapes
 from scout.detection.settings import DetectSettings
-from scout.detection.trust import FLAGGED_SHARE_WARN
 from scout.errors import InputError, RunFolderError, first_line
 from scout.evaluate import match_plots
 from scout.labels import read_truth
@@ -64,25 +61,12 @@ def plots_from_run(run: str | Path, settings: DetectSettings) -> gpd.GeoDataFram
     return plot_shapes(merge_fragments(fragments), affine, crs, areas.union(aoi.geometry.values), classes, settings)
 
 
-def _aoi_m2(run: str | Path) -> float:
-    """Area of a run's AOI, m² (the probability raster's CRS is the run's metric working CRS)."""
-    folder = RunFolder(Path(run))
-    with rasterio.open(folder.probability_tif) as src:
-        crs = src.crs
-    return float(shapely.area(areas.union(read_aoi_layer(folder, crs).geometry.values)))
-
-
 def _class_counts(truth: gpd.GeoDataFrame, plots: gpd.GeoDataFrame, cls: str) -> np.ndarray:
     """(found, truth, correct, predicted) for plots >= 10 m², (found, truth) under 10 m²,
     then (correct, predicted) over all sizes."""
     k = match_plots(truth, plots[["class", "geometry"]])["plots"][cls]
     big, small, every = k[">=10"], k["<10"], k["all"]
     return np.array([big["found"], big["truth"], big["correct"], big["predicted"], small["found"], small["truth"], every["correct"], every["predicted"]], float)
-
-
-REAL_FLAGGED_MAX = FLAGGED_SHARE_WARN / len(CLASSES)
-"""Share of the real canvases (your flights, plots planted) that one class may flag outside the
-planted plots: both together stay under the share at which a run warns as implausible."""
 
 
 def calibrate(
@@ -92,41 +76,26 @@ def calibrate(
     thresholds: Sequence[float] = THRESHOLDS,
     confidences: Sequence[float] = CONFIDENCES,
     min_area_m2: float = 1.0,
-    real: Sequence[bool] = (),
-    real_flagged_max: float = REAL_FLAGGED_MAX,
 ) -> dict[str, Any]:
     """Per class, the (pixel threshold, plot confidence floor) with the best precision for
     plots >= 10 m² among those whose recall reaches ``recall_min`` (>= 10 m²) and
     ``small_recall_min`` (< 10 m²), pooled over ``runs`` ((run folder, truth file) pairs,
     detected at or below the lowest threshold); ties go to precision over all sizes.  When
-    none reaches both floors, the best F2 score (recall weighted twice) for plots >= 10 m² wins, and the result says so.
-
-    ``real``: which runs are real imagery with plots planted.  Only settings that flag at most
-    ``real_flagged_max`` of their area outside the planted plots are candidates (the quietest ones
-    where none does).  Precision counts plots, not area: after a fine-tune on a woodland flight,
-    a few false plots covering a quarter of it cost less precision than the recall a stricter
-    setting lost, and the defaults picked flagged 24% of the next flight."""
+    none reaches both floors, the best F2 score (recall weighted twice) for plots >= 10 m² wins, and the result says so."""
     truths = []
     for run, truth in runs:
         with rasterio.open(RunFolder(Path(run)).probability_tif) as src:
             truths.append(read_truth(truth, src.crs))
-    is_real = list(real) or [False] * len(runs)
-    real_m2 = sum(_aoi_m2(run) for (run, _), r in zip(runs, is_real) if r)
-    # counts[class][t, m] pooled over runs; outside[class][t, m]: m² flagged outside the truth on real runs
+    # counts[class][t, m] pooled over runs
     counts = {c: np.zeros((len(thresholds), len(confidences), 8)) for c in CLASSES}
-    outside = {c: np.zeros((len(thresholds), len(confidences))) for c in CLASSES}
     for ti, t in enumerate(thresholds):
         settings = DetectSettings(thresholds={"*": t}, min_confidence={"*": 0.0}, min_area_m2=min_area_m2)
-        for (run, _), truth, r in zip(runs, truths, is_real):
+        for (run, _), truth in zip(runs, truths):
             plots = plots_from_run(run, settings)
             for c in CLASSES:
                 mine = plots[plots["class"] == c]
                 for mi, m in enumerate(confidences):
                     counts[c][ti, mi] += _class_counts(truth, mine[mine["confidence"] >= m], c)
-                if r and len(mine):  # plots of one class never overlap: their areas add up
-                    off = shapely.area(shapely.difference(mine.geometry.values, shapely.union_all(truth.geometry.values)))
-                    conf = mine["confidence"].to_numpy()
-                    outside[c][ti] += [off[conf >= m].sum() for m in confidences]
         log.info("calibration: threshold %.2f scored on %d run(s)", t, len(runs))
 
     out: dict[str, Any] = {"thresholds": {}, "min_confidence": {}, "min_area_m2": min_area_m2, "calibration": {}}
@@ -141,13 +110,10 @@ def calibrate(
         # F2: recall weighs twice precision -- a ground team checks every flag, a missed plot grows on
         f2 = np.divide(5 * precision * recall, 4 * precision + recall, out=np.zeros(k.shape[:2]), where=4 * precision + recall > 0)
         overall = np.divide(k[..., 6], k[..., 7], out=np.zeros(k.shape[:2]), where=k[..., 7] > 0)
-        share = outside[c] / real_m2 if real_m2 > 0 else np.zeros(k.shape[:2])
-        quiet = share <= real_flagged_max
-        quiet = quiet if quiet.any() else share <= share.min()
-        ok = (recall >= recall_min) & (small >= small_recall_min) & quiet
+        ok = (recall >= recall_min) & (small >= small_recall_min)
         # best precision among settings meeting both recall floors; ties: better precision over all
         # sizes (fewer wasted visits to small false alarms), then more recall, then the gentler setting
-        score = np.where(ok, precision + 1e-3 * overall + 1e-6 * (recall + small), -1.0) if ok.any() else np.where(quiet, f2, -1.0)
+        score = np.where(ok, precision + 1e-3 * overall + 1e-6 * (recall + small), -1.0) if ok.any() else f2
         ti, mi = (int(i) for i in np.unravel_index(int(np.argmax(score)), score.shape))
         out["thresholds"][c] = float(thresholds[ti])
         out["min_confidence"][c] = float(confidences[mi])
@@ -158,12 +124,8 @@ def calibrate(
             "precision_all": round(float(overall[ti, mi]), 4),
             "recall_floors_met": bool(ok.any()),
         }
-        if real_m2 > 0:
-            out["calibration"][c]["real_flagged_share"] = round(float(share[ti, mi]), 5)
     out["calibration"]["runs"] = len(runs)
     out["calibration"]["recall_floors"] = {"ge10": recall_min, "lt10": small_recall_min}
-    if real_m2 > 0:
-        out["calibration"]["real_flagged_max"] = real_flagged_max
     return out
 
 
@@ -199,7 +161,7 @@ def calibrate_scenes(
         run = work / "runs" / planted.image_path.stem
         detect([planted.image_path], run, model=model, settings=calibration_settings(), overwrite=True)
         pairs.append((run, planted.truth_path))
-    result = calibrate(pairs, real=[False] * len(seeds) + [True] * len(canvases), **goals)
+    result = calibrate(pairs, **goals)
     result["calibration"]["scenes"] = {"sensor": sensor, "seeds": [int(s) for s in seeds], "size_px": size_px or scene_size(sensor),
                                        "planted_canvases": [Path(c).name for c in canvases]}
     return result
