@@ -116,7 +116,7 @@ class TrainSettings:
     plant_share: float = 0.5  # share of patches with synthetic plots / look-alikes planted (0: none)
     lookalikes_per_patch: float = 1.0  # mean look-alikes (trees, banana, lawn...) planted with the targets
     rehearsal_scenes: int = 0  # fine-tuning: synthetic scenes of the model's own kind kept in the mix (0: none)
-    rehearsal_share: float = 0.5  # share of labelled patches cut from the rehearsal scenes (the rest: the user's imagery)
+    rehearsal_share: float = 0.75  # share of labelled patches cut from the rehearsal scenes (the rest: the user's imagery)
     plant_families: tuple[str, ...] = ("fields", "plantwise")  # rendering families to plant (those installed)
     sprites: int = 300  # sprites per bank; a fifth is re-rendered each epoch
     augmentation: float = 1.0  # domain randomisation strength (0: flips and 90-degree turns only)

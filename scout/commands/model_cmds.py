@@ -72,7 +72,7 @@ def synth_cmd(out: Path, seed: int, canvas: Path | None, n_plots: int, n_lookali
     ),
 )
 @click.option(
-    "--rehearsal-share", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+    "--rehearsal-share", type=click.FloatRange(0, 1), default=0.75, show_default=True,
     help="With --init: share of patches cut from the rehearsal scenes; the rest come from your imagery, whatever its area.",
 )
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Learning rate (default 3e-3 for a new model, 5e-4 with --init).")
