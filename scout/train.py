@@ -301,7 +301,7 @@ class PatchSampler:
         self.plots = [(i, g) for i, im in enumerate(self.images) for v in range(1, len(LABEL_CLASSES)) for g in im.polygons(v)]
         self.negatives = [(i, g) for i, im in enumerate(self.images) for g in im.polygons(0)]
         # A fine-tune's own imagery and its rehearsal scenes are drawn at fixed shares: by area,
-        # a dozen rehearsal scenes left one reviewed flight a twentieth of the patches, and its
+        # a dozen rehearsal scenes left one reviewed flight one patch in 25, and its
         # false alarms were what the fine-tune was for.
         own = [i for i in range(self.n_labelled) if not self.images[i].rehearsal]
         rehearsed = [i for i in range(self.n_labelled) if self.images[i].rehearsal]

@@ -14,7 +14,7 @@ The loop is the one a county runs, through the same library calls as the command
    and after (goal: within 0.03).
 
     python scripts/cold_start.py --data REAL_DIR --sensor drone [--base models/scout-drone-v1] [--minutes 8]
-        [--rehearsal-share 0.5] [--pair lakeshore-dji-0018] [--reuse-tuned]
+        [--rehearsal-share 0.75] [--pair lakeshore-dji-0018] [--reuse-tuned]
 
 Pairs come from ``manifest.json`` (``coldstart_pairs``, written by ``scripts/prepare_real.py``).
 """
