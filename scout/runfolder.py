@@ -232,9 +232,14 @@ def read_plots(folder: RunFolder, required: Collection[str] = tuple(schema.PLOT_
     return plots
 
 
+def _plot_ids(plots: pd.DataFrame) -> pd.Series:
+    """``plot_id`` as stripped text, ``""`` where missing."""
+    return plots["plot_id"].where(plots["plot_id"].notna(), "").astype(str).str.strip()
+
+
 def drawn_by_hand(plots: pd.DataFrame) -> pd.Series:
     """Which rows of ``plots`` a reviewer drew there by hand: they have no ``plot_id``."""
-    return plots["plot_id"].where(plots["plot_id"].notna(), "").astype(str).str.strip() == ""
+    return _plot_ids(plots) == ""
 
 
 def read_missed(folder: RunFolder, plots: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -284,8 +289,8 @@ def read_aoi_layer(folder: RunFolder, crs: Any = None) -> gpd.GeoDataFrame:
 
 def check_plot_ids(plots: pd.DataFrame, path: Path) -> None:
     """Every plot has its own ``plot_id``: decisions, tasks and tracks are keyed by it."""
-    ids = plots["plot_id"].where(plots["plot_id"].notna(), "").astype(str).str.strip()
-    by_hand = drawn_by_hand(plots)
+    ids = _plot_ids(plots)
+    by_hand = ids == ""
     if by_hand.any():
         raise RunFolderError(
             f"{path}: {int(by_hand.sum())} plot(s) without plot_id, drawn by hand? scout review reads them as missed plots; "
