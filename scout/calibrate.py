@@ -30,7 +30,7 @@ from scout.detection.plots import plot_shapes
 from scout.detection.settings import DetectSettings
 from scout.errors import InputError, RunFolderError, first_line
 from scout.evaluate import match_plots
-from scout.labels import read_truth
+from scout.labels import read_labels, read_truth
 from scout.runfolder import RunFolder, read_aoi_layer
 from scout.schema import CLASSES
 from scout.vectorize import Fragments, merge_fragments, trace_window
@@ -135,11 +135,14 @@ def calibration_settings(thresholds: Sequence[float] = THRESHOLDS) -> DetectSett
 
 
 def calibrate_scenes(
-    model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, canvases: Sequence[str | Path] = (), size_px: int | None = None, **goals: Any
+    model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, canvases: Sequence[str | Path] = (), size_px: int | None = None,
+    known_plots: str | Path | None = None, **goals: Any,
 ) -> dict[str, Any]:
     """Detect on synthetic scenes made with ``seeds`` (neither training nor held-out ones), and on
     real ``canvases`` with synthetic plots planted into them (:func:`scout.synth.canvas.plant_scene`,
     seed by seed), and calibrate on them all; the result is a model card's ``detection`` field.
+    ``known_plots``: labels whose poppy and cannabis polygons are real plots in the canvases
+    (confirmed in review); they are truth there, not false alarms.
 
     Planted canvases put real surroundings, and plots drawn by every rendering family, into the
     calibration: thresholds picked on one generator's scenes alone fit that generator."""
@@ -157,7 +160,7 @@ def calibrate_scenes(
         pairs.append((run, scene.truth_path))
     for k, canvas in enumerate(canvases):
         seed = int(seeds[k % len(seeds)]) if seeds else k
-        planted = plant_scene(canvas, work / "planted", seed, sensor=sensor)
+        planted = plant_scene(canvas, work / "planted", seed, sensor=sensor, known_plots=known_plots)
         run = work / "runs" / planted.image_path.stem
         detect([planted.image_path], run, model=model, settings=calibration_settings(), overwrite=True)
         pairs.append((run, planted.truth_path))
@@ -171,14 +174,20 @@ CALIBRATION_SEEDS = {"drone": range(8000, 8030), "satellite": range(8500, 8530)}
 """Synthetic scenes the shipped models were calibrated on: neither training, rehearsal nor evaluation scenes."""
 
 
-def calibrate_model(model: str | Path, images: Sequence[str | Path] = (), scenes: int = 8, work: str | Path | None = None, size_px: int | None = None) -> dict[str, Any]:
+def calibrate_model(
+    model: str | Path, images: Sequence[str | Path] = (), scenes: int = 8, work: str | Path | None = None, size_px: int | None = None,
+    labels: str | Path | None = None,
+) -> dict[str, Any]:
     """Pick ``model``'s detection defaults anew and write them into its card.
 
     A fine-tuned model inherits the thresholds and plot confidence floors of the model it
     started from, but fine-tuning shifts its probabilities: on a county's first flight of false
     alarms, plots the base model found fell under the inherited floors (drone, 10 synthetic
     scenes: poppy recall 1.0 -> 0.87 inherited, 0.93 recalibrated).  Calibrates on ``scenes``
-    synthetic scenes of the model's kind and on ``images`` (your flights) with plots planted."""
+    synthetic scenes of the model's kind and on ``images`` (your flights) with plots planted.
+    ``labels`` (``scout review --labels``): its confirmed poppy and cannabis plots in ``images``
+    count as plots to find; without them a real plot found there would be scored a false alarm
+    and the floors raised to hide it."""
     import tempfile
     from dataclasses import replace
 
@@ -187,10 +196,14 @@ def calibrate_model(model: str | Path, images: Sequence[str | Path] = (), scenes
 
     _, card_path = find_model_files(model)
     card = ModelCard.read(card_path)
+    if labels is not None:
+        if not images:
+            raise InputError(f"{labels}: labels are for the flights you calibrate on; name those flights too")
+        read_labels(labels, require_plots=False)  # a bad file fails now, not after the synthetic scenes
     if card.sensor not in CALIBRATION_SEEDS:
         raise InputError(f"{card_path}: model sensor {card.sensor!r} has no synthetic scenes to calibrate on (drone, satellite)")
     seeds = CALIBRATION_SEEDS[card.sensor][:scenes]
     with tempfile.TemporaryDirectory(prefix="scout-calibrate-") as tmp:
-        detection = calibrate_scenes(card_path.with_suffix(""), card.sensor, seeds, Path(work or tmp), canvases=images, size_px=size_px)
+        detection = calibrate_scenes(card_path.with_suffix(""), card.sensor, seeds, Path(work or tmp), canvases=images, size_px=size_px, known_plots=labels)
     write_json(card_path, replace(card, detection=detection).to_dict())
     return detection

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
@@ -16,6 +17,7 @@ import torch
 from affine import Affine
 from click.testing import CliRunner
 from rasterio.enums import ColorInterp
+from shapely.geometry import box
 
 from scout.model import ModelCard, build_network, save_model
 
@@ -116,6 +118,16 @@ def unet_model(path: Path, seed: int = 0, base_channels: int = 8, depth: int = 2
     )
     net = build_network(card.architecture, 3, 3)
     save_model(net, card, path)
+    return path
+
+
+def known_plots(path: Path, canvas: Path) -> Path:
+    """A labels file in WGS 84 over ``canvas``: a confirmed 3 m x 2 m poppy plot and a false alarm."""
+    with rasterio.open(canvas) as src:
+        b, crs = src.bounds, src.crs
+    poppy, false_alarm = box(b.left + 5, b.bottom + 5, b.left + 8, b.bottom + 7), box(b.left + 15, b.bottom + 15, b.left + 18, b.bottom + 18)
+    labels = gpd.GeoDataFrame({"class": ["poppy", "background"]}, geometry=[poppy, false_alarm], crs=crs)
+    labels.to_crs("EPSG:4326").to_file(path, layer="labels")
     return path
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from rasterio import features
 from shapely.geometry import box
 
-from conftest import linear_model
+from conftest import known_plots, linear_model
 from scout.calibrate import THRESHOLDS, calibrate, calibrate_model, plots_from_run
 from scout.cli import cli
 from scout.commands import model_cmds
@@ -88,7 +88,11 @@ def test_cli_calibrate_replaces_inherited_defaults_in_the_card(tmp_path):
     inherited = {"thresholds": {"poppy": 0.5, "cannabis": 0.5}, "min_confidence": {"poppy": 0.99, "cannabis": 0.99}, "inherited_from": "base 1"}
     write_json(card_path, replace(ModelCard.read(card_path), sensor="drone", detection=inherited).to_dict())
     canvas = Path(__file__).parent / "data" / "real" / "manila-urban-10cm-256.tif"
-    det = calibrate_model(model, [canvas], scenes=1, size_px=256)
+    labels = known_plots(tmp_path / "labels.gpkg", canvas)
+    det = calibrate_model(model, [canvas], scenes=1, size_px=256, work=tmp_path / "work", labels=labels)
+    (planted,) = (tmp_path / "work" / "planted").glob("*-truth.gpkg")
+    confirmed = gpd.read_file(labels).to_crs(gpd.read_file(planted, layer="truth").crs).geometry.iloc[0]
+    assert gpd.read_file(planted, layer="truth").intersects(confirmed).any()  # a find there is no false alarm
     card = load_model(model).card  # weights untouched: the sha256 still holds
     assert card.detection == det and "inherited_from" not in det
     assert det["calibration"]["runs"] == 2 and det["calibration"]["scenes"]["planted_canvases"] == [canvas.name]
@@ -97,3 +101,7 @@ def test_cli_calibrate_replaces_inherited_defaults_in_the_card(tmp_path):
     model_cmds.register(cli)
     r = CliRunner().invoke(cli, ["calibrate", str(tmp_path / "missing"), "-q"])
     assert r.exit_code != 0 and "missing" in r.output and "Traceback" not in r.output
+    (tmp_path / "bad.gpkg").write_text("not a GeoPackage")
+    r = CliRunner().invoke(cli, ["calibrate", str(model), str(canvas), "--labels", str(tmp_path / "bad.gpkg"), "-q"])
+    assert r.exit_code != 0 and "bad.gpkg" in r.output and "Traceback" not in r.output
+    assert ModelCard.read(card_path).detection == det  # the card is untouched

@@ -8,7 +8,9 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import rasterio
+from rasterio import features
 
+from conftest import known_plots
 from scout.augment import Augmentation, augment, jpeg, rotate
 from scout.synth.canvas import plant_scene
 from scout.synth.plant import IGNORE, SpriteBank, default_families, noise_level, plant, sensor_gain
@@ -100,6 +102,20 @@ def test_plant_scene_keeps_the_canvas_grid_and_writes_truth(tmp_path):
     again = plant_scene(canvas, tmp_path / "again", seed=5, targets=3, lookalikes=2)
     assert Path(again.image_path).read_bytes() == Path(scene.image_path).read_bytes() or np.array_equal(
         rasterio.open(again.image_path).read(), rasterio.open(scene.image_path).read())
+
+
+def test_confirmed_plots_in_the_canvas_join_the_truth_untouched_by_planting(tmp_path):
+    canvas = REAL / "manila-urban-10cm-256.tif"
+    labels = known_plots(tmp_path / "labels.gpkg", canvas)
+    scene = plant_scene(canvas, tmp_path, seed=5, targets=12, lookalikes=12, known_plots=labels)
+    with rasterio.open(canvas) as a, rasterio.open(scene.image_path) as b, rasterio.open(scene.label_path) as lab:
+        confirmed = features.rasterize([gpd.read_file(labels).to_crs(a.crs).geometry.iloc[0]], out_shape=a.shape, transform=a.transform) > 0
+        before, after, lab1 = a.read([1, 2, 3]), b.read([1, 2, 3]), lab.read(1)
+    assert confirmed.sum() > 500 and (lab1[confirmed] == 1).all()  # 3 m x 2 m at 10 cm: poppy, whatever was planted there
+    assert (before[:, confirmed] == after[:, confirmed]).all() and (before[:, ~confirmed] != after[:, ~confirmed]).any()
+    truth = gpd.read_file(scene.truth_path, layer="truth")
+    plain = plant_scene(canvas, tmp_path / "plain", seed=5, targets=12, lookalikes=12)
+    assert truth.area.sum() > gpd.read_file(plain.truth_path, layer="truth").area.sum()
 
 
 def test_plant_scene_into_a_satellite_canvas_plants_in_every_band(tmp_path):

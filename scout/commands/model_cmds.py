@@ -166,8 +166,10 @@ def export_onnx_cmd(model: Path, out: Path, overwrite: bool) -> None:
 @click.argument("images", nargs=-1)
 @click.option("--scenes", type=click.IntRange(1, 30), default=8, show_default=True, help="Synthetic scenes of the model's kind to calibrate on.")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), help="Keep the calibration runs here (default: a temporary folder).")
+@click.option("--labels", type=click.Path(dir_okay=False, path_type=Path),
+              help="Labels of IMAGES (scout review --labels): their confirmed poppy and cannabis plots count as plots to find, not false alarms.")
 @quiet_option
-def calibrate_cmd(model: Path, images: tuple[str, ...], scenes: int, work: Path | None) -> None:
+def calibrate_cmd(model: Path, images: tuple[str, ...], scenes: int, work: Path | None, labels: Path | None) -> None:
     """Pick MODEL's detection defaults (pixel thresholds, plot confidence floors) anew, after fine-tuning.
 
     Detects on synthetic scenes and on IMAGES (your flights, or crops of them) with synthetic plots
@@ -175,7 +177,7 @@ def calibrate_cmd(model: Path, images: tuple[str, ...], scenes: int, work: Path 
     from scout.calibrate import calibrate_model
     from scout.inputs import expand_images
 
-    det = calibrate_model(model, expand_images(images) if images else [], scenes=scenes, work=work)
+    det = calibrate_model(model, expand_images(images) if images else [], scenes=scenes, work=work, labels=labels)
     for c, t in det["thresholds"].items():
         q = det["calibration"][c]
         click.echo(f"{c}: threshold {t}, plot confidence floor {det['min_confidence'][c]}: recall {q['recall_ge10']} precision {q['precision_ge10']} (plots >= 10 m²)")
