@@ -14,7 +14,7 @@ The loop is the one a county runs, through the same library calls as the command
    and after (goal: within 0.03).
 
     python scripts/cold_start.py --data REAL_DIR --sensor drone [--base models/scout-drone-v1] [--minutes 8]
-        [--rehearsal-share 0.75] [--pair lakeshore-dji-0018] [--reuse-tuned]
+        [--rehearsal-share 0.75] [--pair lakeshore-dji-0018] [--reuse tuned|calibrated] [--eval-scenes 20]
 
 Pairs come from ``manifest.json`` (``coldstart_pairs``, written by ``scripts/prepare_real.py``).
 """
@@ -38,7 +38,7 @@ from scout.runfolder import open_run, read_plots, rewrite_plots
 from scout.train import TrainSettings, train
 
 log = logging.getLogger("scout.cold_start")
-EVAL_SEEDS = {"drone": range(9000, 9010), "satellite": range(9500, 9510)}
+EVAL_SEEDS = {"drone": range(9000, 9020), "satellite": range(9500, 9520)}  # the shipped models' held-out scenes
 
 
 def flagged(run: Path) -> dict:
@@ -56,12 +56,14 @@ def mark_all_false_alarms(run: Path) -> int:
     return len(plots)
 
 
-def recall(model: Path | str, sensor: str, work: Path) -> dict:
-    m = evaluate_scenes(model, sensor, EVAL_SEEDS[sensor], work)
-    return {c: {k: m["plots"][c][">=10"][k] for k in ("recall", "precision")} for c in m["plots"]}
+def recall(model: Path | str, sensor: str, work: Path, scenes: int) -> dict:
+    """Recall and precision for plots >= 10 m² on held-out synthetic scenes, with the plot counts
+    (one plot of 30 is 0.033 of recall: the counts say what a change can resolve)."""
+    m = evaluate_scenes(model, sensor, EVAL_SEEDS[sensor][:scenes], work)
+    return {c: {k: m["plots"][c][">=10"][k] for k in ("recall", "precision", "found", "truth")} for c in m["plots"]}
 
 
-def run_pair(base: str, a: Path, b: Path, sensor: str, work: Path, settings: TrainSettings, reuse: bool = False) -> dict:
+def run_pair(base: str, a: Path, b: Path, sensor: str, work: Path, settings: TrainSettings, reuse: str = "", scenes: int = 20) -> dict:
     out: dict = {"base": str(base), "fine_tune_on": a.name, "measure_on": b.name}
     run_a = work / "runs" / f"{a.stem}-base"
     detect([a], run_a, model=base, overwrite=True)
@@ -71,25 +73,30 @@ def run_pair(base: str, a: Path, b: Path, sensor: str, work: Path, settings: Tra
     review_run(run_a, labels=labels, overwrite=True)
     tuned = work / f"tuned-{a.stem}"
     t0 = time.perf_counter()
-    if reuse and Path(f"{tuned}.safetensors").exists():  # a later step changed: measure it again on the same fine-tune
+    reused = bool(reuse) and Path(f"{tuned}.safetensors").exists()
+    if reused:  # a later step changed: measure it again on the same fine-tune
         log.info("reusing %s", tuned)
     elif n:
         train([a], labels, tuned, replace(settings, name=tuned.name), init=base, overwrite=True)
     else:  # nothing flagged: a clean flight alone as background-only imagery
         train([], None, tuned, replace(settings, name=tuned.name), init=base, overwrite=True, negatives=[a])
-    out["fine_tune_minutes"] = None if reuse else round((time.perf_counter() - t0) / 60, 2)
+    out["fine_tune_minutes"] = None if reused else round((time.perf_counter() - t0) / 60, 2)
     out["false_alarms_marked"] = n
     calibrated = work / f"calibrated-{a.stem}"
-    for ext in (".safetensors", ".json"):
-        shutil.copyfile(f"{tuned}{ext}", f"{calibrated}{ext}")
     t0 = time.perf_counter()
-    calibrate_model(calibrated, [a], work=work / "calibration")
-    out["calibrate_minutes"] = round((time.perf_counter() - t0) / 60, 2)
+    reused = reused and reuse == "calibrated" and Path(f"{calibrated}.safetensors").exists()
+    if reused:
+        log.info("reusing %s", calibrated)
+    else:
+        for ext in (".safetensors", ".json"):
+            shutil.copyfile(f"{tuned}{ext}", f"{calibrated}{ext}")
+        calibrate_model(calibrated, [a], work=work / "calibration")
+    out["calibrate_minutes"] = None if reused else round((time.perf_counter() - t0) / 60, 2)
     for name, model in (("base", base), ("tuned", tuned), ("calibrated", calibrated)):
         run_b = work / "runs" / f"{b.stem}-{name}"
         detect([b], run_b, model=model, overwrite=True)
         out[f"{name}_on_B"] = flagged(run_b)
-        out[f"{name}_synthetic_recall"] = recall(model, sensor, work / f"eval-{name}")
+        out[f"{name}_synthetic_recall"] = recall(model, sensor, work / f"eval-{name}", scenes)
     before = out["base_on_B"]["flagged_m2"]
     for name in ("tuned", "calibrated"):
         after = out[f"{name}_on_B"]["flagged_m2"]
@@ -108,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=8.0, help="fine-tuning budget per pair")
     ap.add_argument("--rehearsal-share", type=float, default=TrainSettings.rehearsal_share, help="share of patches from the rehearsal scenes (default %(default)s)")
     ap.add_argument("--pair", action="append", default=[], help="only the pair whose first image is this (repeatable; default: all)")
-    ap.add_argument("--reuse-tuned", action="store_true", help="keep the fine-tuned models already in --work (to measure a change in calibration)")
+    ap.add_argument("--reuse", choices=["tuned", "calibrated"], default="",
+                    help="keep the fine-tuned (and calibrated) models already in --work, to measure a later step again")
+    ap.add_argument("--eval-scenes", type=int, default=20, help="held-out synthetic scenes recall is measured on (default %(default)s)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
@@ -122,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.pair and a not in args.pair:
             continue
         files = manifest["files"]
-        r = run_pair(base, args.data / files[a]["file"], args.data / files[b]["file"], args.sensor, args.work / f"{a}--{b}", settings, args.reuse_tuned)
+        r = run_pair(base, args.data / files[a]["file"], args.data / files[b]["file"], args.sensor, args.work / f"{a}--{b}", settings, args.reuse, args.eval_scenes)
         results.append(r)
         print(f"{a} -> {b}: flagged on B {r['base_on_B']['flagged_pct']:.3f} % -> {r['calibrated_on_B']['flagged_pct']:.3f} % "
               f"({r['false_alarm_area_ratio']}x less), recall change {r['recall_change']} (inherited defaults: {r['false_alarm_area_ratio_inherited_defaults']}x, "
