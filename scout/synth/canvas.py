@@ -72,11 +72,11 @@ def plant_scene(
     bank = SpriteBank(default_families(), info.gsd_m, 0, rng)
     chosen = [bank.render(rng, True) for _ in range(targets)] + [bank.render(rng, False) for _ in range(lookalikes)]
     rng.shuffle(chosen)
-    real = x.copy() if known is not None else None
+    on = valid & (known > 0) if known is not None else np.zeros_like(valid)
+    real = x[:, on]  # the real plots' pixels, kept on top of whatever is planted there
     planted = plant(x, labels, chosen, bands, camera, rng)
-    if known is not None and real is not None:  # the real plots stay on top of whatever was planted there
-        on = valid & (known > 0)
-        x[:, on], labels[on] = real[:, on], known[on]
+    if known is not None:
+        x[:, on], labels[on] = real, known[on]
     for k, i in enumerate(idx):
         band = np.clip(np.round(x[k] * scale), 0, 255 if camera else 65535).astype(data.dtype)
         data[i - 1] = np.where(valid, band, data[i - 1])
