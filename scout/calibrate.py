@@ -124,6 +124,13 @@ def calibrate(
             "precision_all": round(float(overall[ti, mi]), 4),
             "recall_floors_met": bool(ok.any()),
         }
+        if not ok.any():  # said, not only stored: a fine-tune can lose plots no floor brings back
+            log.warning(
+                "calibration: no %s setting finds %.0f%% of the plots >= 10 m² and %.0f%% of the smaller ones on the calibration scenes; "
+                "the best recall-weighted one finds %.0f%% and %.0f%%. Expect it to miss such plots (a fine-tune keeps more of them "
+                "with a larger --rehearsal-share)",
+                c, 100 * recall_min, 100 * small_recall_min, 100 * recall[ti, mi], 100 * small[ti, mi],
+            )
     out["calibration"]["runs"] = len(runs)
     out["calibration"]["recall_floors"] = {"ge10": recall_min, "lt10": small_recall_min}
     return out

@@ -71,7 +71,7 @@ def test_calibration_keeps_real_plots_and_drops_the_look_alike(tmp_path):
     assert len(plots_from_run(run, DetectSettings(thresholds={"*": 0.5}, min_area_m2=1.0))) == 3
 
 
-def test_unreachable_recall_floors_fall_back_to_recall_weighted_score(tmp_path):
+def test_unreachable_recall_floors_fall_back_to_recall_weighted_score(tmp_path, caplog):
     real, faint = _sq(1, 1, 4), _sq(1, 12, 2)  # the 4 m² plot is under every threshold tried
     look_alike = _sq(10, 10, 6)
     run = make_run(tmp_path / "run", [(real, 0.9), (faint, 0.2), (look_alike, 0.56)])
@@ -79,6 +79,7 @@ def test_unreachable_recall_floors_fall_back_to_recall_weighted_score(tmp_path):
     write_gpkg_layer(gpd.GeoDataFrame({"class": ["poppy", "poppy"]}, geometry=[real, faint], crs=CRS), truth, "truth")
     cal = calibrate([(run, truth)])
     assert cal["calibration"]["poppy"]["recall_floors_met"] is False
+    assert "no poppy setting finds 97% of the plots" in caplog.text and "finds 100% and 0%" in caplog.text  # said, not only stored
     assert cal["calibration"]["poppy"]["recall_ge10"] == 1.0 and cal["calibration"]["poppy"]["precision_ge10"] == 1.0
 
 

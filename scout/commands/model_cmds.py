@@ -180,7 +180,8 @@ def calibrate_cmd(model: Path, images: tuple[str, ...], scenes: int, work: Path 
     det = calibrate_model(model, expand_images(images) if images else [], scenes=scenes, work=work, labels=labels)
     for c, t in det["thresholds"].items():
         q = det["calibration"][c]
-        click.echo(f"{c}: threshold {t}, plot confidence floor {det['min_confidence'][c]}: recall {q['recall_ge10']} precision {q['precision_ge10']} (plots >= 10 m²)")
+        click.echo(f"{c}: threshold {t}, plot confidence floor {det['min_confidence'][c]}: recall {q['recall_ge10']} precision {q['precision_ge10']} (plots >= 10 m²)"
+                   + ("" if q["recall_floors_met"] else "; below the recall floors"))
 
 
 @click.command("models")
