@@ -143,12 +143,12 @@ def calibration_settings(thresholds: Sequence[float] = THRESHOLDS) -> DetectSett
 
 def calibrate_scenes(
     model: str | Path, sensor: str, seeds: Sequence[int], work: str | Path, canvases: Sequence[str | Path] = (), size_px: int | None = None,
-    known_plots: str | Path | None = None, **goals: Any,
+    known_plots: gpd.GeoDataFrame | None = None, **goals: Any,
 ) -> dict[str, Any]:
     """Detect on synthetic scenes made with ``seeds`` (neither training nor held-out ones), and on
     real ``canvases`` with synthetic plots planted into them (:func:`scout.synth.canvas.plant_scene`,
     seed by seed), and calibrate on them all; the result is a model card's ``detection`` field.
-    ``known_plots``: labels whose poppy and cannabis polygons are real plots in the canvases
+    ``known_plots``: labels (:func:`scout.labels.read_labels`) whose poppy and cannabis polygons are real plots in the canvases
     (confirmed in review); they are truth there, not false alarms.
 
     Planted canvases put real surroundings, and plots drawn by every rendering family, into the
@@ -204,14 +204,13 @@ def calibrate_model(
 
     _, card_path = find_model_files(model)
     card = ModelCard.read(card_path)
-    if labels is not None:
-        if not images:
-            raise InputError(f"{labels}: labels are for the flights you calibrate on; name those flights too")
-        read_labels(labels, require_plots=False)  # a bad file fails now, not after the synthetic scenes
+    if labels is not None and not images:
+        raise InputError(f"{labels}: labels are for the flights you calibrate on; name those flights too")
+    known = read_labels(labels, require_plots=False) if labels is not None else None  # read once; a bad file fails now
     if card.sensor not in CALIBRATION_SEEDS:
         raise InputError(f"{card_path}: model sensor {card.sensor!r} has no synthetic scenes to calibrate on (drone, satellite)")
     seeds = CALIBRATION_SEEDS[card.sensor][:scenes]
     with tempfile.TemporaryDirectory(prefix="scout-calibrate-") as tmp:
-        detection = calibrate_scenes(card_path.with_suffix(""), card.sensor, seeds, Path(work or tmp), canvases=images, size_px=size_px, known_plots=labels)
+        detection = calibrate_scenes(card_path.with_suffix(""), card.sensor, seeds, Path(work or tmp), canvases=images, size_px=size_px, known_plots=known)
     write_json(card_path, replace(card, detection=detection).to_dict())
     return detection

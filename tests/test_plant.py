@@ -12,6 +12,7 @@ from rasterio import features
 
 from conftest import known_plots
 from scout.augment import Augmentation, augment, jpeg, rotate
+from scout.labels import read_labels
 from scout.synth.canvas import plant_scene
 from scout.synth.plant import IGNORE, SpriteBank, default_families, noise_level, plant, sensor_gain
 from scout.synth.render import SPRITE_KINDS, render_sprite
@@ -107,7 +108,7 @@ def test_plant_scene_keeps_the_canvas_grid_and_writes_truth(tmp_path):
 def test_confirmed_plots_in_the_canvas_join_the_truth_untouched_by_planting(tmp_path):
     canvas = REAL / "manila-urban-10cm-256.tif"
     labels = known_plots(tmp_path / "labels.gpkg", canvas)
-    scene = plant_scene(canvas, tmp_path, seed=5, targets=12, lookalikes=12, known_plots=labels)
+    scene = plant_scene(canvas, tmp_path, seed=5, targets=12, lookalikes=12, known_plots=read_labels(labels, require_plots=False))
     with rasterio.open(canvas) as a, rasterio.open(scene.image_path) as b, rasterio.open(scene.label_path) as lab:
         confirmed = features.rasterize([gpd.read_file(labels).to_crs(a.crs).geometry.iloc[0]], out_shape=a.shape, transform=a.transform) > 0
         before, after, lab1 = a.read([1, 2, 3]), b.read([1, 2, 3]), lab.read(1)

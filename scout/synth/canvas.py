@@ -35,15 +35,15 @@ SENSOR_BANDS = {"drone": ("red", "green", "blue"), "satellite": ("blue", "green"
 
 def plant_scene(
     canvas: str | Path, out_dir: str | Path, seed: int, targets: int = 12, lookalikes: int = 12, sensor: str | None = None,
-    known_plots: str | Path | None = None,
+    known_plots: gpd.GeoDataFrame | None = None,
 ) -> Scene:
     """Write ``out_dir/<canvas>-planted-<seed>.tif`` (the canvas with ``targets`` poppy/cannabis plots
     and ``lookalikes`` trees, lawns, gardens ... planted), its label raster and truth GeoPackage.
 
     ``sensor``: which bands to plant into (default: satellite when the canvas has NIR).
-    ``known_plots``: a labels file (``scout review --labels``) whose poppy and cannabis polygons are
-    real plots in the canvas: they join the truth, untouched by planting, so a detection there is
-    not scored a false alarm."""
+    ``known_plots``: labels (:func:`scout.labels.read_labels` of ``scout review --labels``) whose poppy
+    and cannabis polygons are real plots in the canvas: they join the truth, untouched by planting,
+    so a detection there is not scored a false alarm."""
     canvas, out_dir = Path(canvas), Path(out_dir)
     info = open_image(canvas)
     if info.width * info.height > MAX_CANVAS_PX:
@@ -68,15 +68,14 @@ def plant_scene(
     rng = np.random.default_rng([seed, 7])
     x = data[[i - 1 for i in idx]].astype(np.float32) / scale
     labels = np.where(valid, 0, IGNORE).astype(np.uint8)
-    known = _known_plots(known_plots, labels.shape, profile["transform"], profile["crs"]) if known_plots is not None else None
+    known = _known_plots(known_plots, labels.shape, profile["transform"], profile["crs"])
     bank = SpriteBank(default_families(), info.gsd_m, 0, rng)
     chosen = [bank.render(rng, True) for _ in range(targets)] + [bank.render(rng, False) for _ in range(lookalikes)]
     rng.shuffle(chosen)
-    on = valid & (known > 0) if known is not None else np.zeros_like(valid)
+    on = valid & (known > 0)
     real = x[:, on]  # the real plots' pixels, kept on top of whatever is planted there
     planted = plant(x, labels, chosen, bands, camera, rng)
-    if known is not None:
-        x[:, on], labels[on] = real, known[on]
+    x[:, on], labels[on] = real, known[on]
     for k, i in enumerate(idx):
         band = np.clip(np.round(x[k] * scale), 0, 255 if camera else 65535).astype(data.dtype)
         data[i - 1] = np.where(valid, band, data[i - 1])
@@ -108,13 +107,10 @@ def plant_scene(
     return Scene(image_path, truth_path, label_path, counts, sensor, seed, info.gsd_m, str(profile["crs"]), (left, bottom, right, top))
 
 
-def _known_plots(path: str | Path, shape: tuple[int, int], transform, crs) -> np.ndarray:
-    """The poppy and cannabis polygons of the labels file ``path`` burnt into a raster of class indexes."""
-    from scout.labels import read_labels
-
-    known = read_labels(path, require_plots=False)
-    known = known[known["value"] > 0].to_crs(crs)
-    if known.empty:
+def _known_plots(labels: gpd.GeoDataFrame | None, shape: tuple[int, int], transform, crs) -> np.ndarray:
+    """The poppy and cannabis polygons of ``labels`` burnt into a raster of class indexes (0 elsewhere)."""
+    known = labels[labels["value"] > 0].to_crs(crs) if labels is not None else None
+    if known is None or known.empty:
         return np.zeros(shape, np.uint8)
     return features.rasterize(zip(known.geometry, known["value"]), out_shape=shape, transform=transform, fill=0, dtype="uint8")
 
